@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Restores, builds with warnings as errors, and runs every test against a real PostgreSQL.
+# The database comes from MONOLITH_TEST_DB, else Testcontainers (when a Docker engine answers), else a
+# throwaway cluster from the machine's PostgreSQL binaries, which the tests start and remove themselves.
+# Extra arguments go to `dotnet test` (e.g. --filter Category=Unit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && [ -z "${MONOLITH_TEST_DB:-}" ] && [ "$(id -u)" = "0" ]; then
+  echo "test.sh: installing the PostgreSQL server binaries (apt-get)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+    || { echo "test.sh: could not install postgresql; set MONOLITH_TEST_DB instead" >&2; exit 1; }
+fi
+
+results=TestResults
+rm -rf "$results"
+dotnet restore Monolith.sln --nologo -v quiet
+dotnet build Monolith.sln -c Release --no-restore --nologo -v quiet -warnaserror
+set +e
+dotnet test tests/Monolith.Tests/Monolith.Tests.csproj -c Release --no-build --nologo \
+  --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=minimal" \
+  --collect:"XPlat Code Coverage" --results-directory "$results" "$@"
+status=$?
+set -e
+
+bash build/test-summary.sh "$results" || true
+exit $status

@@ -1,0 +1,311 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Platform;
+using Monolith.Tenancy.Provisioning;
+using Npgsql;
+
+namespace Monolith.Cli;
+
+/// <summary>
+/// The command line of CONTRACT §7. Exit codes: 0 success, 1 failure, 2 invalid usage or input.
+/// Errors go to stderr in one sentence; with --json, stdout carries the JSON and nothing else.
+/// </summary>
+public static class CliApp
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int InvalidUsage = 2;
+
+    private static readonly JsonSerializerOptions Json = CreateJsonOptions();
+
+    public static async Task<int> RunAsync(
+        string[] args,
+        TextWriter stdout,
+        TextWriter stderr,
+        IEnumerable<KeyValuePair<string, string?>>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(settings ?? [])
+            .Build();
+
+        var root = BuildCommands(stdout, stderr, () => BuildServices(configuration, configureServices));
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync(parsed.Errors[0].Message + " (see --help)");
+            return InvalidUsage;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+        }
+        catch (NpgsqlException e)
+        {
+            await stderr.WriteLineAsync($"The database could not be reached or refused the operation: {OneLine(e.Message)}");
+            return Failure;
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("ConnectionStrings__", StringComparison.Ordinal))
+        {
+            await stderr.WriteLineAsync(e.Message);
+            return InvalidUsage;
+        }
+        catch (ProvisioningFailedException e)
+        {
+            await stderr.WriteLineAsync($"{e.Message} Nothing was left behind; the command can be retried.");
+            return Failure;
+        }
+    }
+
+    private static ServiceProvider BuildServices(IConfiguration configuration, Action<IServiceCollection>? configure)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddTenancyCore(configuration);
+        configure?.Invoke(services);
+        return services.BuildServiceProvider();
+    }
+
+    private static RootCommand BuildCommands(TextWriter stdout, TextWriter stderr, Func<ServiceProvider> services)
+    {
+        var root = new RootCommand("Monolith: provision, migrate and operate tenants.");
+        var json = new Option<bool>("--json") { Description = "Write JSON to stdout and nothing else." };
+
+        var parallel = new Option<int>("--parallel") { Description = "Tenant schemas migrated at once.", DefaultValueFactory = _ => 4 };
+        var migrate = new Command("migrate", "Apply the platform scripts, then bring every tenant schema to the newest tenant scripts.") { parallel };
+        migrate.SetAction((result, ct) => Run(services, sp => MigrateAsync(sp, result.GetValue(parallel), stdout, stderr, ct)));
+        root.Subcommands.Add(migrate);
+
+        var tenants = new Command("tenants", "Create, list, show, suspend, resume and delete tenants.");
+        root.Subcommands.Add(tenants);
+
+        var identifier = new Argument<string>("IDENTIFIER") { Description = "The tenant's identifier." };
+        var name = new Option<string>("--name") { Description = "Display name.", Required = true };
+        var ownerEmail = new Option<string>("--owner-email") { Description = "E-mail of the first owner.", Required = true };
+        var passwordStdin = new Option<bool>("--owner-password-stdin") { Description = "Read the owner's password from the first line of stdin." };
+        var create = new Command("create", "Provision a tenant: schema, role, migrations and its owner.") { identifier, name, ownerEmail, passwordStdin, json };
+        create.SetAction((result, ct) => Run(services, async sp =>
+        {
+            var password = result.GetValue(passwordStdin) ? (await Console.In.ReadLineAsync(ct))?.TrimEnd('\r', '\n') : null;
+            var command = new CreateTenantCommand(result.GetValue(identifier), result.GetValue(name), result.GetValue(ownerEmail), password);
+            var outcome = await sp.GetRequiredService<TenantProvisioner>().CreateAsync(command, ct);
+            return await ReportAsync(sp, outcome, result.GetValue(json), stdout, stderr, created: true, ownerEmail: command.OwnerEmail);
+        }));
+        tenants.Subcommands.Add(create);
+
+        var status = new Option<string?>("--status") { Description = "Only tenants in this status." };
+        var list = new Command("list", "List tenants.") { status, json };
+        list.SetAction((result, ct) => Run(services, sp => ListAsync(sp, result.GetValue(status), result.GetValue(json), stdout, stderr, ct)));
+        tenants.Subcommands.Add(list);
+
+        var show = new Command("show", "Show one tenant.") { identifier, json };
+        show.SetAction((result, ct) => Run(services, async sp =>
+        {
+            var tenant = await sp.GetRequiredService<TenantCatalog>().FindAsync(result.GetValue(identifier)!, ct);
+            var outcome = tenant is null ? ProvisioningResult.NotFound() : new ProvisioningResult(ProvisioningStatus.Done, tenant);
+            return await ReportAsync(sp, outcome, result.GetValue(json), stdout, stderr);
+        }));
+        tenants.Subcommands.Add(show);
+
+        var suspend = new Command("suspend", "Suspend a tenant: its requests answer 403 until it is resumed.") { identifier, json };
+        suspend.SetAction((result, ct) => Run(services, async sp => await ReportAsync(sp,
+            await sp.GetRequiredService<TenantProvisioner>().SuspendAsync(result.GetValue(identifier)!, ct), result.GetValue(json), stdout, stderr)));
+        tenants.Subcommands.Add(suspend);
+
+        var resume = new Command("resume", "Resume a suspended tenant.") { identifier, json };
+        resume.SetAction((result, ct) => Run(services, async sp => await ReportAsync(sp,
+            await sp.GetRequiredService<TenantProvisioner>().ResumeAsync(result.GetValue(identifier)!, ct), result.GetValue(json), stdout, stderr)));
+        tenants.Subcommands.Add(resume);
+
+        var yes = new Option<bool>("--yes") { Description = "Confirm: the schema, the role and all the tenant's data are removed." };
+        var delete = new Command("delete", "Delete a tenant and all its data.") { identifier, yes };
+        delete.SetAction((result, ct) => Run(services, async sp =>
+        {
+            if (!result.GetValue(yes))
+            {
+                await stderr.WriteLineAsync("Deleting a tenant removes all its data; confirm with --yes.");
+                return InvalidUsage;
+            }
+
+            var outcome = await sp.GetRequiredService<TenantProvisioner>().DeleteAsync(result.GetValue(identifier)!, ct);
+            if (outcome.Status != ProvisioningStatus.Done)
+            {
+                return await ReportAsync(sp, outcome, false, stdout, stderr);
+            }
+
+            await stdout.WriteLineAsync($"Deleted tenant {result.GetValue(identifier)}.");
+            return Success;
+        }));
+        tenants.Subcommands.Add(delete);
+
+        foreach (var extension in Extensions)
+        {
+            root.Subcommands.Add(extension(stdout, stderr, services));
+        }
+
+        return root;
+    }
+
+    /// <summary>Commands other modules add (for example "retention run"), given the same writers and services.</summary>
+    internal static List<Func<TextWriter, TextWriter, Func<ServiceProvider>, Command>> Extensions { get; } = [];
+
+    private static async Task<int> Run(Func<ServiceProvider> factory, Func<IServiceProvider, Task<int>> action)
+    {
+        await using var services = factory();
+        using var operation = OperationContext.Begin(new OperationContext
+        {
+            RequestId = "cli-" + Guid.CreateVersion7().ToString("N"),
+            ActorKind = ActorKinds.Cli,
+            ActorName = "cli",
+        });
+        var outcome = services.GetRequiredService<TenantMigrator>().MigratePlatform();
+        if (!outcome.Succeeded)
+        {
+            throw new InvalidOperationException($"Platform script {outcome.FailedScript} failed.", outcome.Error);
+        }
+
+        return await action(services);
+    }
+
+    private static async Task<int> MigrateAsync(IServiceProvider services, int parallelism, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        if (parallelism is < 1 or > 64)
+        {
+            await stderr.WriteLineAsync("--parallel must be from 1 to 64.");
+            return InvalidUsage;
+        }
+
+        await stdout.WriteLineAsync("platform: current");
+        var migrator = services.GetRequiredService<TenantMigrator>();
+        var gate = new SemaphoreSlim(1, 1);
+        var results = await migrator.MigrateAllAsync(parallelism, async progress =>
+        {
+            var line = progress.State switch
+            {
+                TenantMigrationState.Migrated =>
+                    $"{progress.Identifier}: migrated to {progress.Version} ({progress.Applied.Count} script(s), {progress.Elapsed.TotalMilliseconds:0} ms)",
+                TenantMigrationState.Current => $"{progress.Identifier}: current ({progress.Version})",
+                _ => $"{progress.Identifier}: FAILED after {progress.Attempts} attempt(s): {OneLine(progress.Error ?? "unknown error")}",
+            };
+            await gate.WaitAsync(ct);
+            try
+            {
+                await stdout.WriteLineAsync(line);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }, ct);
+
+        var failed = results.Count(r => r.State == TenantMigrationState.Failed);
+        await stdout.WriteLineAsync(
+            $"{results.Count} tenant(s): {results.Count(r => r.State == TenantMigrationState.Migrated)} migrated, " +
+            $"{results.Count(r => r.State == TenantMigrationState.Current)} current, {failed} failed.");
+        if (failed > 0)
+        {
+            await stderr.WriteLineAsync($"{failed} tenant(s) failed to migrate; the others were migrated. Run migrate again to retry them.");
+            return Failure;
+        }
+
+        return Success;
+    }
+
+    private static async Task<int> ListAsync(IServiceProvider services, string? status, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        if (status is not null && !TenantStatus.All.Contains(status))
+        {
+            await stderr.WriteLineAsync($"--status must be one of: {string.Join(", ", TenantStatus.All)}.");
+            return InvalidUsage;
+        }
+
+        var options = services.GetRequiredService<IOptions<TenancyOptions>>().Value;
+        var catalog = services.GetRequiredService<TenantCatalog>();
+        var all = new List<TenantResponse>();
+        string? after = null;
+        while (true)
+        {
+            var page = await catalog.ListAsync(status, after, 500, ct);
+            all.AddRange(page.Select(t => PlatformEndpoints.ToResponse(t, options)));
+            if (page.Count < 500)
+            {
+                break;
+            }
+
+            after = page[^1].Identifier;
+        }
+
+        if (json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(all, Json));
+            return Success;
+        }
+
+        foreach (var t in all)
+        {
+            await stdout.WriteLineAsync($"{t.Identifier,-24} {t.Status,-12} {t.SchemaVersion ?? "-",-32} {t.Name}");
+        }
+
+        return Success;
+    }
+
+    private static async Task<int> ReportAsync(
+        IServiceProvider services, ProvisioningResult outcome, bool json, TextWriter stdout, TextWriter stderr, bool created = false, string? ownerEmail = null)
+    {
+        switch (outcome.Status)
+        {
+            case ProvisioningStatus.Invalid:
+                var first = outcome.Errors!.First();
+                await stderr.WriteLineAsync($"Invalid {first.Key}: {first.Value[0]}");
+                return InvalidUsage;
+            case ProvisioningStatus.NotFound:
+                await stderr.WriteLineAsync("No tenant with that identifier exists.");
+                return Failure;
+            case ProvisioningStatus.Conflict:
+                await stderr.WriteLineAsync(outcome.Detail);
+                return Failure;
+        }
+
+        var options = services.GetRequiredService<IOptions<TenancyOptions>>().Value;
+        var tenant = PlatformEndpoints.ToResponse(outcome.Tenant!, options);
+        if (json)
+        {
+            object body = created
+                ? new CreatedTenantResponse(tenant.Id, tenant.Identifier, tenant.Name, tenant.Status, tenant.SchemaVersion, tenant.CreatedAt,
+                    tenant.AuditRetentionDays, tenant.LogRetentionDays, new OwnerCredentials(ownerEmail!.Trim(), outcome.GeneratedOwnerPassword))
+                : tenant;
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(body, Json));
+            return Success;
+        }
+
+        await stdout.WriteLineAsync($"{tenant.Identifier}: {tenant.Status} (schema version {tenant.SchemaVersion ?? "-"}) \"{tenant.Name}\"");
+        if (created)
+        {
+            await stdout.WriteLineAsync($"owner: {ownerEmail!.Trim()}");
+            if (outcome.GeneratedOwnerPassword is { } password)
+            {
+                await stdout.WriteLineAsync($"owner password (shown once): {password}");
+            }
+        }
+
+        return Success;
+    }
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    private static JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonSerializerOptions();
+        HttpConventions.Configure(options);
+        return options;
+    }
+}

@@ -1,0 +1,21 @@
+using Monolith.Host;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddObservability();
+builder.Services.AddHttpConventions();
+builder.Services.AddOpenApi();
+builder.AddTenancy();
+
+var app = builder.Build();
+app.UseHttpConventions();
+app.UseObservability();
+app.UseTenantResolution();
+
+app.MapTenancy();
+app.MapOperations();
+
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Monolith.SharedKernel.Http;
+
+/// <summary>The conventions of CONTRACT §2 that hold for every endpoint of every module.</summary>
+public static class HttpConventions
+{
+    public static IServiceCollection AddHttpConventions(this IServiceCollection services)
+    {
+        services.Configure<JsonOptions>(options => Configure(options.SerializerOptions));
+        // Bad bodies and parameters throw, so the exception handler can answer them as problems with a reason.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier;
+            problem.Extensions["requestId"] = context.HttpContext.TraceIdentifier;
+            problem.Detail ??= problem.Title;
+        });
+        services.AddExceptionHandler<ExceptionToProblemHandler>();
+        return services;
+    }
+
+    /// <summary>camelCase, enums as strings, and unknown members rejected (no mass assignment).</summary>
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+    }
+
+    /// <summary>Request id first, then problems for exceptions and for bare status codes (404, 405...).</summary>
+    public static IApplicationBuilder UseHttpConventions(this IApplicationBuilder app)
+    {
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+}

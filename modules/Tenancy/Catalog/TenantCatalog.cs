@@ -1,0 +1,131 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Monolith.Tenancy.Catalog;
+
+/// <summary>Reads and writes <c>platform.tenants</c>. Uncached: callers that serve requests go through <see cref="TenantCatalogCache"/>.</summary>
+internal sealed class TenantCatalog(PlatformDatabase database)
+{
+    private const string Columns =
+        "id, identifier, name, schema_name, role_name, status, schema_version, audit_retention_days, log_retention_days, created_at, updated_at";
+
+    public async Task<TenantInfo?> FindAsync(string identifier, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand($"SELECT {Columns} FROM platform.tenants WHERE identifier = $1");
+        command.Parameters.AddWithValue(identifier);
+        return await ReadSingleAsync(command, ct);
+    }
+
+    public async Task<IReadOnlyList<TenantInfo>> ListAsync(string? status, string? afterIdentifier, int limit, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"""
+             SELECT {Columns} FROM platform.tenants
+             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR identifier > $2)
+             ORDER BY identifier LIMIT $3
+             """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)afterIdentifier ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.AddWithValue(limit);
+        return await ReadAllAsync(command, ct);
+    }
+
+    /// <summary>Tenants whose schema exists and is in use: the ones to migrate and to run jobs for.</summary>
+    public async Task<IReadOnlyList<TenantInfo>> ListLiveAsync(CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"SELECT {Columns} FROM platform.tenants WHERE status IN ('active', 'suspended') ORDER BY identifier");
+        return await ReadAllAsync(command, ct);
+    }
+
+    public async Task InsertAsync(TenantInfo tenant, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            """
+            INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            """);
+        command.Parameters.AddWithValue(tenant.Id);
+        command.Parameters.AddWithValue(tenant.Identifier);
+        command.Parameters.AddWithValue(tenant.Name);
+        command.Parameters.AddWithValue(tenant.SchemaName);
+        command.Parameters.AddWithValue(tenant.RoleName);
+        command.Parameters.AddWithValue(tenant.Status);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Moves a tenant to <paramref name="to"/> when it is in one of <paramref name="from"/>; null when it is not.</summary>
+    public async Task<TenantInfo?> TransitionAsync(Guid id, string[] from, string to, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"UPDATE platform.tenants SET status = $3, updated_at = now() WHERE id = $1 AND status = ANY($2) RETURNING {Columns}");
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(from);
+        command.Parameters.AddWithValue(to);
+        return await ReadSingleAsync(command, ct);
+    }
+
+    public async Task<TenantInfo?> SetSchemaVersionAsync(Guid id, string? version, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"UPDATE platform.tenants SET schema_version = $2, updated_at = now() WHERE id = $1 RETURNING {Columns}");
+        command.Parameters.AddWithValue(id);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)version ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        return await ReadSingleAsync(command, ct);
+    }
+
+    public async Task<TenantInfo?> UpdateAsync(string identifier, string? name, int? auditRetentionDays, int? logRetentionDays, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"""
+             UPDATE platform.tenants SET
+                 name = COALESCE($2, name),
+                 audit_retention_days = COALESCE($3, audit_retention_days),
+                 log_retention_days = COALESCE($4, log_retention_days),
+                 updated_at = now()
+             WHERE identifier = $1 AND status IN ('active', 'suspended')
+             RETURNING {Columns}
+             """);
+        command.Parameters.AddWithValue(identifier);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)auditRetentionDays ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)logRetentionDays ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        return await ReadSingleAsync(command, ct);
+    }
+
+    public async Task DeleteRowAsync(Guid id, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand("DELETE FROM platform.tenants WHERE id = $1");
+        command.Parameters.AddWithValue(id);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<TenantInfo?> ReadSingleAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var rows = await ReadAllAsync(command, ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static async Task<IReadOnlyList<TenantInfo>> ReadAllAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var result = new List<TenantInfo>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            result.Add(new TenantInfo(
+                reader.GetGuid(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetInt32(7),
+                reader.IsDBNull(8) ? null : reader.GetInt32(8),
+                reader.GetFieldValue<DateTimeOffset>(9),
+                reader.GetFieldValue<DateTimeOffset>(10)));
+        }
+
+        return result;
+    }
+}

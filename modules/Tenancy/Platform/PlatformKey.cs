@@ -1,0 +1,50 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Monolith.SharedKernel.Http;
+
+namespace Monolith.Tenancy.Platform;
+
+public sealed class PlatformOptions
+{
+    public const string Section = "Platform";
+    public const int MinimumKeyLength = 32;
+
+    /// <summary>The key provisioning scripts send as <c>X-Platform-Key</c>. A secret: from the environment, never a default.</summary>
+    public string? ApiKey { get; set; }
+}
+
+/// <summary>Checks <c>X-Platform-Key</c> in constant time. With no key configured, nothing opens the platform API.</summary>
+public sealed class PlatformKey(IOptions<PlatformOptions> options)
+{
+    public const string HeaderName = "X-Platform-Key";
+
+    private readonly byte[]? expectedHash = string.IsNullOrEmpty(options.Value.ApiKey) ? null : Hash(options.Value.ApiKey);
+
+    public bool IsValid(string? presented) =>
+        expectedHash is not null && !string.IsNullOrEmpty(presented) && CryptographicOperations.FixedTimeEquals(Hash(presented), expectedHash);
+
+    public bool IsValid(HttpContext context) => IsValid(context.Request.Headers[HeaderName].ToString());
+
+    private static byte[] Hash(string value) => SHA256.HashData(Encoding.UTF8.GetBytes(value));
+}
+
+internal sealed class PlatformKeyFilter(PlatformKey key) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        if (!key.IsValid(context.HttpContext))
+        {
+            return Problems.Unauthorized("platform-key-required", $"The platform API needs a valid {PlatformKey.HeaderName} header.");
+        }
+
+        if (SharedKernel.Context.OperationContext.Current is { } current)
+        {
+            current.ActorKind = SharedKernel.Context.ActorKinds.Platform;
+            current.ActorName = "platform";
+        }
+
+        return await next(context);
+    }
+}

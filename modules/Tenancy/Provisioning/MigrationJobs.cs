@@ -1,0 +1,137 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Monolith.Tenancy.Provisioning;
+
+public sealed record MigrationJobTenant(string Identifier, string Status, string? Version, int Attempts, string? Error, DateTimeOffset? FinishedAt);
+
+public sealed record MigrationJob(
+    Guid Id,
+    string Status,
+    string? TargetVersion,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    IReadOnlyList<MigrationJobTenant> Tenants);
+
+/// <summary>
+/// "Migrate every tenant" as a job: queued by <c>POST /platform/migrations</c>, run in the background by
+/// the instance that accepted it, its per-tenant progress stored in the platform schema so any instance can report it.
+/// </summary>
+internal sealed partial class MigrationJobs(
+    PlatformDatabase database,
+    TenantMigrator migrator,
+    IOptions<TenancyOptions> options,
+    ILogger<MigrationJobs> logger) : BackgroundService
+{
+    private readonly Channel<Guid> queue = Channel.CreateUnbounded<Guid>();
+
+    public async Task<Guid> EnqueueAsync(CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7();
+        await using var command = database.DataSource.CreateCommand(
+            "INSERT INTO platform.migration_jobs (id, status, target) VALUES ($1, 'queued', $2)");
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue((object?)migrator.LatestVersion ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(ct);
+        await queue.Writer.WriteAsync(id, ct);
+        return id;
+    }
+
+    public async Task<MigrationJob?> FindAsync(Guid id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        MigrationJob? job = null;
+        await using (var command = new NpgsqlCommand(
+            "SELECT id, status, target, created_at, started_at, finished_at FROM platform.migration_jobs WHERE id = $1", connection))
+        {
+            command.Parameters.AddWithValue(id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return null;
+            }
+
+            job = new MigrationJob(reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetFieldValue<DateTimeOffset>(3),
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), []);
+        }
+
+        var tenants = new List<MigrationJobTenant>();
+        await using (var command = new NpgsqlCommand(
+            "SELECT identifier, status, version, attempts, error, finished_at FROM platform.migration_job_tenants WHERE job_id = $1 ORDER BY identifier",
+            connection))
+        {
+            command.Parameters.AddWithValue(id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                tenants.Add(new MigrationJobTenant(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
+            }
+        }
+
+        return job with { Tenants = tenants };
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var id in queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await RunAsync(id, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogJobFailed(logger, id, e);
+                await SetStatusAsync(id, "failed", CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task RunAsync(Guid id, CancellationToken ct)
+    {
+        await SetStatusAsync(id, "running", ct);
+        var results = await migrator.MigrateAllAsync(options.Value.MigrationParallelism, async progress =>
+        {
+            await using var command = database.DataSource.CreateCommand(
+                """
+                INSERT INTO platform.migration_job_tenants (job_id, identifier, status, version, attempts, error, finished_at)
+                VALUES ($1, $2, $3, $4, $5, $6, now())
+                ON CONFLICT (job_id, identifier) DO UPDATE
+                SET status = excluded.status, version = excluded.version, attempts = excluded.attempts, error = excluded.error, finished_at = now()
+                """);
+            command.Parameters.AddWithValue(id);
+            command.Parameters.AddWithValue(progress.Identifier);
+            command.Parameters.AddWithValue(progress.State.ToString().ToLowerInvariant());
+            command.Parameters.AddWithValue((object?)progress.Version ?? DBNull.Value);
+            command.Parameters.AddWithValue(progress.Attempts);
+            command.Parameters.AddWithValue((object?)progress.Error ?? DBNull.Value);
+            await command.ExecuteNonQueryAsync(ct);
+        }, ct);
+        await SetStatusAsync(id, results.Any(r => r.State == TenantMigrationState.Failed) ? "failed" : "succeeded", ct);
+    }
+
+    private async Task SetStatusAsync(Guid id, string status, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            """
+            UPDATE platform.migration_jobs SET status = $2,
+                started_at = CASE WHEN $2 = 'running' THEN now() ELSE started_at END,
+                finished_at = CASE WHEN $2 IN ('succeeded', 'failed') THEN now() ELSE finished_at END
+            WHERE id = $1
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(status);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Migration job {JobId} failed")]
+    private static partial void LogJobFailed(ILogger logger, Guid jobId, Exception exception);
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Monolith.Migrations;
+using Monolith.Tenancy.Catalog;
+
+namespace Monolith.Tenancy.Provisioning;
+
+public enum TenantMigrationState
+{
+    Migrated,
+    Current,
+    Failed,
+}
+
+public sealed record TenantMigrationProgress(
+    string Identifier,
+    TenantMigrationState State,
+    string? Version,
+    IReadOnlyList<string> Applied,
+    int Attempts,
+    TimeSpan Elapsed,
+    string? Error);
+
+/// <summary>
+/// Brings every live tenant schema to the newest tenant scripts: in parallel with a bound, skipping
+/// tenants the catalog says are current, retrying a failing tenant with backoff, never stopping the others,
+/// recording each tenant's version in the catalog. A rerun resumes where the last one stopped.
+/// </summary>
+public sealed partial class TenantMigrator
+{
+    private const int MaxAttempts = 3;
+    private readonly PlatformDatabase database;
+    private readonly TenantCatalog catalog;
+    private readonly TenantCatalogCache cache;
+    private readonly TenantScripts scripts;
+    private readonly ILogger<TenantMigrator> logger;
+
+    internal TenantMigrator(PlatformDatabase database, TenantCatalog catalog, TenantCatalogCache cache, TenantScripts scripts, ILogger<TenantMigrator> logger)
+    {
+        this.database = database;
+        this.catalog = catalog;
+        this.cache = cache;
+        this.scripts = scripts;
+        this.logger = logger;
+    }
+
+    public string? LatestVersion => scripts.Value.LatestVersion;
+
+    public MigrationOutcome MigratePlatform() => DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
+
+    public async Task<IReadOnlyList<TenantMigrationProgress>> MigrateAllAsync(
+        int parallelism,
+        Func<TenantMigrationProgress, Task>? onProgress,
+        CancellationToken ct)
+    {
+        var tenants = await catalog.ListLiveAsync(ct);
+        var results = new List<TenantMigrationProgress>();
+        await Parallel.ForEachAsync(
+            tenants,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = ct },
+            async (tenant, token) =>
+            {
+                var progress = await MigrateOneAsync(tenant, token);
+                lock (results)
+                {
+                    results.Add(progress);
+                }
+
+                if (onProgress is not null)
+                {
+                    await onProgress(progress);
+                }
+            });
+        return results;
+    }
+
+    public async Task<TenantMigrationProgress> MigrateOneAsync(TenantInfo tenant, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        if (tenant.SchemaVersion is not null && tenant.SchemaVersion == scripts.Value.LatestVersion)
+        {
+            return new TenantMigrationProgress(tenant.Identifier, TenantMigrationState.Current, tenant.SchemaVersion, [], 0, stopwatch.Elapsed, null);
+        }
+
+        Exception? lastError = null;
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            try
+            {
+                await using var lockConnection = await database.OpenConnectionAsync(ct);
+                await TenantLocks.AcquireAsync(lockConnection, tenant.Identifier, ct);
+                var outcome = await Task.Run(
+                    () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
+                if (outcome.Succeeded)
+                {
+                    await catalog.SetSchemaVersionAsync(tenant.Id, outcome.Version, ct);
+                    cache.Invalidate(tenant.Identifier);
+                    var state = outcome.Applied.Count == 0 ? TenantMigrationState.Current : TenantMigrationState.Migrated;
+                    return new TenantMigrationProgress(tenant.Identifier, state, outcome.Version, outcome.Applied, attempt, stopwatch.Elapsed, null);
+                }
+
+                lastError = new InvalidOperationException($"script {outcome.FailedScript} failed: {outcome.Error?.Message}", outcome.Error);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                lastError = e;
+            }
+
+            LogAttemptFailed(logger, tenant.Identifier, attempt, lastError);
+            if (attempt < MaxAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt * attempt), ct);
+            }
+        }
+
+        return new TenantMigrationProgress(tenant.Identifier, TenantMigrationState.Failed, tenant.SchemaVersion, [], MaxAttempts, stopwatch.Elapsed,
+            lastError?.Message);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Migrating tenant {Identifier} failed (attempt {Attempt})")]
+    private static partial void LogAttemptFailed(ILogger logger, string identifier, int attempt, Exception? exception);
+}

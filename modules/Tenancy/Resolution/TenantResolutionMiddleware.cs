@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Catalog;
+using Serilog.Context;
+
+namespace Monolith.Tenancy.Resolution;
+
+/// <summary>Marks an endpoint as tenant data: the request must resolve to one active tenant before it runs.</summary>
+public sealed class TenantScopedAttribute : Attribute;
+
+public static class TenantEndpointExtensions
+{
+    /// <summary>Every endpoint in the group runs inside its request's tenant (CONTRACT §3).</summary>
+    public static TBuilder RequireTenant<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new TenantScopedAttribute());
+        return builder;
+    }
+}
+
+/// <summary>
+/// Resolves the tenant of a tenant-scoped request: the configured strategies in order, the first that names
+/// one wins; a bearer token for another tenant is refused; then the catalog decides 404 / 403 / go.
+/// </summary>
+internal sealed class TenantResolutionMiddleware(
+    RequestDelegate next,
+    IReadOnlyList<ITenantResolutionStrategy> strategies,
+    TenantCatalogCache cache,
+    TenantContext tenantContext)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<TenantScopedAttribute>() is null)
+        {
+            await next(context);
+            return;
+        }
+
+        string? requested = null;
+        foreach (var strategy in strategies)
+        {
+            requested = strategy.Resolve(context);
+            if (requested is not null)
+            {
+                break;
+            }
+        }
+
+        var tokenTenant = ClaimStrategy.TokenTenant(context);
+        if (requested is not null && tokenTenant is not null && !string.Equals(requested, tokenTenant, StringComparison.Ordinal))
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, "tenant-mismatch", "Unauthorized.",
+                "The access token was issued for another tenant than the one this request names.");
+            return;
+        }
+
+        if (requested is null)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "tenant-required", "A tenant is required.",
+                $"Name the tenant with the {HeaderStrategy.HeaderName} header, the host name or a bearer token.");
+            return;
+        }
+
+        var tenant = TenantIdentifier.IsValid(requested) ? await cache.FindAsync(requested, context.RequestAborted) : null;
+        if (tenant is null || tenant.Status is TenantStatus.Provisioning or TenantStatus.Deleting)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, "tenant-not-found", "Unknown tenant.",
+                "No tenant with that identifier exists.");
+            return;
+        }
+
+        if (tenant.Status == TenantStatus.Suspended)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "tenant-suspended", "Tenant suspended.",
+                "This tenant is suspended; its data cannot be reached until it is resumed.");
+            return;
+        }
+
+        using (tenantContext.Enter(tenant))
+        using (LogContext.PushProperty("Tenant", tenant.Identifier))
+        {
+            await next(context);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Resolution;
+
+namespace Monolith.Tenancy.Settings;
+
+public sealed record SettingRequest(JsonElement Value);
+
+public sealed record SettingResponse(string Key, JsonElement Value, DateTimeOffset UpdatedAt);
+
+/// <summary>Tenant-wide settings (<c>/settings</c>): read by viewers, written by admins. Other modules read them in-process.</summary>
+internal static partial class SettingsEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var settings = app.MapGroup("/settings").RequireTenant().WithTags("Settings");
+        settings.MapGet("/", ListAsync);
+        settings.MapGet("/{key}", GetAsync);
+        settings.MapPut("/{key}", PutAsync);
+    }
+
+    private static async Task<Ok<SettingResponse[]>> ListAsync(TenantDatabase database, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var command = new Npgsql.NpgsqlCommand("SELECT key, value::text, updated_at FROM tenant_settings ORDER BY key", connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var items = new List<SettingResponse>();
+        while (await reader.ReadAsync(ct))
+        {
+            items.Add(Read(reader));
+        }
+
+        return TypedResults.Ok(items.ToArray());
+    }
+
+    private static async Task<Results<Ok<SettingResponse>, ProblemHttpResult>> GetAsync(string key, TenantDatabase database, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var command = new Npgsql.NpgsqlCommand("SELECT key, value::text, updated_at FROM tenant_settings WHERE key = $1", connection);
+        command.Parameters.AddWithValue(key);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? TypedResults.Ok(Read(reader)) : Problems.NotFound("No setting with that key.");
+    }
+
+    private static async Task<Results<Ok<SettingResponse>, ValidationProblem>> PutAsync(
+        string key, SettingRequest request, TenantDatabase database, CancellationToken ct)
+    {
+        if (!KeyFormat().IsMatch(key))
+        {
+            return Problems.Validation("key", "key must match ^[a-z0-9][a-z0-9._-]{0,63}$.");
+        }
+
+        if (request.Value.ValueKind == JsonValueKind.Undefined)
+        {
+            return Problems.Validation("value", "value is required.");
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var command = new Npgsql.NpgsqlCommand(
+            """
+            INSERT INTO tenant_settings (key, value) VALUES ($1, $2::jsonb)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
+            RETURNING key, value::text, updated_at
+            """, connection);
+        command.Parameters.AddWithValue(key);
+        command.Parameters.AddWithValue(request.Value.GetRawText());
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return TypedResults.Ok(Read(reader));
+    }
+
+    private static SettingResponse Read(Npgsql.NpgsqlDataReader reader)
+    {
+        using var document = JsonDocument.Parse(reader.GetString(1));
+        return new SettingResponse(reader.GetString(0), document.RootElement.Clone(), reader.GetFieldValue<DateTimeOffset>(2));
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    private static partial Regex KeyFormat();
+}

@@ -1,0 +1,139 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Monolith.Migrations;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Platform;
+using Monolith.Tenancy.Provisioning;
+using Monolith.Tenancy.Resolution;
+using Monolith.Tenancy.Settings;
+
+namespace Monolith.Tenancy;
+
+public static class TenancyModule
+{
+    public const string ConnectionStringName = "Monolith";
+
+    /// <summary>
+    /// The services the host and the CLI share: the pool, the catalog, the tenant context, provisioning
+    /// and migrations. No background work.
+    /// </summary>
+    public static IServiceCollection AddTenancyCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.Section));
+        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section));
+        services.AddSingleton(_ => new PlatformDatabase(ConnectionString(configuration)));
+        services.AddSingleton<TenantContext>();
+        services.AddSingleton<TenantDatabase>();
+        services.AddSingleton<TenantCatalog>();
+        services.AddSingleton<TenantCatalogCache>();
+        services.TryAddSingleton(new TenantScripts(MigrationScripts.Tenant));
+        services.AddSingleton(sp => new TenantProvisioner(
+            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
+            sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantProvisioner>>(),
+            sp.GetService<ITenantOwnerSetup>()));
+        services.AddSingleton(sp => new TenantMigrator(
+            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
+            sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
+        services.AddSingleton<ITenantDirectory, TenantDirectory>();
+        return services;
+    }
+
+    /// <summary>Everything the web host needs: core services, resolution strategies, the platform key, catalog listener and migration jobs.</summary>
+    public static IHostApplicationBuilder AddTenancy(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddTenancyCore(builder.Configuration);
+        builder.Services.AddSingleton<PlatformKey>();
+        builder.Services.AddSingleton<PlatformKeyFilter>();
+        builder.Services.AddSingleton<IReadOnlyList<ITenantResolutionStrategy>>(sp => Strategies(sp.GetRequiredService<IOptions<TenancyOptions>>().Value));
+        builder.Services.AddHostedService<PlatformMigrationOnStartup>();
+        builder.Services.AddHostedService<CatalogChangeListener>();
+        builder.Services.AddSingleton<MigrationJobs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MigrationJobs>());
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+
+        if (builder.Environment.IsProduction())
+        {
+            var key = builder.Configuration[$"{PlatformOptions.Section}:ApiKey"];
+            if (string.IsNullOrEmpty(key) || key.Length < PlatformOptions.MinimumKeyLength)
+            {
+                throw new InvalidOperationException(
+                    $"Platform__ApiKey must be set to a secret of at least {PlatformOptions.MinimumKeyLength} characters in Production.");
+            }
+        }
+
+        return builder;
+    }
+
+    /// <summary>After authentication (the claim strategy reads the token), before authorization.</summary>
+    public static IApplicationBuilder UseTenantResolution(this IApplicationBuilder app) => app.UseMiddleware<TenantResolutionMiddleware>();
+
+    public static IEndpointRouteBuilder MapTenancy(this IEndpointRouteBuilder app)
+    {
+        PlatformEndpoints.Map(app);
+        SettingsEndpoints.Map(app);
+        return app;
+    }
+
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"ConnectionStrings__{ConnectionStringName} is not set. ./build/run.sh sets it to its embedded PostgreSQL; elsewhere set it in the environment.");
+
+    private static List<ITenantResolutionStrategy> Strategies(TenancyOptions options)
+    {
+        var strategies = new List<ITenantResolutionStrategy>();
+        foreach (var name in options.ResolutionOrder)
+        {
+            strategies.Add(name.ToLowerInvariant() switch
+            {
+                "header" => new HeaderStrategy(),
+                "host" => new HostStrategy(options.BaseDomain),
+                "claim" => new ClaimStrategy(),
+                _ => throw new InvalidOperationException($"Tenancy:ResolutionOrder names an unknown strategy '{name}' (header, host, claim)."),
+            });
+        }
+
+        return strategies;
+    }
+}
+
+/// <summary>What other modules may ask of the catalog: the live tenants (for jobs) and one tenant by identifier.</summary>
+public interface ITenantDirectory
+{
+    Task<IReadOnlyList<TenantInfo>> ListLiveAsync(CancellationToken ct);
+
+    ValueTask<TenantInfo?> FindAsync(string identifier, CancellationToken ct);
+}
+
+internal sealed class TenantDirectory(TenantCatalog catalog, TenantCatalogCache cache) : ITenantDirectory
+{
+    public Task<IReadOnlyList<TenantInfo>> ListLiveAsync(CancellationToken ct) => catalog.ListLiveAsync(ct);
+
+    public ValueTask<TenantInfo?> FindAsync(string identifier, CancellationToken ct) => cache.FindAsync(identifier, ct);
+}
+
+internal sealed class PlatformMigrationOnStartup(TenantMigrator migrator, IOptions<TenancyOptions> options) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Value.MigratePlatformOnStartup)
+        {
+            return Task.CompletedTask;
+        }
+
+        var outcome = migrator.MigratePlatform();
+        return outcome.Succeeded
+            ? Task.CompletedTask
+            : throw new InvalidOperationException($"Platform script {outcome.FailedScript} failed.", outcome.Error);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Monolith.Tests.Support;
+
+/// <summary>The real host, over HTTP in memory, on the test run's real PostgreSQL.</summary>
+public sealed class MonolithFactory(string connectionString, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<Program>
+{
+    public const string PlatformKey = "test-platform-key-0123456789abcdef0123456789";
+    public const string SigningKey = "test-signing-key-0123456789abcdef0123456789abcdef";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:Monolith", connectionString);
+        builder.UseSetting("Platform:ApiKey", PlatformKey);
+        builder.UseSetting("Auth:SigningKey", SigningKey);
+        builder.UseSetting("Tenancy:CatalogPollMilliseconds", "200");
+        builder.UseSetting("Bench:Enabled", "true");
+        builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
+        }
+    }
+
+    public HttpClient PlatformClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Platform-Key", PlatformKey);
+        return client;
+    }
+
+    public HttpClient TenantClient(string tenant)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Tenant", tenant);
+        return client;
+    }
+}

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.DependencyInjection;
+using Monolith.SharedKernel.Context;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Provisioning;
+using Npgsql;
+using Respawn;
+
+namespace Monolith.Tests.Support;
+
+/// <summary>
+/// One host and two standard tenants ("alpha", "beta") for the integration collection. Tests reset the
+/// standard tenants' data with <see cref="ResetAsync"/> (one Respawner for the run); tests that need
+/// tenants of their own provision them under unique identifiers.
+/// </summary>
+public sealed class MonolithFixture : IAsyncLifetime
+{
+    public const string Alpha = "alpha";
+    public const string Beta = "beta";
+    public const string OwnerPassword = "correct-horse-battery-staple";
+
+    private Respawner? respawner;
+
+    public MonolithFactory Factory { get; private set; } = null!;
+
+    public TestDatabase Database { get; private set; } = null!;
+
+    public string ConnectionString => Database.ConnectionString;
+
+    public async Task InitializeAsync()
+    {
+        Database = await TestDatabase.Shared;
+        Factory = new MonolithFactory(Database.ConnectionString);
+        _ = Factory.Server; // start the host: platform scripts run now
+        await EnsureTenantAsync(Alpha);
+        await EnsureTenantAsync(Beta);
+
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        respawner = await Respawner.CreateAsync(connection, new RespawnerOptions
+        {
+            DbAdapter = DbAdapter.Postgres,
+            SchemasToInclude = [TenantIdentifier.SchemaNameOf(Alpha), TenantIdentifier.SchemaNameOf(Beta)],
+            TablesToIgnore = ["schemaversions"],
+        });
+    }
+
+    /// <summary>Empties the standard tenants' tables, then recreates their owners.</summary>
+    public async Task ResetAsync()
+    {
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await respawner!.ResetAsync(connection);
+        }
+
+        foreach (var tenant in new[] { Alpha, Beta })
+        {
+            await RestoreOwnerAsync(tenant);
+        }
+    }
+
+    public TService Service<TService>()
+        where TService : notnull => Factory.Services.GetRequiredService<TService>();
+
+    public static string OwnerEmail(string tenant) => $"owner@{tenant}.test";
+
+    /// <summary>Provisions a tenant through the provisioning service (the same one the platform API uses).</summary>
+    public async Task<TenantInfo> ProvisionAsync(string identifier, string? name = null)
+    {
+        var result = await Service<TenantProvisioner>().CreateAsync(
+            new CreateTenantCommand(identifier, name ?? identifier, OwnerEmail(identifier), OwnerPassword), CancellationToken.None);
+        return result.Tenant ?? throw new InvalidOperationException($"provisioning {identifier}: {result.Status} {result.Detail}");
+    }
+
+    public static string UniqueIdentifier(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+
+    public async Task DisposeAsync() => await Factory.DisposeAsync();
+
+    private async Task EnsureTenantAsync(string identifier)
+    {
+        if (await Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None) is null)
+        {
+            await ProvisionAsync(identifier);
+        }
+    }
+
+    private async Task RestoreOwnerAsync(string identifier)
+    {
+        var setup = Factory.Services.GetService<ITenantOwnerSetup>();
+        if (setup is null)
+        {
+            return;
+        }
+
+        var tenant = await Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None);
+        using var scope = Service<TenantContext>().Enter(tenant!);
+        using var operation = OperationContext.Begin(new OperationContext { ActorKind = ActorKinds.Cli, ActorName = "test-fixture" });
+        await setup.CreateOwnerAsync(OwnerEmail(identifier), OwnerPassword, CancellationToken.None);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class IntegrationCollection : ICollectionFixture<MonolithFixture>
+{
+    public const string Name = "integration";
+}
+
+/// <summary>Base for integration test classes: the shared host, with the standard tenants' data reset before each test.</summary>
+[Collection(IntegrationCollection.Name)]
+public abstract class IntegrationTest(MonolithFixture fixture) : IAsyncLifetime
+{
+    protected MonolithFixture Fixture { get; } = fixture;
+
+    public virtual Task InitializeAsync() => Fixture.ResetAsync();
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+}
+
+public static class Categories
+{
+    public const string Unit = "Unit";
+    public const string Integration = "Integration";
+    public const string Security = "Security";
+}
