@@ -59,7 +59,7 @@ public sealed class TestDatabase
         {
             try
             {
-                var container = new PostgreSqlBuilder().WithImage("postgres:15").Build();
+                var container = new PostgreSqlBuilder("postgres:15").Build();
                 await container.StartAsync();
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
                 return (container.GetConnectionString(), "Testcontainers");
