@@ -1,4 +1,5 @@
 using Monolith.Host;
+using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
 
@@ -15,6 +16,7 @@ app.UseTenantResolution();
 
 app.MapTenancy();
 app.MapOperations();
+app.MapBenchEndpoints();
 
 app.Run();
 
