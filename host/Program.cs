@@ -1,3 +1,4 @@
+using Monolith.Access;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -8,13 +9,19 @@ builder.AddObservability();
 builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
+builder.AddAccess();
 
 var app = builder.Build();
 app.UseHttpConventions();
 app.UseObservability();
+app.UseAuthentication();
+app.UseAuthenticatedUser();
 app.UseTenantResolution();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapTenancy();
+app.MapAccess();
 app.MapOperations();
 app.MapBenchEndpoints();
 
