@@ -132,11 +132,11 @@ monolith_db_stop() {
   fi
 }
 
-# Newest-source check: true when FILE is missing or older than any source the projects compile from.
+# True when FILE (the CLI's assembly) is missing or older than any source the CLI compiles from.
 monolith_stale() {
   local file=$1
   [ -f "$file" ] || return 0
-  [ -n "$(find "$MONOLITH_ROOT/cli" "$MONOLITH_ROOT/host" "$MONOLITH_ROOT/modules" "$MONOLITH_ROOT/migrations" \
+  [ -n "$(find "$MONOLITH_ROOT/cli" "$MONOLITH_ROOT/modules" "$MONOLITH_ROOT/migrations" \
       \( -name bin -o -name obj \) -prune -o \
       \( -name '*.cs' -o -name '*.csproj' -o -name '*.sql' -o -name '*.json' \) -newer "$file" -print 2>/dev/null | head -n 1)" ] && return 0
   [ -n "$(find "$MONOLITH_ROOT" -maxdepth 1 -name 'Directory.*.props' -newer "$file" -print | head -n 1)" ]

@@ -17,6 +17,7 @@ if monolith_stale "$MONOLITH_CLI_DLL"; then
   say "building the CLI (Release)"
   dotnet build "$MONOLITH_ROOT/cli/Monolith.Cli.csproj" -c Release --nologo -v quiet -clp:NoSummary >&2 \
     || die "the CLI did not build"
+  touch "$MONOLITH_CLI_DLL"  # an up-to-date build leaves it as it was; mark it checked
 fi
 
 monolith_db_start
