@@ -142,6 +142,18 @@ monolith_stale() {
   [ -n "$(find "$MONOLITH_ROOT" -maxdepth 1 -name 'Directory.*.props' -newer "$file" -print | head -n 1)" ]
 }
 
+# monolith_build PROJECT: a quiet Release build; its output is shown only when it fails.
+monolith_build() {
+  local project=$1 log
+  log=$(mktemp)
+  if ! dotnet build "$MONOLITH_ROOT/$project" -c Release --nologo -v quiet >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    die "$project did not build"
+  fi
+  rm -f "$log"
+}
+
 monolith_require_dotnet() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH; install the .NET 10 SDK"
 }

@@ -15,8 +15,7 @@ MONOLITH_SCRIPT=monolith.sh
 monolith_require_dotnet
 if monolith_stale "$MONOLITH_CLI_DLL"; then
   say "building the CLI (Release)"
-  dotnet build "$MONOLITH_ROOT/cli/Monolith.Cli.csproj" -c Release --nologo -v quiet -clp:NoSummary >&2 \
-    || die "the CLI did not build"
+  monolith_build cli/Monolith.Cli.csproj
   touch "$MONOLITH_CLI_DLL"  # an up-to-date build leaves it as it was; mark it checked
 fi
 

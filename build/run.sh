@@ -44,8 +44,8 @@ monolith_require_dotnet
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 say "building (Release)"
-dotnet build host/Monolith.Host.csproj -c Release --nologo -v quiet -clp:NoSummary >&2 || die "the host did not build"
-dotnet build cli/Monolith.Cli.csproj -c Release --nologo -v quiet -clp:NoSummary >&2 || die "the CLI did not build"
+monolith_build host/Monolith.Host.csproj
+monolith_build cli/Monolith.Cli.csproj
 
 host_pid=""
 cleanup() {
