@@ -48,8 +48,11 @@ monolith_build host/Monolith.Host.csproj
 monolith_build cli/Monolith.Cli.csproj
 
 host_pid=""
+credentials=""
 cleanup() {
   trap - INT TERM EXIT
+  # Stopped before the credentials were shown: show them now, they exist nowhere else.
+  [ -n "$credentials" ] && print_first_run
   if [ -n "$host_pid" ] && kill -0 "$host_pid" 2>/dev/null; then
     say "stopping the host"
     kill -TERM "$host_pid" 2>/dev/null || true
@@ -73,29 +76,6 @@ cli() { dotnet "$MONOLITH_CLI_DLL" "$@"; }
 say "applying migrations"
 cli migrate >&2 || die "the migrations failed (see above); fix the cause and run again: applied scripts are not re-run"
 
-# First run against this database: provision "demo". The marker is per database (host, port and database of
-# the connection string; never its password), so pointing run.sh at another database provisions demo there too.
-db_key=$(printf '%s' "$ConnectionStrings__Monolith" | tr ';' '\n' | grep -iv '^password=' | sort | sha256sum | cut -c1-16)
-marker="$MONOLITH_DATA/demo-provisioned-$db_key"
-credentials=""
-if [ ! -f "$marker" ]; then
-  if cli tenants show demo --json >/dev/null 2>&1; then
-    say "tenant demo exists already in this database; not provisioning it again"
-  else
-    say "first run: provisioning tenant demo"
-    created=$(cli tenants create demo --name Demo --owner-email owner@demo.local --json) \
-      || die "provisioning the tenant demo failed (see above); nothing was left behind, run again to retry"
-    credentials=$(printf '%s' "$created" | python3 -c '
-import json, sys
-body = json.load(sys.stdin)
-owner = body.get("owner") or {}
-print(owner.get("email") or "owner@demo.local")
-print(owner.get("password") or "")
-' 2>/dev/null || printf 'owner@demo.local\n\n')
-  fi
-  touch "$marker"
-fi
-
 print_first_run() {
   local email password key
   email=$(printf '%s\n' "$credentials" | sed -n 1p)
@@ -116,6 +96,35 @@ print_first_run() {
 BOX
 }
 
+# First run against this database: provision "demo". The marker is per database (host, port and database of
+# the connection string; never its password), so pointing run.sh at another database provisions demo there too.
+db_key=$(printf '%s' "$ConnectionStrings__Monolith" | tr ';' '\n' | grep -iv '^password=' | sort | sha256sum | cut -c1-16)
+marker="$MONOLITH_DATA/demo-provisioned-$db_key"
+if [ ! -f "$marker" ]; then
+  # A stop asked for while the tenant is being made waits until its credentials are known, so they are shown.
+  stop_signal=""
+  trap 'stop_signal=130' INT
+  trap 'stop_signal=143' TERM
+  if cli tenants show demo --json >/dev/null 2>&1; then
+    say "tenant demo exists already in this database; not provisioning it again"
+  else
+    say "first run: provisioning tenant demo"
+    created=$(cli tenants create demo --name Demo --owner-email owner@demo.local --json) \
+      || die "provisioning the tenant demo failed (see above); nothing was left behind, run again to retry"
+    credentials=$(printf '%s' "$created" | python3 -c '
+import json, sys
+body = json.load(sys.stdin)
+owner = body.get("owner") or {}
+print(owner.get("email") or "owner@demo.local")
+print(owner.get("password") or "")
+' 2>/dev/null || printf 'owner@demo.local\n\n')
+  fi
+  touch "$marker"
+  trap 'cleanup; exit 130' INT
+  trap 'cleanup; exit 143' TERM
+  if [ -n "$stop_signal" ]; then cleanup; exit "$stop_signal"; fi
+fi
+
 say "serving http://127.0.0.1:$port (Ctrl-C stops it)"
 export ASPNETCORE_URLS="http://127.0.0.1:$port"
 # The content root is the build output, where appsettings.json is.
@@ -130,6 +139,7 @@ if [ -n "$credentials" ]; then
     sleep 0.2
   done
   print_first_run
+  credentials=""
   [ -n "$ready" ] || say "the host did not answer /health/ready; see its log above"
 fi
 
