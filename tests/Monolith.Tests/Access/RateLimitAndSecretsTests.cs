@@ -174,6 +174,8 @@ public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFix
         var logs = host.Logs.Events.ToList();
         Assert.NotEmpty(logs);
         Assert.Contains(logs, e => e.Contains(tenant, StringComparison.Ordinal));
+        var ownerId = (await host.Factory.TenantClient(tenant).WithBearer(access).GetFromJsonAsync<JsonElement>("/me")).GetProperty("id").GetString();
+        Assert.Contains(host.Logs.Events, e => e.Contains($"UserId=\"{ownerId}\"", StringComparison.Ordinal) || e.Contains($"UserId={ownerId}", StringComparison.Ordinal));
         foreach (var line in logs)
         {
             foreach (var secret in logSecrets)
