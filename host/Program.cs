@@ -1,4 +1,5 @@
 using Monolith.Access;
+using Monolith.Customers;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -10,6 +11,7 @@ builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
 builder.AddAccess();
+builder.AddCustomers();
 
 var app = builder.Build();
 app.UseHttpConventions();
@@ -22,6 +24,7 @@ app.UseRateLimiter();
 
 app.MapTenancy();
 app.MapAccess();
+app.MapCustomers();
 app.MapOperations();
 app.MapBenchEndpoints();
 
