@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Monolith.Auditing;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
@@ -71,6 +72,7 @@ public static class CliApp
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddTenancyCore(configuration);
+        services.AddAuditingCore(configuration);
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }
@@ -146,6 +148,8 @@ public static class CliApp
             return Success;
         }));
         tenants.Subcommands.Add(delete);
+
+        root.Subcommands.Add(RetentionCommand.Build(stdout, stderr, action => Run(services, action)));
 
         foreach (var extension in Extensions)
         {

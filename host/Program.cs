@@ -1,3 +1,4 @@
+using Monolith.Auditing;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -8,6 +9,7 @@ builder.AddObservability();
 builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
+builder.AddAuditing();
 
 var app = builder.Build();
 app.UseHttpConventions();
@@ -15,6 +17,7 @@ app.UseObservability();
 app.UseTenantResolution();
 
 app.MapTenancy();
+app.MapAuditing();
 app.MapOperations();
 app.MapBenchEndpoints();
 

@@ -21,6 +21,8 @@ public sealed class MonolithFactory(string connectionString, IDictionary<string,
         builder.UseSetting("Tenancy:CatalogPollMilliseconds", "200");
         builder.UseSetting("Bench:Enabled", "true");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        // No Hangfire server (workers, schedulers) unless a test asks for one: it would only slow the suite down.
+        builder.UseSetting("Jobs:ServerEnabled", "false");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
