@@ -1,3 +1,4 @@
+using Monolith.Access;
 using Monolith.Auditing;
 using Monolith.Host;
 using Monolith.Host.Bench;
@@ -9,14 +10,20 @@ builder.AddObservability();
 builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
+builder.AddAccess();
 builder.AddAuditing();
 
 var app = builder.Build();
 app.UseHttpConventions();
 app.UseObservability();
+app.UseAuthentication();
+app.UseAuthenticatedUser();
 app.UseTenantResolution();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapTenancy();
+app.MapAccess();
 app.MapAuditing();
 app.MapOperations();
 app.MapBenchEndpoints();
