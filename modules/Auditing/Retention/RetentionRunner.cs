@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Npgsql;
@@ -53,21 +52,29 @@ public sealed partial class RetentionRunner(
         var now = clock.GetUtcNow();
         var live = await directory.ListLiveAsync(ct);
         await using var connection = await database.OpenConnectionAsync(ct);
-        if (!await TryLockAsync(connection, "monolith-retention:*", ct))
+        const string lockName = "monolith-retention:*";
+        if (!await TryLockAsync(connection, lockName, ct))
         {
             return await RecordSkippedAsync(null, dryRun, source, jobId, ct);
         }
 
-        return await RecordAsync(null, dryRun, source, jobId, async outcomes =>
+        try
         {
-            foreach (var task in Tasks)
+            return await RecordAsync(null, dryRun, source, jobId, async outcomes =>
             {
-                if (await task.RunGlobalAsync(now, live, dryRun, ct) is { } outcome)
+                foreach (var task in Tasks)
                 {
-                    outcomes.Add(outcome);
+                    if (await task.RunGlobalAsync(now, live, dryRun, ct) is { } outcome)
+                    {
+                        outcomes.Add(outcome);
+                    }
                 }
-            }
-        }, ct);
+            }, ct);
+        }
+        finally
+        {
+            await UnlockAsync(connection, lockName);
+        }
     }
 
     /// <summary>Every task for one tenant. Throws when a task fails (after recording it), so a job is retried.</summary>
@@ -75,20 +82,28 @@ public sealed partial class RetentionRunner(
     {
         var now = clock.GetUtcNow();
         await using var connection = await database.OpenConnectionAsync(ct);
-        if (!await TryLockAsync(connection, "monolith-retention:" + tenant.Identifier, ct))
+        var lockName = "monolith-retention:" + tenant.Identifier;
+        if (!await TryLockAsync(connection, lockName, ct))
         {
             LogSkipped(logger, tenant.Identifier);
             return await RecordSkippedAsync(tenant.Identifier, dryRun, source, jobId, ct);
         }
 
-        using var scope = tenants.Current?.Id == tenant.Id ? null : tenants.Enter(tenant);
-        return await RecordAsync(tenant.Identifier, dryRun, source, jobId, async outcomes =>
+        try
         {
-            foreach (var task in Tasks)
+            using var scope = tenants.Current?.Id == tenant.Id ? null : tenants.Enter(tenant);
+            return await RecordAsync(tenant.Identifier, dryRun, source, jobId, async outcomes =>
             {
-                outcomes.Add(await task.RunForTenantAsync(tenant, now, dryRun, ct));
-            }
-        }, ct);
+                foreach (var task in Tasks)
+                {
+                    outcomes.Add(await task.RunForTenantAsync(tenant, now, dryRun, ct));
+                }
+            }, ct);
+        }
+        finally
+        {
+            await UnlockAsync(connection, lockName);
+        }
     }
 
     private async Task<RetentionRunResult> RecordAsync(
@@ -159,9 +174,31 @@ public sealed partial class RetentionRunner(
     private static async Task<bool> TryLockAsync(NpgsqlConnection connection, string name, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", connection);
-        command.Parameters.AddWithValue(BinaryPrimitives.ReadInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(name))));
+        command.Parameters.AddWithValue(LockKey(name));
         return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
+
+    /// <summary>Explicitly: Npgsql resets a pooled connection lazily (on its next use), so the lock would outlive the run.</summary>
+    private static async Task UnlockAsync(NpgsqlConnection connection, string name)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+            command.Parameters.AddWithValue(LockKey(name));
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException)
+        {
+            // The connection is broken: the session, and its lock, are gone with it.
+        }
+    }
+
+    private static long LockKey(string name) => BinaryPrimitives.ReadInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention {Task} for {Tenant}: {Removed} record(s) older than {Cutoff} (dry run: {DryRun})")]
     private static partial void LogOutcome(ILogger logger, string task, string tenant, long removed, DateTimeOffset cutoff, bool dryRun);
