@@ -81,7 +81,9 @@ internal static class AuditTestData
         await using var connection = new NpgsqlConnection(fixture.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT clock_timestamp()", connection);
-        return (DateTimeOffset)(await command.ExecuteScalarAsync())!;
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return reader.GetFieldValue<DateTimeOffset>(0);
     }
 
     /// <summary>Writes <paramref name="count"/> audited changes (settings <c>{prefix}-0..n</c>).</summary>
