@@ -226,6 +226,22 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         Assert.Equal(HttpStatusCode.OK, (await basic.GetAsync("/hangfire")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_worker_only_process_answers_nothing_but_its_health()
+    {
+        await using var worker = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Jobs:WorkerOnly"] = "true",
+            ["Jobs:WorkerCount"] = "1",
+        });
+        var client = worker.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/audit-events")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await worker.PlatformClient().GetAsync("/platform/tenants")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await worker.PlatformClient().GetAsync("/hangfire")).StatusCode);
+    }
+
     private async Task<List<string>> WaitForFinishedAsync(string tenant)
     {
         for (var i = 0; i < 300; i++)
