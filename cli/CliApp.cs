@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Monolith.Access;
 using Monolith.Auditing;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
@@ -74,6 +75,7 @@ public static class CliApp
         services.AddLogging();
         services.AddTenancyCore(configuration);
         services.AddAuditingCore(configuration);
+        services.AddAccessCore(configuration);
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }
