@@ -130,6 +130,27 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
     }
 
     [Fact]
+    public async Task A_tenant_created_from_the_cli_records_its_owner_with_the_cli_as_actor_and_no_password()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("clia");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await Monolith.Cli.CliApp.RunAsync(
+            ["tenants", "create", identifier, "--name", "From the CLI", "--owner-email", $"owner@{identifier}.test"], stdout, stderr,
+            [new("ConnectionStrings:Monolith", Fixture.ConnectionString)]);
+        Assert.True(exit == Monolith.Cli.CliApp.Success, stderr.ToString());
+        var password = stdout.ToString().Split('\n').Single(l => l.StartsWith("owner password", StringComparison.Ordinal)).Split(": ")[1].Trim();
+
+        var owner = Assert.Single(await Fixture.AuditRowsAsync(await Fixture.TenantAsync(identifier)), r => r.EntityType == "user");
+        Assert.Equal("create", owner.Action);
+        Assert.Equal(ActorKinds.Cli, owner.ActorKind);
+        Assert.StartsWith("cli-", owner.RequestId, StringComparison.Ordinal);
+        Assert.Contains($"owner@{identifier}.test", owner.Changes, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, owner.Changes, StringComparison.Ordinal);
+        Assert.True(JsonDocument.Parse(owner.Changes).RootElement.GetProperty("password_hash").GetProperty("redacted").GetBoolean());
+    }
+
+    [Fact]
     public async Task The_tenant_role_cannot_write_the_retention_anchor()
     {
         var alpha = await Fixture.TenantAsync(MonolithFixture.Alpha);
