@@ -1,5 +1,6 @@
 using Monolith.Access;
 using Monolith.Customers;
+using Monolith.Auditing;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -12,6 +13,7 @@ builder.Services.AddOpenApi();
 builder.AddTenancy();
 builder.AddAccess();
 builder.AddCustomers();
+builder.AddAuditing();
 
 var app = builder.Build();
 app.UseHttpConventions();
@@ -25,6 +27,7 @@ app.UseRateLimiter();
 app.MapTenancy();
 app.MapAccess();
 app.MapCustomers();
+app.MapAuditing();
 app.MapOperations();
 app.MapBenchEndpoints();
 
