@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Monolith.Auditing.Logging;
 using Scalar.AspNetCore;
 using Serilog;
 using Serilog.Events;
@@ -11,14 +12,22 @@ internal static class Observability
     public const string ConsoleTemplate =
         "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {{tenant={Tenant} user={UserId} request={RequestId}}}{NewLine}{Exception}";
 
+    /// <summary>
+    /// Serilog to the console and to PostgreSQL (<c>logs.events</c>, <c>Logging:Postgres:Enabled</c>, on by default).
+    /// Masking (destructuring policy, then the masking enricher as the last enricher) applies to both sinks.
+    /// </summary>
     public static void AddObservability(this WebApplicationBuilder builder)
     {
+        builder.AddPostgresLogging();
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+            .Enrich.WithOperationContext()
+            .MaskSecrets()
+            .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+            .WriteTo.Postgres(builder.Configuration, services.GetRequiredService<LogSinkStats>()));
     }
 
     public static void UseObservability(this WebApplication app)
@@ -39,5 +48,6 @@ internal static class Observability
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", options => options.WithTitle("Monolith API").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
             .AllowAnonymous();
+        app.MapPlatformLogs();
     }
 }
