@@ -27,7 +27,10 @@ internal static class Observability
             .Enrich.WithOperationContext()
             .MaskSecrets()
             .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
-            .WriteTo.Postgres(builder.Configuration, services.GetRequiredService<LogSinkStats>()));
+            .WriteTo.Postgres(builder.Configuration, services.GetRequiredService<LogSinkStats>()),
+            // Each host its own logger, disposed (and so flushed) with the host. Without this Serilog writes through the static
+            // Log.Logger and closes it when any host stops: a second host in the process (tests, the CLI) would silence the first.
+            preserveStaticLogger: true);
     }
 
     public static void UseObservability(this WebApplication app)
@@ -36,6 +39,7 @@ internal static class Observability
         app.UseSerilogRequestLogging(options =>
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            options.Logger = app.Services.GetService<Serilog.ILogger>(); // this host's logger, not the static one
             options.GetLevel = (context, _, exception) =>
                 exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information;
         });

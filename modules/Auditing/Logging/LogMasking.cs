@@ -107,6 +107,11 @@ public static partial class LogMasker
             result = SecretAssignment().Replace(result, m => m.Groups[1].Value + m.Groups[2].Value + Redacted);
         }
 
+        if (result.Contains(':'))
+        {
+            result = SecretColon().Replace(result, m => m.Groups[1].Value + m.Groups[2].Value + Redacted);
+        }
+
         if (result.Contains("://", StringComparison.Ordinal))
         {
             result = UrlUserInfo().Replace(result, m => m.Groups[1].Value + Redacted + "@");
@@ -179,11 +184,18 @@ public static partial class LogMasker
     [GeneratedRegex(@"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*", RegexOptions.CultureInvariant)]
     private static partial Regex Jwt();
 
-    // "Password=...;" in connection strings, "?token=...&" in query strings, "api_key: ..." in messages.
+    // "Password=...;" in connection strings and "?token=..." in query strings: the value runs to ';' or the end of the line
+    // (a password may hold '&', ',' or spaces; in a query string the parameters after a secret are masked with it).
     [GeneratedRegex(
-        @"\b((?:user\s*)?password|passwd|pwd|secret|client_?secret|access_?token|refresh_?token|id_?token|token|api[-_]?key|apikey|signing_?key|platform_?key)(\s*[=:]\s*)(?:""[^""]*""|'[^']*'|[^;&\s,""']+)",
+        @"\b((?:user\s*)?password|passwd|pwd|secret|client_?secret|access_?token|refresh_?token|id_?token|token|api[-_]?key|apikey|signing_?key|platform_?key)([""']?\s*=\s*)(?:""(?:[^""]|"""")*""|'(?:[^']|'')*'|[^;\r\n]*)",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SecretAssignment();
+
+    // "api_key: ..." in messages and "password": "..." in JSON: the value is one word or one quoted string.
+    [GeneratedRegex(
+        @"\b((?:user\s*)?password|passwd|pwd|secret|client_?secret|access_?token|refresh_?token|id_?token|token|api[-_]?key|apikey|signing_?key|platform_?key)([""']?\s*:\s*)(?:""(?:[^""\\]|\\.)*""|'(?:[^']|'')*'|[^\s;&,""']+)",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecretColon();
 
     [GeneratedRegex(@"([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex UrlUserInfo();
@@ -342,7 +354,7 @@ public sealed class MaskingDestructuringPolicy : IDestructuringPolicy
             captured.Add(new LogEventProperty(property.Name, LogMasker.Mask(property.Name, propertyValueFactory.CreatePropertyValue(member, destructureObjects: true))));
         }
 
-        result = new StructureValue(captured, type.Name);
+        result = new StructureValue(captured, type.Name.StartsWith('<') ? null : type.Name); // anonymous types carry no tag
         return true;
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Serilog.Events;
+using Serilog.Parsing;
 
 namespace Monolith.Auditing.Logging;
 
@@ -43,7 +44,7 @@ public sealed record LogRow(
     {
         ArgumentNullException.ThrowIfNull(logEvent);
         var time = logEvent.Timestamp.ToUniversalTime();
-        var message = LogMasker.MaskValue(StripNul(logEvent.RenderMessage(CultureInfo.InvariantCulture)));
+        var message = LogMasker.MaskValue(StripNul(RenderLiteral(logEvent)));
         var exception = logEvent.Exception is null ? null : LogMasker.MaskValue(StripNul(logEvent.Exception.ToString()), neutraliseLineBreaks: false);
         return new LogRow(
             Guid.CreateVersion7(time),
@@ -56,6 +57,38 @@ public sealed record LogRow(
             Context(logEvent, UserIdProperty),
             Context(logEvent, RequestIdProperty),
             PropertiesJson(logEvent.Properties));
+    }
+
+    /// <summary>The message as the console shows it (<c>{Message:lj}</c>): strings without quotes, structures as Serilog renders them.</summary>
+    public static string RenderLiteral(LogEvent logEvent)
+    {
+        ArgumentNullException.ThrowIfNull(logEvent);
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        foreach (var token in logEvent.MessageTemplate.Tokens)
+        {
+            switch (token)
+            {
+                case TextToken text:
+                    output.Write(text.Text);
+                    break;
+                case PropertyToken property when logEvent.Properties.TryGetValue(property.PropertyName, out var value):
+                    if (value is ScalarValue { Value: string literal })
+                    {
+                        output.Write(literal);
+                    }
+                    else
+                    {
+                        value.Render(output, property.Format, CultureInfo.InvariantCulture);
+                    }
+
+                    break;
+                default:
+                    output.Write(token.ToString());
+                    break;
+            }
+        }
+
+        return output.ToString();
     }
 
     public static string StripNul(string value) => value.Contains('\0', StringComparison.Ordinal) ? value.Replace("\0", string.Empty, StringComparison.Ordinal) : value;
