@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Monolith.Auditing.Logging;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Resolution;
 using Scalar.AspNetCore;
 using Serilog;
 using Serilog.Events;
@@ -40,6 +42,28 @@ internal static class Observability
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
             options.Logger = app.Services.GetService<Serilog.ILogger>(); // this host's logger, not the static one
+            // Tenant resolution runs inside this middleware, so the tenant it pushes to the log context is gone when the request
+            // line is written: name the tenant the request named (a valid identifier only; it may be one that does not exist).
+            options.EnrichDiagnosticContext = (diagnostics, context) =>
+            {
+                if (context.GetEndpoint()?.Metadata.GetMetadata<TenantScopedAttribute>() is null)
+                {
+                    return;
+                }
+
+                foreach (var strategy in context.RequestServices.GetRequiredService<IReadOnlyList<ITenantResolutionStrategy>>())
+                {
+                    if (strategy.Resolve(context) is { } tenant)
+                    {
+                        if (TenantIdentifier.IsValid(tenant))
+                        {
+                            diagnostics.Set("Tenant", tenant);
+                        }
+
+                        return;
+                    }
+                }
+            };
             options.GetLevel = (context, _, exception) =>
                 exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information;
         });

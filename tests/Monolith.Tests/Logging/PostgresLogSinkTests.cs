@@ -177,12 +177,19 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
             request.Headers.Add("X-Request-Id", upRequestId);
             request.Headers.Add("Authorization", "Bearer supersecret-bearer-token");
             Assert.Equal(HttpStatusCode.OK, (await up.CreateClient().SendAsync(request)).StatusCode);
+
+            using var tenantRequest = new HttpRequestMessage(HttpMethod.Get, "/settings");
+            tenantRequest.Headers.Add("X-Request-Id", upRequestId + "-tenant");
+            tenantRequest.Headers.Add("X-Tenant", MonolithFixture.Alpha);
+            await up.CreateClient().SendAsync(tenantRequest);
         }
 
         // The batching period is an hour: the request's line is in the table only because shutdown flushed it.
         var row = (await LogTable.RowsAsync(Fixture.ConnectionString, "request_id = @r", ("r", upRequestId))).Single();
         Assert.StartsWith("HTTP GET /health/live responded 200", row.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("supersecret", row.Message + row.Properties.GetRawText(), StringComparison.Ordinal);
+        var tenantRow = (await LogTable.RowsAsync(Fixture.ConnectionString, "request_id = @r", ("r", upRequestId + "-tenant"))).Single();
+        Assert.Equal(MonolithFixture.Alpha, tenantRow.Tenant);
     }
 
     [Fact]
