@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Monolith.Auditing.Retention;
@@ -25,14 +26,21 @@ public static class LoggingModule
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<PostgresLogOptions>().Bind(builder.Configuration.GetSection(PostgresLogOptions.Section));
         builder.Services.AddSingleton<LogSinkStats>();
-        builder.Services.AddSingleton<LogPartitions>();
-        builder.Services.AddSingleton<IRetentionTask, LogRetentionTask>();
+        builder.Services.AddLogRetention();
         if (builder.Configuration.GetValue(PostgresLogOptions.Section + ":Enabled", true))
         {
             builder.Services.AddHostedService<LogPartitionMaintenance>();
         }
 
         return builder;
+    }
+
+    /// <summary>The "logs" retention task and what it needs, for any process that runs retention (host, worker, CLI).</summary>
+    public static IServiceCollection AddLogRetention(this IServiceCollection services)
+    {
+        services.TryAddSingleton<LogPartitions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRetentionTask, LogRetentionTask>());
+        return services;
     }
 
     public static IEndpointRouteBuilder MapPlatformLogs(this IEndpointRouteBuilder app)
