@@ -30,6 +30,16 @@ public sealed record LogRow(
 
     private const int MaxContextLength = 256;
 
+    // Reused per thread (the batching loop converts events one after another): no buffer per event.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? jsonBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? jsonWriter;
+
+    [ThreadStatic]
+    private static StringWriter? renderWriter;
+
     public static string LevelName(LogEventLevel level) => level switch
     {
         LogEventLevel.Verbose => "verbose",
@@ -63,7 +73,8 @@ public sealed record LogRow(
     public static string RenderLiteral(LogEvent logEvent)
     {
         ArgumentNullException.ThrowIfNull(logEvent);
-        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var output = renderWriter ??= new StringWriter(CultureInfo.InvariantCulture);
+        output.GetStringBuilder().Clear();
         foreach (var token in logEvent.MessageTemplate.Tokens)
         {
             switch (token)
@@ -107,8 +118,11 @@ public sealed record LogRow(
     /// <summary>The event's properties except the three that have columns, as a JSON object.</summary>
     public static string PropertiesJson(IReadOnlyDictionary<string, LogEventPropertyValue> properties)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        ArgumentNullException.ThrowIfNull(properties);
+        var buffer = jsonBuffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = jsonWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
         {
             writer.WriteStartObject();
             foreach (var (name, value) in properties)
@@ -123,6 +137,7 @@ public sealed record LogRow(
             }
 
             writer.WriteEndObject();
+            writer.Flush();
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

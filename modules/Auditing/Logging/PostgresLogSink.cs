@@ -170,31 +170,13 @@ public sealed class PostgresLogSink : IBatchedLogEventSink, IDisposable, IAsyncD
     {
         ArgumentNullException.ThrowIfNull(batch);
         var rows = new List<LogRow>(batch.Count);
-        foreach (var logEvent in batch)
-        {
-            try
-            {
-                rows.Add(LogRow.From(logEvent));
-            }
-#pragma warning disable CA1031 // one event that cannot be rendered must not cost the batch
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                SelfLog.WriteLine("Log sink: an event could not be converted ({0}); it is dropped.", e.GetType().Name);
-                stats.OnLost(1);
-            }
-        }
-
-        if (rows.Count == 0)
-        {
-            return;
-        }
-
+        var consumed = new Progress();
         if (time.GetUtcNow() >= databaseRetryAt)
         {
             try
             {
-                await CopyAsync(rows);
+                // Rows are made while the COPY streams: the server stores one part of the batch while the next is rendered.
+                await CopyAsync(Convert(batch, rows, consumed));
                 stats.OnWritten(rows.Count);
                 return;
             }
@@ -205,41 +187,91 @@ public sealed class PostgresLogSink : IBatchedLogEventSink, IDisposable, IAsyncD
                 stats.OnFailedBatch();
                 databaseRetryAt = time.GetUtcNow() + retryAfter;
                 SelfLog.WriteLine("Log sink: writing {0} events to PostgreSQL failed ({1}); using the fallback for {2}.",
-                    rows.Count, e.GetType().Name + ": " + LogMasker.MaskValue(e.Message), retryAfter);
+                    batch.Count, e.GetType().Name + ": " + LogMasker.MaskValue(e.Message), retryAfter);
             }
         }
 
-        WriteToFallback(rows);
+        // COPY is all or nothing: every event of the batch goes to the fallback, those not yet converted too.
+        foreach (var _ in Convert(batch.Skip(consumed.Count), rows, new Progress()))
+        {
+        }
+
+        if (rows.Count > 0)
+        {
+            WriteToFallback(rows);
+        }
     }
 
     public Task OnEmptyBatchAsync() => Task.CompletedTask;
 
-    /// <summary>Writes rows by binary COPY in one round trip per batch. Public for the throughput benchmark.</summary>
-    public async Task CopyAsync(IReadOnlyList<LogRow> rows, CancellationToken ct = default)
+    /// <summary>
+    /// Writes rows by binary COPY, one statement per call. Public for the throughput benchmark. Values are written with the
+    /// synchronous API: they go to Npgsql's buffer and only a full buffer touches the socket, and the per-value await costs
+    /// more than that occasional blocking write on the batching thread.
+    /// </summary>
+    public async Task CopyAsync(IEnumerable<LogRow> rows, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var importer = await connection.BeginBinaryImportAsync(CopyCommand, ct);
         foreach (var row in rows)
         {
-            await importer.StartRowAsync(ct);
-            await importer.WriteAsync(row.Id, NpgsqlDbType.Uuid, ct);
-            await importer.WriteAsync(row.Time, NpgsqlDbType.TimestampTz, ct);
-            await importer.WriteAsync(row.Level, NpgsqlDbType.Text, ct);
-            await importer.WriteAsync(row.Message, NpgsqlDbType.Text, ct);
-            await importer.WriteAsync(row.Template, NpgsqlDbType.Text, ct);
-            await WriteNullableAsync(importer, row.Exception, ct);
-            await WriteNullableAsync(importer, row.Tenant, ct);
-            await WriteNullableAsync(importer, row.UserId, ct);
-            await WriteNullableAsync(importer, row.RequestId, ct);
-            await importer.WriteAsync(row.Properties, NpgsqlDbType.Jsonb, ct);
+            importer.StartRow();
+            importer.Write(row.Id, NpgsqlDbType.Uuid);
+            importer.Write(row.Time, NpgsqlDbType.TimestampTz);
+            importer.Write(row.Level, NpgsqlDbType.Text);
+            importer.Write(row.Message, NpgsqlDbType.Text);
+            importer.Write(row.Template, NpgsqlDbType.Text);
+            WriteNullable(importer, row.Exception);
+            WriteNullable(importer, row.Tenant);
+            WriteNullable(importer, row.UserId);
+            WriteNullable(importer, row.RequestId);
+            importer.Write(row.Properties, NpgsqlDbType.Jsonb);
         }
 
         await importer.CompleteAsync(ct);
     }
 
-    private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken ct) =>
-        value is null ? importer.WriteNullAsync(ct) : importer.WriteAsync(value, NpgsqlDbType.Text, ct);
+    private static void WriteNullable(NpgsqlBinaryImporter importer, string? value)
+    {
+        if (value is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(value, NpgsqlDbType.Text);
+        }
+    }
+
+    private IEnumerable<LogRow> Convert(IEnumerable<LogEvent> events, List<LogRow> into, Progress progress)
+    {
+        foreach (var logEvent in events)
+        {
+            progress.Count++;
+            LogRow row;
+            try
+            {
+                row = LogRow.From(logEvent);
+            }
+#pragma warning disable CA1031 // one event that cannot be rendered must not cost the batch
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                SelfLog.WriteLine("Log sink: an event could not be converted ({0}); it is dropped.", e.GetType().Name);
+                stats.OnLost(1);
+                continue;
+            }
+
+            into.Add(row);
+            yield return row;
+        }
+    }
+
+    private sealed class Progress
+    {
+        public int Count { get; set; }
+    }
 
     private void WriteToFallback(List<LogRow> rows)
     {

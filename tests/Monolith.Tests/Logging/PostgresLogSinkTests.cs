@@ -145,6 +145,7 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
     {
         var fallbackFile = Path.Combine(Path.GetTempPath(), $"monolith-log-fallback-{Guid.NewGuid():N}.jsonl");
         var requestId = "down-" + Marker();
+        LogSinkStats downStats, upStats;
         await using (var down = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
                      {
                          ["Logging:Postgres:ConnectionString"] = UnreachableDatabase,
@@ -152,10 +153,15 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
                          ["Serilog:MinimumLevel:Default"] = "Information",
                      }))
         {
+            downStats = down.Services.GetRequiredService<LogSinkStats>();
+            var queued = downStats.Enqueued;
             using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
             request.Headers.Add("X-Request-Id", requestId);
             Assert.Equal(HttpStatusCode.OK, (await down.CreateClient().SendAsync(request)).StatusCode);
+            await RequestLinesLoggedAsync(down, before: queued, requests: 1);
         }
+
+        await StoppedAsync(downStats);
 
         try
         {
@@ -173,6 +179,8 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
                          ["Logging:Postgres:PeriodMilliseconds"] = "3600000",
                      }))
         {
+            upStats = up.Services.GetRequiredService<LogSinkStats>();
+            var upQueued = upStats.Enqueued;
             using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live?token=supersecret-query-token");
             request.Headers.Add("X-Request-Id", upRequestId);
             request.Headers.Add("Authorization", "Bearer supersecret-bearer-token");
@@ -182,7 +190,10 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
             tenantRequest.Headers.Add("X-Request-Id", upRequestId + "-tenant");
             tenantRequest.Headers.Add("X-Tenant", MonolithFixture.Alpha);
             await up.CreateClient().SendAsync(tenantRequest);
+            await RequestLinesLoggedAsync(up, before: upQueued, requests: 2);
         }
+
+        await StoppedAsync(upStats);
 
         // The batching period is an hour: the request's line is in the table only because shutdown flushed it.
         var row = (await LogTable.RowsAsync(Fixture.ConnectionString, "request_id = @r", ("r", upRequestId))).Single();
@@ -227,6 +238,32 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         var days = (await Fixture.Service<LogPartitions>().ListDaysAsync(CancellationToken.None)).Select(p => p.Day).ToHashSet();
         Assert.Subset(days, new HashSet<DateOnly> { today, today.AddDays(1), today.AddDays(2) });
+    }
+
+    /// <summary>
+    /// The request line is written after the response has gone to the client: before stopping a host, wait (at most 10 s)
+    /// until its sink has received the lines, or stopping could race them.
+    /// </summary>
+    private static async Task RequestLinesLoggedAsync(MonolithFactory host, long before, int requests)
+    {
+        var stats = host.Services.GetRequiredService<LogSinkStats>();
+        for (var attempt = 0; attempt < 100 && stats.Enqueued + stats.Dropped < before + requests; attempt++)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// The test host disposes the application's services on the application's own thread, after the factory's disposal
+    /// returns: wait (at most 15 s) until the sink's queue is empty, which with an hour's batching period only the flush at
+    /// disposal can achieve.
+    /// </summary>
+    private static async Task StoppedAsync(LogSinkStats stats)
+    {
+        for (var attempt = 0; attempt < 150 && stats.QueueDepth > 0; attempt++)
+        {
+            await Task.Delay(100);
+        }
     }
 
     internal const string UnreachableDatabase = "Host=127.0.0.1;Port=1;Username=nobody;Password=x;Database=none;Timeout=2";
