@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Monolith.Access;
 using Monolith.Auditing;
+using Monolith.Auditing.Logging;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
@@ -76,6 +77,7 @@ public static class CliApp
         services.AddTenancyCore(configuration);
         services.AddAuditingCore(configuration);
         services.AddAccessCore(configuration);
+        services.AddLogRetention();
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }
@@ -191,7 +193,10 @@ public static class CliApp
             return InvalidUsage;
         }
 
-        await stdout.WriteLineAsync("platform: current");
+        var platform = services.GetRequiredService<TenantMigrator>().LastPlatformOutcome;
+        await stdout.WriteLineAsync(platform is { Applied.Count: > 0 }
+            ? $"platform: migrated to {platform.Version} ({platform.Applied.Count} script(s))"
+            : "platform: current");
         var migrator = services.GetRequiredService<TenantMigrator>();
         var gate = new SemaphoreSlim(1, 1);
         var results = await migrator.MigrateAllAsync(parallelism, async progress =>

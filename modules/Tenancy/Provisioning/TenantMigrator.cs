@@ -62,7 +62,8 @@ public sealed partial class TenantMigrator
 
         try
         {
-            return DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
+            LastPlatformOutcome = DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
+            return LastPlatformOutcome;
         }
         finally
         {
@@ -71,6 +72,9 @@ public sealed partial class TenantMigrator
             release.ExecuteNonQuery();
         }
     }
+
+    /// <summary>What the last <see cref="MigratePlatform"/> of this instance did (the CLI reports it).</summary>
+    public MigrationOutcome? LastPlatformOutcome { get; private set; }
 
     private static readonly long PlatformMigrationLock = TenantLocks.KeyOf("platform-migration");
 
