@@ -9,6 +9,7 @@ using Monolith.Auditing.Jobs;
 using Monolith.Auditing.Retention;
 using Monolith.Auditing.Trail;
 using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Auditing;
@@ -39,8 +40,8 @@ public static class AuditingModule
         audit.MapGet("/", ListAuditEvents.HandleAsync);
         audit.MapGet("/verify", VerifyAuditTrail.HandleAsync);
 
-        app.MapGroup("/platform").AddEndpointFilter<PlatformKeyRequired>().WithTags("Platform")
-            .MapGet("/jobs", ListJobRuns.HandleAsync).AllowAnonymous();
+        app.MapGroup("/platform").RequirePlatformKey().WithTags("Platform")
+            .MapGet("/jobs", ListJobRuns.HandleAsync);
         app.MapJobsDashboard();
         return app;
     }

@@ -132,23 +132,3 @@ internal static class ListJobRuns
             outcomes, migration, Nullable<string>(11));
     }
 }
-
-/// <summary><c>X-Platform-Key</c> for this module's platform endpoints (the same check as the Tenancy module's platform API).</summary>
-internal sealed class PlatformKeyRequired(PlatformKey key) : IEndpointFilter
-{
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        if (!key.IsValid(context.HttpContext))
-        {
-            return Problems.Unauthorized("platform-key-required", $"The platform API needs a valid {PlatformKey.HeaderName} header.");
-        }
-
-        if (OperationContext.Current is { } current)
-        {
-            current.ActorKind = ActorKinds.Platform;
-            current.ActorName = "platform";
-        }
-
-        return await next(context);
-    }
-}

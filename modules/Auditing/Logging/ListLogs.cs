@@ -38,7 +38,7 @@ internal static class ListLogs
     private static readonly string[] Levels = ["verbose", "debug", "information", "warning", "error", "fatal"];
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGroup("/platform/logs").AddEndpointFilter<PlatformKeyFilter>().WithTags("Platform")
+        app.MapGroup("/platform/logs").RequirePlatformKey().WithTags("Platform")
             .MapGet("/", ListAsync);
 
     internal sealed record Position(DateTimeOffset Time, Guid Id);

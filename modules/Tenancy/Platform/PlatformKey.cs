@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -28,6 +29,21 @@ public sealed class PlatformKey(IOptions<PlatformOptions> options)
     public bool IsValid(HttpContext context) => IsValid(context.Request.Headers[HeaderName].ToString());
 
     private static byte[] Hash(string value) => SHA256.HashData(Encoding.UTF8.GetBytes(value));
+}
+
+public static class PlatformEndpointExtensions
+{
+    /// <summary>
+    /// Puts endpoints behind <c>X-Platform-Key</c>, whichever module maps them. The key is their only credential:
+    /// anonymous for the authorization layer (a bearer token opens nothing here), checked by the filter.
+    /// </summary>
+    public static TBuilder RequirePlatformKey<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.AllowAnonymous();
+        builder.AddEndpointFilter<TBuilder, PlatformKeyFilter>();
+        return builder;
+    }
 }
 
 internal sealed class PlatformKeyFilter(PlatformKey key) : IEndpointFilter
