@@ -2,12 +2,14 @@ using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
+using Monolith.Toggles;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddObservability();
 builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
+builder.AddToggles();
 
 var app = builder.Build();
 app.UseHttpConventions();
@@ -15,6 +17,7 @@ app.UseObservability();
 app.UseTenantResolution();
 
 app.MapTenancy();
+app.MapToggles();
 app.MapOperations();
 app.MapBenchEndpoints();
 
