@@ -1,3 +1,4 @@
+using Monolith.Access;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -9,14 +10,20 @@ builder.AddObservability();
 builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
+builder.AddAccess();
 builder.AddToggles();
 
 var app = builder.Build();
 app.UseHttpConventions();
 app.UseObservability();
+app.UseAuthentication();
+app.UseAuthenticatedUser();
 app.UseTenantResolution();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapTenancy();
+app.MapAccess();
 app.MapToggles();
 app.MapOperations();
 app.MapBenchEndpoints();

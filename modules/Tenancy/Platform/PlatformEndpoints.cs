@@ -44,7 +44,8 @@ internal static class PlatformEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var platform = app.MapGroup("/platform").AddEndpointFilter<PlatformKeyFilter>().WithTags("Platform");
+        // Anonymous for the authorization layer: X-Platform-Key (the filter) is its only credential; a bearer token opens nothing here.
+        var platform = app.MapGroup("/platform").AllowAnonymous().AddEndpointFilter<PlatformKeyFilter>().WithTags("Platform");
         var tenants = platform.MapGroup("/tenants");
         tenants.MapPost("/", CreateAsync);
         tenants.MapGet("/", ListAsync);

@@ -21,9 +21,9 @@ internal static partial class SettingsEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var settings = app.MapGroup("/settings").RequireTenant().WithTags("Settings");
-        settings.MapGet("/", ListAsync);
-        settings.MapGet("/{key}", GetAsync);
-        settings.MapPut("/{key}", PutAsync);
+        settings.MapGet("/", ListAsync).RequireAuthorization(Policies.Viewer);
+        settings.MapGet("/{key}", GetAsync).RequireAuthorization(Policies.Viewer);
+        settings.MapPut("/{key}", PutAsync).RequireAuthorization(Policies.Admin);
     }
 
     private static async Task<Ok<SettingResponse[]>> ListAsync(TenantDatabase database, CancellationToken ct)

@@ -1,0 +1,44 @@
+namespace Monolith.Access;
+
+/// <summary>The <c>Auth</c> configuration section: token signing, lifetimes, password and login limits.</summary>
+public sealed class AccessOptions
+{
+    public const string Section = "Auth";
+    public const int MinimumSigningKeyBytes = 32;
+    public const int MaximumClockSkewSeconds = 30;
+
+    /// <summary>HS256 key, at least 32 bytes of UTF-8. A secret: from the environment (<c>Auth__SigningKey</c>).</summary>
+    public string? SigningKey { get; set; }
+
+    public string Issuer { get; set; } = "monolith";
+
+    public string Audience { get; set; } = "monolith-api";
+
+    public int AccessTokenMinutes { get; set; } = 15;
+
+    public int RefreshTokenDays { get; set; } = 14;
+
+    /// <summary>Clamped to 0..30 seconds.</summary>
+    public int ClockSkewSeconds { get; set; } = 30;
+
+    public RateLimitOptions RateLimits { get; set; } = new();
+}
+
+/// <summary><c>Auth:RateLimits</c>: every limit is configurable so tests (and operators) can tune them.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Login (and refresh) requests per tenant and client IP within <see cref="LoginWindowSeconds"/>.</summary>
+    public int LoginPermitLimit { get; set; } = 20;
+
+    public int LoginWindowSeconds { get; set; } = 60;
+
+    /// <summary>Failed logins of one account within <see cref="AccountLockoutWindowSeconds"/> before it answers 429.</summary>
+    public int AccountMaxFailures { get; set; } = 10;
+
+    public int AccountLockoutWindowSeconds { get; set; } = 900;
+
+    /// <summary>Requests per tenant within <see cref="TenantWindowSeconds"/>; 0 disables the limit.</summary>
+    public int TenantPermitLimit { get; set; } = 6000;
+
+    public int TenantWindowSeconds { get; set; } = 60;
+}
