@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Context;
@@ -60,7 +61,7 @@ internal static class ProjectFeatureEndpoints
     private sealed record ListPosition(string After);
 
     private static async Task<Results<Ok<Page<EvaluationResponse>>, ProblemHttpResult, ValidationProblem>> ListAsync(
-        Guid projectId, string? limit, string? cursor, IProjectLookup projects, ToggleCache cache, CancellationToken ct)
+        Guid projectId, string? limit, string? cursor, [FromServices] IProjectLookup projects, ToggleCache cache, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var page = PageRequest.Parse(limit, cursor, errors);
@@ -101,7 +102,7 @@ internal static class ProjectFeatureEndpoints
     }
 
     private static async Task<Results<Ok<EvaluationResponse>, ProblemHttpResult, ValidationProblem>> GetAsync(
-        Guid projectId, string key, IProjectLookup projects, ToggleCache cache, CancellationToken ct)
+        Guid projectId, string key, [FromServices] IProjectLookup projects, ToggleCache cache, CancellationToken ct)
     {
         if (!ToggleKey.IsValid(key))
         {
@@ -117,7 +118,7 @@ internal static class ProjectFeatureEndpoints
     }
 
     private static async Task<Results<Ok<OverrideResponse>, Created<OverrideResponse>, ProblemHttpResult, ValidationProblem>> PutAsync(
-        Guid projectId, string key, OverrideRequest request, IProjectLookup projects, TenantDatabase database, TenantContext tenants,
+        Guid projectId, string key, OverrideRequest request, [FromServices] IProjectLookup projects, TenantDatabase database, TenantContext tenants,
         ToggleCache cache, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
@@ -182,7 +183,7 @@ internal static class ProjectFeatureEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> DeleteAsync(
-        Guid projectId, string key, IProjectLookup projects, TenantDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
+        Guid projectId, string key, [FromServices] IProjectLookup projects, TenantDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
     {
         if (!ToggleKey.IsValid(key))
         {
