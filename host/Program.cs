@@ -1,4 +1,5 @@
 using Monolith.Access;
+using Monolith.Customers;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -11,6 +12,7 @@ builder.Services.AddHttpConventions();
 builder.Services.AddOpenApi();
 builder.AddTenancy();
 builder.AddAccess();
+builder.AddCustomers();
 builder.AddToggles();
 
 var app = builder.Build();
@@ -24,6 +26,7 @@ app.UseRateLimiter();
 
 app.MapTenancy();
 app.MapAccess();
+app.MapCustomers();
 app.MapToggles();
 app.MapOperations();
 app.MapBenchEndpoints();

@@ -1,0 +1,251 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
+using Npgsql;
+
+namespace Monolith.Tenancy.Idempotency;
+
+public static class IdempotencyEndpointExtensions
+{
+    /// <summary>
+    /// Honours <c>Idempotency-Key</c> on a POST endpoint (CONTRACT §2). <typeparamref name="TBody"/> is the endpoint's
+    /// body parameter type: the fingerprint covers the method, the path and that body as bound (so whitespace or
+    /// member order do not make two requests different). Endpoints that write through
+    /// <see cref="TenantTransaction.BeginAsync"/> commit in the same transaction as the recorded response.
+    /// </summary>
+    public static RouteHandlerBuilder WithIdempotency<TBody>(this RouteHandlerBuilder builder) =>
+        builder.AddEndpointFilterFactory((factory, next) =>
+        {
+            var index = Array.FindIndex(factory.MethodInfo.GetParameters(), p => p.ParameterType == typeof(TBody));
+            if (index < 0)
+            {
+                throw new InvalidOperationException(
+                    $"{factory.MethodInfo.Name} has no parameter of type {typeof(TBody).Name} for WithIdempotency<{typeof(TBody).Name}>().");
+            }
+
+            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody));
+        });
+}
+
+/// <summary>
+/// The same key from the same caller with the same request within <see cref="Lifetime"/> replays the first
+/// successful response (status, body, Location, ETag) with <c>Idempotent-Replayed: true</c>; with another request it
+/// is 422. Concurrent requests with one key are serialized on a transaction-scoped advisory lock, so the second
+/// waits for the first and replays it. Only 2xx responses are recorded: a refused request (400, 409...) changed
+/// nothing, so the client may correct it and send it again under the same key.
+/// </summary>
+public static class IdempotencyFilter
+{
+    public const string HeaderName = "Idempotency-Key";
+    public const string ReplayedHeaderName = "Idempotent-Replayed";
+    public const int MaxKeyLength = 255;
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    internal static async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, int bodyIndex, Type bodyType)
+    {
+        var http = context.HttpContext;
+        var values = http.Request.Headers[HeaderName];
+        if (values.Count == 0)
+        {
+            return await next(context);
+        }
+
+        var key = values.ToString();
+        if (values.Count > 1 || !IsValidKey(key))
+        {
+            return Problems.Validation(HeaderName, $"{HeaderName} must be one value of 1 to {MaxKeyLength} visible ASCII characters.");
+        }
+
+        var ct = http.RequestAborted;
+        var scope = ScopeOf(http);
+        var fingerprint = Fingerprint(http, context.Arguments[bodyIndex], bodyType);
+
+        var database = http.RequestServices.GetRequiredService<TenantDatabase>();
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+
+        await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/idempotency/' || $1 || '/' || $2, 0))", connection, transaction))
+        {
+            command.Parameters.AddWithValue(scope);
+            command.Parameters.AddWithValue(key);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        var stored = await FindAsync(connection, transaction, scope, key, ct);
+        if (stored is not null)
+        {
+            if (!CryptographicOperations.FixedTimeEquals(stored.Fingerprint, fingerprint))
+            {
+                return Problems.Unprocessable("idempotency-key-reused",
+                    $"This {HeaderName} was already used with a different request within the last {Lifetime.TotalHours:0} hours; use a new key for a new request.");
+            }
+
+            return new ReplayResult(stored);
+        }
+
+        object? result;
+        http.Features.Set<AmbientTransaction?>(new AmbientTransaction(connection, transaction));
+        try
+        {
+            result = await next(context);
+        }
+        finally
+        {
+            http.Features.Set<AmbientTransaction?>(null);
+        }
+
+        if (result is not IResult endpointResult)
+        {
+            await transaction.CommitAsync(ct);
+            return result;
+        }
+
+        // Render the response into memory, record it with the endpoint's writes, commit, then send it.
+        var response = http.Response;
+        var original = response.Body;
+        using var buffer = new MemoryStream();
+        response.Body = buffer;
+        try
+        {
+            await endpointResult.ExecuteAsync(http);
+        }
+        finally
+        {
+            response.Body = original;
+        }
+
+        var body = buffer.ToArray();
+        if (response.StatusCode is >= 200 and < 300)
+        {
+            await using var insert = new NpgsqlCommand(
+                """
+                INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, content_type, location, etag, body)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """, connection, transaction);
+            insert.Parameters.AddWithValue(scope);
+            insert.Parameters.AddWithValue(key);
+            insert.Parameters.AddWithValue(fingerprint);
+            insert.Parameters.AddWithValue(response.StatusCode);
+            insert.Parameters.AddWithValue((object?)NullIfEmpty(response.ContentType) ?? DBNull.Value);
+            insert.Parameters.AddWithValue((object?)NullIfEmpty(response.Headers.Location.ToString()) ?? DBNull.Value);
+            insert.Parameters.AddWithValue((object?)NullIfEmpty(response.Headers.ETag.ToString()) ?? DBNull.Value);
+            insert.Parameters.AddWithValue(body);
+            await insert.ExecuteNonQueryAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+        else
+        {
+            await transaction.RollbackAsync(ct);
+        }
+
+        return new BufferedResult(body);
+    }
+
+    internal static bool IsValidKey(string key) =>
+        key.Length is > 0 and <= MaxKeyLength && key.All(c => c is >= '!' and <= '~');
+
+    /// <summary>Keys are per caller: one user's key never replays another user's response.</summary>
+    private static string ScopeOf(HttpContext http)
+    {
+        var operation = OperationContext.Current;
+        if (operation?.ActorId is { } actorId)
+        {
+            return "user:" + actorId.ToString("D");
+        }
+
+        var subject = http.User.FindFirstValue("sub") ?? http.User.FindFirstValue(ClaimTypes.NameIdentifier);
+        return subject is not null ? "user:" + subject : operation?.ActorKind ?? ActorKinds.Anonymous;
+    }
+
+    private static byte[] Fingerprint(HttpContext http, object? body, Type bodyType)
+    {
+        var options = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        var head = Encoding.UTF8.GetBytes($"{http.Request.Method}\n{http.Request.Path.Value}\n");
+        var json = JsonSerializer.SerializeToUtf8Bytes(body, bodyType, options);
+        return SHA256.HashData([.. head, .. json]);
+    }
+
+    private static async Task<StoredResponse?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key, CancellationToken ct)
+    {
+        await using (var purge = new NpgsqlCommand(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - $3", connection, transaction))
+        {
+            purge.Parameters.AddWithValue(scope);
+            purge.Parameters.AddWithValue(key);
+            purge.Parameters.AddWithValue(Lifetime);
+            await purge.ExecuteNonQueryAsync(ct);
+        }
+
+        await using var command = new NpgsqlCommand(
+            "SELECT fingerprint, status_code, content_type, location, etag, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            connection, transaction);
+        command.Parameters.AddWithValue(scope);
+        command.Parameters.AddWithValue(key);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+
+        return new StoredResponse(
+            reader.GetFieldValue<byte[]>(0),
+            reader.GetInt32(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4),
+            reader.GetFieldValue<byte[]>(5));
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private sealed record StoredResponse(byte[] Fingerprint, int StatusCode, string? ContentType, string? Location, string? ETag, byte[] Body);
+
+    private sealed class ReplayResult(StoredResponse stored) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = stored.StatusCode;
+            response.Headers[ReplayedHeaderName] = "true";
+            if (stored.ContentType is not null)
+            {
+                response.ContentType = stored.ContentType;
+            }
+
+            if (stored.Location is not null)
+            {
+                response.Headers.Location = stored.Location;
+            }
+
+            if (stored.ETag is not null)
+            {
+                response.Headers.ETag = stored.ETag;
+            }
+
+            response.ContentLength = stored.Body.Length;
+            await response.Body.WriteAsync(stored.Body, httpContext.RequestAborted);
+        }
+    }
+
+    /// <summary>Sends what the endpoint's result rendered (status and headers are already on the response).</summary>
+    private sealed class BufferedResult(byte[] body) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (body.Length > 0)
+            {
+                httpContext.Response.ContentLength = body.Length;
+                await httpContext.Response.Body.WriteAsync(body, httpContext.RequestAborted);
+            }
+        }
+    }
+}
