@@ -34,6 +34,8 @@ CREATE TABLE feature_overrides (
 
 CREATE INDEX feature_overrides_key ON feature_overrides (key);
 
+-- Trigger functions name their tables through TG_TABLE_SCHEMA: they also run from sessions with another
+-- search_path (operators, TRUNCATE by maintenance tools).
 -- The version of this tenant's toggle state, for the evaluation caches' poll fallback: every change
 -- writes a fresh value from the sequence, in the changing transaction (so it is visible exactly when the
 -- change is). Caches compare for inequality; the sequence keeps values unique even across TRUNCATE.
@@ -46,10 +48,11 @@ CREATE TABLE feature_toggle_state (
 
 CREATE FUNCTION feature_toggles_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO feature_toggle_state (id, version) VALUES (1, nextval('feature_toggle_versions'))
-    ON CONFLICT (id) DO UPDATE SET version = excluded.version;
+    EXECUTE format('INSERT INTO %I.feature_toggle_state (id, version) VALUES (1, nextval(%L))
+                    ON CONFLICT (id) DO UPDATE SET version = excluded.version',
+                   TG_TABLE_SCHEMA, quote_ident(TG_TABLE_SCHEMA) || '.feature_toggle_versions');
     IF TG_OP = 'TRUNCATE' THEN
-        PERFORM pg_notify('monolith_toggles', current_schema() || ':*');
+        PERFORM pg_notify('monolith_toggles', TG_TABLE_SCHEMA || ':*');
     END IF;
     RETURN NULL;
 END
@@ -58,7 +61,7 @@ $$;
 -- Key-only payloads ("<schema>:<key>"): listeners drop what they cached for that tenant and reload.
 CREATE FUNCTION feature_toggles_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('monolith_toggles', current_schema() || ':' || COALESCE(NEW.key, OLD.key));
+    PERFORM pg_notify('monolith_toggles', TG_TABLE_SCHEMA || ':' || COALESCE(NEW.key, OLD.key));
     RETURN NULL;
 END
 $$;
@@ -79,9 +82,10 @@ BEGIN
     IF TG_LEVEL = 'ROW' AND COALESCE(NEW.key, OLD.key) <> 'toggles.undefined-default' THEN
         RETURN NULL;
     END IF;
-    INSERT INTO feature_toggle_state (id, version) VALUES (1, nextval('feature_toggle_versions'))
-    ON CONFLICT (id) DO UPDATE SET version = excluded.version;
-    PERFORM pg_notify('monolith_toggles', current_schema() || ':*');
+    EXECUTE format('INSERT INTO %I.feature_toggle_state (id, version) VALUES (1, nextval(%L))
+                    ON CONFLICT (id) DO UPDATE SET version = excluded.version',
+                   TG_TABLE_SCHEMA, quote_ident(TG_TABLE_SCHEMA) || '.feature_toggle_versions');
+    PERFORM pg_notify('monolith_toggles', TG_TABLE_SCHEMA || ':*');
     RETURN NULL;
 END
 $$;

@@ -35,6 +35,7 @@ internal sealed partial class ToggleChangeListener(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var pollInterval = TimeSpan.FromMilliseconds(Math.Max(50, options.Value.PollMilliseconds));
+        var retryDelay = TimeSpan.FromMilliseconds(Math.Min(pollInterval.TotalMilliseconds, 500));
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -69,7 +70,8 @@ internal sealed partial class ToggleChangeListener(
                 Volatile.Write(ref processId, 0);
                 cache.Clear();
                 LogListenerDown(logger, e);
-                await Task.Delay(pollInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                // Until listening again, changes elsewhere go unheard: retry soon (and clear again once listening).
+                await Task.Delay(retryDelay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }

@@ -17,14 +17,22 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
         var tenant = tenants.Required;
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT COALESCE((SELECT version FROM feature_toggle_state WHERE id = 1), 0),
-                   COALESCE((SELECT value = 'true'::jsonb FROM tenant_settings WHERE key = $1), false);
-            SELECT key, enabled, rollout_percent FROM feature_toggles;
-            """, connection, transaction);
-        command.Parameters.AddWithValue(UndefinedDefaultSetting);
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    """
+                    SELECT COALESCE((SELECT version FROM feature_toggle_state WHERE id = 1), 0),
+                           COALESCE((SELECT value = 'true'::jsonb FROM tenant_settings WHERE key = $1), false)
+                    """)
+                {
+                    Parameters = { new NpgsqlParameter { Value = UndefinedDefaultSetting } },
+                },
+                new NpgsqlBatchCommand("SELECT key, enabled, rollout_percent FROM feature_toggles"),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var version = reader.GetInt64(0);
         var undefinedDefault = reader.GetBoolean(1);
