@@ -90,21 +90,32 @@ $$;
 
 -- A customer always has at least one project. The API checks it with the customer row locked (409); these
 -- deferred triggers hold it for every other path (CLI, jobs, SQL) at commit time.
-CREATE FUNCTION customer_keeps_a_project() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    customer uuid := CASE TG_TABLE_NAME WHEN 'customers' THEN NEW.id ELSE OLD.customer_id END;
+CREATE FUNCTION customer_has_a_project(customer uuid) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM customers c WHERE c.id = customer)
        AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.customer_id = customer) THEN
         RAISE EXCEPTION 'customer % has no project', customer
             USING ERRCODE = 'check_violation', CONSTRAINT = 'customer_keeps_a_project';
     END IF;
+END
+$$;
+
+CREATE FUNCTION customer_created_with_a_project() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM customer_has_a_project(NEW.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION customer_keeps_a_project() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM customer_has_a_project(OLD.customer_id);
     RETURN NULL;
 END
 $$;
 
 CREATE CONSTRAINT TRIGGER customer_created_with_a_project AFTER INSERT ON customers
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION customer_keeps_a_project();
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION customer_created_with_a_project();
 CREATE CONSTRAINT TRIGGER customer_keeps_a_project AFTER DELETE OR UPDATE OF customer_id ON projects
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION customer_keeps_a_project();
 
