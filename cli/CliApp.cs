@@ -47,7 +47,8 @@ public static class CliApp
 
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+            // Our handlers below turn exceptions into one sentence and an exit code; no stack traces for scripts to parse.
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (NpgsqlException e)
         {

@@ -32,19 +32,26 @@ public static class DbUpRunner
     public static MigrationOutcome MigrateTenant(string connectionString, string schema, string tenantRole, MigrationScripts scripts)
     {
         var variables = new Dictionary<string, string> { ["tenant_role"] = tenantRole, ["tenant_schema"] = schema };
-        return Run(Unpooled(connectionString, schema), schema, scripts, variables);
+        // One pooled connection string for every tenant (no pool per schema); each script pins its own search_path.
+        return Run(connectionString, schema, scripts, variables, new SearchPathPreprocessor(schema));
     }
 
-    private static MigrationOutcome Run(string connectionString, string schema, MigrationScripts scripts, Dictionary<string, string> variables)
+    private static MigrationOutcome Run(
+        string connectionString, string schema, MigrationScripts scripts, Dictionary<string, string> variables, IScriptPreprocessor? preprocessor = null)
     {
-        var upgrader = DeployChanges.To
+        var builder = DeployChanges.To
             .PostgresqlDatabase(connectionString, schema)
             .WithScripts(scripts.Scripts)
             .JournalToPostgresqlTable(schema, JournalTable)
             .WithVariables(variables)
             .WithTransactionPerScript()
-            .LogToNowhere()
-            .Build();
+            .LogToNowhere();
+        if (preprocessor is not null)
+        {
+            builder = builder.WithPreprocessor(preprocessor);
+        }
+
+        var upgrader = builder.Build();
 
         var result = upgrader.PerformUpgrade();
         var applied = result.Scripts.Select(s => MigrationScripts.VersionOf(s.Name)).ToArray();
@@ -53,9 +60,15 @@ public static class DbUpRunner
             : new MigrationOutcome(false, applied, null, result.ErrorScript?.Name, result.Error);
     }
 
+    /// <summary>Unqualified DDL in a tenant script lands in the tenant's schema: SET LOCAL lasts for the script's transaction.</summary>
+    private sealed class SearchPathPreprocessor(string schema) : IScriptPreprocessor
+    {
+        public string Process(string contents) => $"SET LOCAL search_path TO \"{schema}\";\n{contents}";
+    }
+
     /// <summary>
-    /// DbUp connections are not pooled: a pool per tenant search_path would keep idle connections for
-    /// every tenant migrated. The search_path is fixed for the session so unqualified DDL lands in the schema.
+    /// The platform run is unpooled, with the search_path fixed for the session so its DDL lands in
+    /// <c>platform</c>; it runs once per start, so a pool would only keep an idle connection.
     /// </summary>
     private static string Unpooled(string connectionString, string? searchPath)
     {

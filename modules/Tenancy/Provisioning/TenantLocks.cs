@@ -22,6 +22,17 @@ internal static class TenantLocks
         return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
+    /// <summary>
+    /// Releases explicitly: Npgsql resets a pooled connection lazily (on its next use), so a lock would
+    /// otherwise outlive the Dispose of the connection that took it.
+    /// </summary>
+    public static async Task ReleaseAsync(NpgsqlConnection connection, string identifier)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+        command.Parameters.AddWithValue(KeyOf(identifier));
+        await command.ExecuteNonQueryAsync();
+    }
+
     public static async Task AcquireAsync(NpgsqlConnection connection, string identifier, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection);

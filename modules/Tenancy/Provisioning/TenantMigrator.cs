@@ -89,8 +89,17 @@ public sealed partial class TenantMigrator
             {
                 await using var lockConnection = await database.OpenConnectionAsync(ct);
                 await TenantLocks.AcquireAsync(lockConnection, tenant.Identifier, ct);
-                var outcome = await Task.Run(
-                    () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
+                MigrationOutcome outcome;
+                try
+                {
+                    outcome = await Task.Run(
+                        () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
+                }
+                finally
+                {
+                    await TenantLocks.ReleaseAsync(lockConnection, tenant.Identifier);
+                }
+
                 if (outcome.Succeeded)
                 {
                     await catalog.SetSchemaVersionAsync(tenant.Id, outcome.Version, ct);

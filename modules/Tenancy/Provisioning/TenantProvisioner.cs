@@ -80,6 +80,18 @@ public sealed partial class TenantProvisioner
             return ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now.");
         }
 
+        try
+        {
+            return await CreateLockedAsync(command, identifier, ct);
+        }
+        finally
+        {
+            await TenantLocks.ReleaseAsync(lockConnection, identifier);
+        }
+    }
+
+    private async Task<ProvisioningResult> CreateLockedAsync(CreateTenantCommand command, string identifier, CancellationToken ct)
+    {
         var existing = await catalog.FindAsync(identifier, ct);
         if (existing is { Status: TenantStatus.Provisioning })
         {
@@ -181,6 +193,18 @@ public sealed partial class TenantProvisioner
             return ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now.");
         }
 
+        try
+        {
+            return await DeleteLockedAsync(identifier, ct);
+        }
+        finally
+        {
+            await TenantLocks.ReleaseAsync(lockConnection, identifier);
+        }
+    }
+
+    private async Task<ProvisioningResult> DeleteLockedAsync(string identifier, CancellationToken ct)
+    {
         var tenant = await catalog.FindAsync(identifier, ct);
         if (tenant is null)
         {

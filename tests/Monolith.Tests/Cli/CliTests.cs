@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Monolith.Cli;
+using Monolith.Tests.Support;
+
+namespace Monolith.Tests.Cli;
+
+/// <summary>The command line as provisioning scripts use it: output, --json purity and exit codes 0, 1 and 2.</summary>
+[Trait("Category", Categories.Integration)]
+public sealed class CliTests(MonolithFixture fixture) : IntegrationTest(fixture)
+{
+    [Fact]
+    public async Task Tenants_create_with_json_writes_only_json_to_stdout_and_exits_0()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("cli");
+        var run = await RunAsync("tenants", "create", identifier, "--name", "Cli Co", "--owner-email", "boss@cli.test", "--json");
+
+        Assert.Equal(CliApp.Success, run.ExitCode);
+        Assert.Equal(string.Empty, run.Stderr);
+        var json = JsonDocument.Parse(run.Stdout).RootElement;
+        Assert.Equal(identifier, json.GetProperty("identifier").GetString());
+        Assert.Equal("active", json.GetProperty("status").GetString());
+        Assert.Equal("boss@cli.test", json.GetProperty("owner").GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task Creating_a_taken_identifier_exits_1_with_one_sentence_on_stderr()
+    {
+        var run = await RunAsync("tenants", "create", MonolithFixture.Alpha, "--name", "Again", "--owner-email", "o@alpha.test");
+        Assert.Equal(CliApp.Failure, run.ExitCode);
+        Assert.Contains("taken", run.Stderr, StringComparison.Ordinal);
+        Assert.Single(run.Stderr.Trim().Split('\n'));
+        Assert.Equal(string.Empty, run.Stdout);
+    }
+
+    [Theory]
+    [InlineData("tenants", "create", "Bad_Name", "--name", "X", "--owner-email", "o@x.test")]
+    [InlineData("tenants", "create", "fine-name")]
+    [InlineData("tenants", "frobnicate")]
+    [InlineData("migrate", "--parallel", "0")]
+    [InlineData("tenants", "list", "--status", "sleeping")]
+    [InlineData("tenants", "delete", "alpha")]
+    public async Task Invalid_usage_or_input_exits_2(params string[] args)
+    {
+        var run = await RunAsync(args);
+        Assert.Equal(CliApp.InvalidUsage, run.ExitCode);
+        Assert.NotEqual(string.Empty, run.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Show_list_suspend_resume_and_delete_work_on_one_tenant()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("ops");
+        await Fixture.ProvisionAsync(identifier);
+
+        var show = await RunAsync("tenants", "show", identifier, "--json");
+        Assert.Equal(CliApp.Success, show.ExitCode);
+        Assert.Equal(identifier, JsonDocument.Parse(show.Stdout).RootElement.GetProperty("identifier").GetString());
+
+        Assert.Equal(CliApp.Success, (await RunAsync("tenants", "suspend", identifier)).ExitCode);
+        var suspended = await RunAsync("tenants", "list", "--status", "suspended", "--json");
+        Assert.Contains(JsonDocument.Parse(suspended.Stdout).RootElement.EnumerateArray(), t => t.GetProperty("identifier").GetString() == identifier);
+
+        var resumed = await RunAsync("tenants", "resume", identifier);
+        Assert.Equal(CliApp.Success, resumed.ExitCode);
+        Assert.Contains("active", resumed.Stdout, StringComparison.Ordinal);
+
+        var deleted = await RunAsync("tenants", "delete", identifier, "--yes");
+        Assert.Equal(CliApp.Success, deleted.ExitCode);
+        Assert.Equal(CliApp.Failure, (await RunAsync("tenants", "show", identifier)).ExitCode);
+    }
+
+    [Fact]
+    public async Task Migrate_prints_a_line_per_tenant_and_exits_0_when_all_are_current()
+    {
+        var run = await RunAsync("migrate", "--parallel", "2");
+        Assert.Equal(CliApp.Success, run.ExitCode);
+        Assert.Contains($"{MonolithFixture.Alpha}: ", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{MonolithFixture.Beta}: ", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("0 failed", run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_a_connection_string_the_cli_says_so_and_exits_2()
+    {
+        var run = await CliRunner.RunAsync([new("ConnectionStrings:Monolith", "")], "tenants", "list");
+        Assert.Equal(CliApp.InvalidUsage, run.ExitCode);
+        Assert.Contains("ConnectionStrings__Monolith", run.Stderr, StringComparison.Ordinal);
+    }
+
+    private Task<CliRun> RunAsync(params string[] args) =>
+        CliRunner.RunAsync([new("ConnectionStrings:Monolith", Fixture.ConnectionString)], args);
+}
+
+public sealed record CliRun(int ExitCode, string Stdout, string Stderr);
+
+public static class CliRunner
+{
+    public static async Task<CliRun> RunAsync(KeyValuePair<string, string?>[] settings, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliApp.RunAsync(args, stdout, stderr, settings);
+        return new CliRun(code, stdout.ToString(), stderr.ToString());
+    }
+}

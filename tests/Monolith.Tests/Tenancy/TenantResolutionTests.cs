@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Monolith.Tests.Support;
+
+namespace Monolith.Tests.Tenancy;
+
+[Trait("Category", Categories.Integration)]
+public sealed class TenantResolutionTests(MonolithFixture fixture) : IntegrationTest(fixture)
+{
+    [Fact]
+    public async Task A_tenant_endpoint_without_a_tenant_is_400_tenant_required()
+    {
+        var response = await Fixture.Factory.CreateClient().GetAsync("/bench/session");
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "tenant-required");
+    }
+
+    [Fact]
+    public async Task An_unknown_tenant_is_404()
+    {
+        var response = await Fixture.Factory.TenantClient("no-such-tenant").GetAsync("/bench/session");
+        await AssertProblemAsync(response, HttpStatusCode.NotFound, "tenant-not-found");
+    }
+
+    [Theory]
+    [InlineData("x;drop schema public")]
+    [InlineData("PLATFORM")]
+    [InlineData("platform")]
+    [InlineData("../etc")]
+    public async Task A_malformed_or_reserved_tenant_name_is_404_like_any_unknown_tenant(string name)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/bench/session");
+        request.Headers.TryAddWithoutValidation("X-Tenant", name);
+        var response = await Fixture.Factory.CreateClient().SendAsync(request);
+        await AssertProblemAsync(response, HttpStatusCode.NotFound, "tenant-not-found");
+    }
+
+    [Fact]
+    public async Task A_suspended_tenant_is_403_until_it_is_resumed()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("susp");
+        await Fixture.ProvisionAsync(identifier);
+        var platform = Fixture.Factory.PlatformClient();
+        var client = Fixture.Factory.TenantClient(identifier);
+
+        Assert.Equal(HttpStatusCode.OK, (await platform.PostAsync($"/platform/tenants/{identifier}/suspend", null)).StatusCode);
+        await AssertProblemAsync(await client.GetAsync("/bench/session"), HttpStatusCode.Forbidden, "tenant-suspended");
+
+        Assert.Equal(HttpStatusCode.OK, (await platform.PostAsync($"/platform/tenants/{identifier}/resume", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/bench/session")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_host_strategy_resolves_a_subdomain_of_the_base_domain()
+    {
+        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Tenancy:BaseDomain"] = "monolith.test",
+        });
+        var client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
+        {
+            BaseAddress = new Uri("http://alpha.monolith.test"),
+        });
+        var session = await client.GetFromJsonAsync<JsonElement>("/bench/session");
+        Assert.Equal("alpha", session.GetProperty("schema").GetString());
+
+        var deeper = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
+        {
+            BaseAddress = new Uri("http://x.alpha.monolith.test"),
+        });
+        await AssertProblemAsync(await deeper.GetAsync("/bench/session"), HttpStatusCode.BadRequest, "tenant-required");
+    }
+
+    [Fact]
+    public async Task The_header_wins_over_the_host_in_the_default_order()
+    {
+        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Tenancy:BaseDomain"] = "monolith.test",
+        });
+        var client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
+        {
+            BaseAddress = new Uri("http://alpha.monolith.test"),
+        });
+        client.DefaultRequestHeaders.Add("X-Tenant", "beta");
+        var session = await client.GetFromJsonAsync<JsonElement>("/bench/session");
+        Assert.Equal("beta", session.GetProperty("schema").GetString());
+    }
+
+    [Fact]
+    public async Task Another_instance_sees_a_suspension_made_behind_its_back_without_restart()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("live");
+        await Fixture.ProvisionAsync(identifier);
+        await using var second = new MonolithFactory(Fixture.ConnectionString);
+        var client = second.TenantClient(identifier);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/bench/session")).StatusCode); // now cached there
+
+        // Through the first instance's platform API: the second learns of it by notification.
+        await Fixture.Factory.PlatformClient().PostAsync($"/platform/tenants/{identifier}/suspend", null);
+        Assert.Equal(HttpStatusCode.Forbidden, await EventuallyAsync(client, HttpStatusCode.Forbidden));
+
+        // Directly in the catalog, as an operator's SQL would: the same.
+        await using (var connection = new Npgsql.NpgsqlConnection(Fixture.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand("UPDATE platform.tenants SET status = 'active' WHERE identifier = $1", connection);
+            command.Parameters.AddWithValue(identifier);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(client, HttpStatusCode.OK));
+    }
+
+    /// <summary>Polls until the expected status or a generous deadline; returns the last status seen.</summary>
+    private static async Task<HttpStatusCode> EventuallyAsync(HttpClient client, HttpStatusCode expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        HttpStatusCode last;
+        do
+        {
+            last = (await client.GetAsync("/bench/session")).StatusCode;
+            if (last == expected)
+            {
+                return last;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        return last;
+    }
+
+    internal static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("/problems/" + code, problem.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
+    }
+}
