@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Monolith.Access;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
@@ -72,6 +73,7 @@ public static class CliApp
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddTenancyCore(configuration);
+        services.AddAccessCore(configuration);
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

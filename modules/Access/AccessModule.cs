@@ -1,14 +1,21 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
+using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Tokens;
+using Monolith.Access.Users;
+using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Provisioning;
+using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Access;
 
@@ -29,8 +36,7 @@ public static class AccessModule
         }
 
         var services = builder.Services;
-        services.AddOptions<AccessOptions>().Bind(builder.Configuration.GetSection(AccessOptions.Section));
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddAccessCore(builder.Configuration);
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<AccessTokenIssuer>();
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, BearerSetup>();
@@ -41,8 +47,29 @@ public static class AccessModule
         return builder;
     }
 
+    /// <summary>What the host and the CLI share: options, password hashing and the tenant owner setup used by provisioning.</summary>
+    public static IServiceCollection AddAccessCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AccessOptions>().Bind(configuration.GetSection(AccessOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<Passwords.Passwords>();
+        services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
+        return services;
+    }
+
     /// <summary>After authentication: the token's user becomes the operation's actor and the log events' UserId.</summary>
     public static IApplicationBuilder UseAuthenticatedUser(this IApplicationBuilder app) => app.UseMiddleware<AuthenticatedUserMiddleware>();
 
-    public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app) => app;
+    public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
+    {
+        // Anonymous by design: these endpoints take the credentials. Tenant-scoped: users live in the tenant.
+        var auth = app.MapGroup("/auth").RequireTenant().AllowAnonymous().WithTags("Auth");
+        auth.MapPost("/token", Login.HandleAsync).RequireRateLimiting(AccessRateLimits.LoginPolicy);
+        auth.MapPost("/refresh", Refresh.HandleAsync).RequireRateLimiting(AccessRateLimits.LoginPolicy);
+        auth.MapPost("/logout", Logout.HandleAsync);
+
+        app.MapGet("/me", Me.HandleAsync).RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Auth");
+        UsersEndpoints.Map(app);
+        return app;
+    }
 }

@@ -60,3 +60,9 @@ internal static class AccessRateLimits
         AutoReplenishment = true,
     };
 }
+
+/// <summary>429 with <c>Retry-After</c>, as an endpoint result.</summary>
+internal sealed class TooManyRequests(int retryAfterSeconds) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext) => AccessRateLimits.WriteTooManyAsync(httpContext, retryAfterSeconds);
+}

@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Monolith.Access.Authorization;
+using Monolith.Access.Tokens;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
+
+namespace Monolith.Access.Auth;
+
+public sealed record RefreshRequest(string? RefreshToken);
+
+/// <summary>Category of the auth endpoints' log events.</summary>
+internal sealed class AuthLog;
+
+/// <summary><c>POST /auth/refresh</c>: spends the refresh token for a new pair; a spent one revokes its family.</summary>
+internal static partial class Refresh
+{
+    public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
+        RefreshRequest request,
+        TenantDatabase database,
+        TenantContext tenants,
+        AccessTokenIssuer issuer,
+        IOptions<AccessOptions> options,
+        ILogger<AuthLog> logger,
+        CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request.RefreshToken) || request.RefreshToken.Length > 200)
+        {
+            return Problems.Validation("refreshToken", "refreshToken is required.");
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var result = await RefreshTokens.RotateAsync(connection, request.RefreshToken, options.Value.RefreshTokenDays, ct);
+        switch (result.Outcome)
+        {
+            case RefreshOutcome.Rotated:
+                var access = issuer.Issue(result.UserId, result.Email!, result.Role!, tenants.Required.Identifier);
+                return TypedResults.Ok(new TokenResponse(access.Token, result.Token!, "Bearer", access.ExpiresIn));
+            case RefreshOutcome.Reused:
+                LogReuse(logger, result.UserId, result.FamilyId);
+                return InvalidRefreshToken();
+            default:
+                return InvalidRefreshToken();
+        }
+    }
+
+    private static ProblemHttpResult InvalidRefreshToken() =>
+        Problems.Unauthorized("invalid-refresh-token", "The refresh token is invalid, expired or revoked; sign in again.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A spent refresh token was presented again for user {TargetUserId}: revoked its family {FamilyId}")]
+    private static partial void LogReuse(ILogger logger, Guid targetUserId, Guid familyId);
+}
+
+/// <summary><c>POST /auth/logout</c>: revokes the refresh token's family. 204 whether or not it was live.</summary>
+internal static class Logout
+{
+    public static async Task<Results<NoContent, ValidationProblem>> HandleAsync(RefreshRequest request, TenantDatabase database, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request.RefreshToken) || request.RefreshToken.Length > 200)
+        {
+            return Problems.Validation("refreshToken", "refreshToken is required.");
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await RefreshTokens.RevokeFamilyOfAsync(connection, request.RefreshToken, ct);
+        return TypedResults.NoContent();
+    }
+}
+
+public sealed record MeResponse(Guid Id, string Email, string Name, string Role, string Tenant);
+
+/// <summary><c>GET /me</c>: the caller as the database knows them now.</summary>
+internal static class Me
+{
+    public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> HandleAsync(HttpContext http, TenantDatabase database, TenantContext tenants, CancellationToken ct)
+    {
+        if (Actor.UserId(http.User) is not { } id)
+        {
+            return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var user = await Users.UserStore.FindAsync(connection, id, ct);
+        return user is { Status: Users.UserStatus.Active }
+            ? TypedResults.Ok(new MeResponse(user.Id, user.Email, user.Name, user.Role, tenants.Required.Identifier))
+            : Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Authorization;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
+using Npgsql;
+
+namespace Monolith.Access.Users;
+
+public sealed record CreateUserRequest(string? Email, string? Name, string? Role, string? Password);
+
+/// <summary><c>POST /users</c>: a new active user; nobody creates a user above their own role.</summary>
+internal static class CreateUser
+{
+    public static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
+        CreateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        Add(errors, "email", UserRules.ValidateEmail(request.Email));
+        Add(errors, "name", UserRules.ValidateName(request.Name));
+        Add(errors, "role", UserRules.ValidateRole(request.Role));
+        Add(errors, "password", Passwords.Passwords.Validate(request.Password, request.Email));
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var actor = await Actor.LoadAsync(connection, null, http.User, ct);
+        if (actor is null)
+        {
+            return UsersEndpoints.ActorGone();
+        }
+
+        if (!UserRules.CanGrant(actor.Role, request.Role!))
+        {
+            return Problems.Forbidden("role-escalation", "Nobody can grant a role above their own.");
+        }
+
+        var hash = passwords.Hash(request.Password!);
+        try
+        {
+            var user = await UserStore.InsertAsync(connection, null, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, ct);
+            http.Response.Headers.ETag = user.ETag;
+            return TypedResults.Created($"/users/{user.Id}", user.ToResponse());
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
+        }
+    }
+
+    internal static void Add(Dictionary<string, string[]> errors, string field, string? message)
+    {
+        if (message is not null)
+        {
+            errors[field] = [message];
+        }
+    }
+}
+
+/// <summary><c>GET /users/{id}</c>, with its <c>ETag</c>.</summary>
+internal static class GetUser
+{
+    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        if (await UsersEndpoints.CheckReaderAsync(connection, http) is { } denied)
+        {
+            return denied;
+        }
+
+        var user = await UserStore.FindAsync(connection, id, ct);
+        if (user is null)
+        {
+            return UsersEndpoints.NotFound();
+        }
+
+        http.Response.Headers.ETag = user.ETag;
+        return TypedResults.Ok(user.ToResponse());
+    }
+}

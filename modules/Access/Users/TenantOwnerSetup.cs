@@ -1,0 +1,59 @@
+using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Provisioning;
+using Npgsql;
+
+namespace Monolith.Access.Users;
+
+/// <summary>
+/// A new tenant's first owner (POST /platform/tenants, <c>tenants create</c>). Runs inside the new tenant's
+/// context. Idempotent for an e-mail that already exists: that user becomes an active owner again, with the
+/// given password (or a new generated one).
+/// </summary>
+internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwords passwords) : ITenantOwnerSetup
+{
+    public IDictionary<string, string[]> Validate(string? email, string? password)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (UserRules.ValidateEmail(email, "ownerEmail") is { } emailError)
+        {
+            errors["ownerEmail"] = [emailError];
+        }
+
+        if (password is not null && Passwords.Passwords.Validate(password, email, "ownerPassword") is { } passwordError)
+        {
+            errors["ownerPassword"] = [passwordError];
+        }
+
+        return errors;
+    }
+
+    public async Task<string?> CreateOwnerAsync(string email, string? password, CancellationToken ct)
+    {
+        var generated = password is null ? Passwords.Passwords.Generate() : null;
+        var hash = passwords.Hash(password ?? generated!);
+        var trimmed = email.Trim();
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT ((lower(email))) DO UPDATE SET
+                role = excluded.role, status = 'active', password_hash = excluded.password_hash,
+                failed_login_count = 0, failed_login_since = NULL, version = users.version + 1, updated_at = now()
+            """, connection);
+        command.Parameters.AddWithValue(Guid.CreateVersion7());
+        command.Parameters.AddWithValue(trimmed);
+        command.Parameters.AddWithValue(NameOf(trimmed));
+        command.Parameters.AddWithValue(Roles.Owner);
+        command.Parameters.AddWithValue(hash);
+        await command.ExecuteNonQueryAsync(ct);
+        return generated;
+    }
+
+    private static string NameOf(string email)
+    {
+        var at = email.IndexOf('@', StringComparison.Ordinal);
+        var local = at > 0 ? email[..at] : email;
+        return local.Length is > 0 and <= 200 ? local : "Owner";
+    }
+}

@@ -1,0 +1,167 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Authorization;
+using Monolith.Access.Tokens;
+using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
+using Npgsql;
+
+namespace Monolith.Access.Users;
+
+/// <summary>Every member optional; an absent (or null) member stays as it is.</summary>
+public sealed record UpdateUserRequest(string? Email, string? Name, string? Role, string? Status, string? Password);
+
+/// <summary>
+/// <c>PATCH /users/{id}</c>. Owners are changed only by owners; nobody grants above their own role; the last
+/// active owner can be neither demoted nor disabled (409). Demoting, disabling or a new password revokes the
+/// user's refresh tokens.
+/// </summary>
+internal static class UpdateUser
+{
+    public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
+        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Email is not null)
+        {
+            CreateUser.Add(errors, "email", UserRules.ValidateEmail(request.Email));
+        }
+
+        if (request.Name is not null)
+        {
+            CreateUser.Add(errors, "name", UserRules.ValidateName(request.Name));
+        }
+
+        if (request.Role is not null)
+        {
+            CreateUser.Add(errors, "role", UserRules.ValidateRole(request.Role));
+        }
+
+        if (request.Status is not null && !UserStatus.All.Contains(request.Status))
+        {
+            errors["status"] = [$"status must be one of: {string.Join(", ", UserStatus.All)}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
+        var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
+        if (actor is null)
+        {
+            return UsersEndpoints.ActorGone();
+        }
+
+        var user = await UserStore.FindAsync(connection, id, ct, transaction, forUpdate: true);
+        if (user is null)
+        {
+            return UsersEndpoints.NotFound();
+        }
+
+        if (!UserRules.CanManage(actor.Role, user.Role))
+        {
+            return Problems.Forbidden("owner-required", "Only an owner can change an owner.");
+        }
+
+        if (request.Role is not null && request.Role != user.Role && !UserRules.CanGrant(actor.Role, request.Role))
+        {
+            return Problems.Forbidden("role-escalation", "Nobody can grant a role above their own.");
+        }
+
+        if (!UsersEndpoints.IfMatchPasses(http.Request, user.ETag))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        var email = request.Email?.Trim() ?? user.Email;
+        if (request.Password is not null)
+        {
+            CreateUser.Add(errors, "password", Passwords.Passwords.Validate(request.Password, email));
+            if (errors.Count > 0)
+            {
+                return Problems.Validation(errors);
+            }
+        }
+
+        var changed = user with
+        {
+            Email = email,
+            Name = request.Name?.Trim() ?? user.Name,
+            Role = request.Role ?? user.Role,
+            Status = request.Status ?? user.Status,
+            PasswordHash = request.Password is null ? user.PasswordHash : passwords.Hash(request.Password),
+        };
+        var staysActiveOwner = changed.Role == Roles.Owner && changed.Status == UserStatus.Active;
+        if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner))
+        {
+            return Problems.Conflict("last-owner", "The last active owner cannot be demoted or disabled; make another user owner first.");
+        }
+
+        UserRow? updated;
+        try
+        {
+            updated = await UserStore.UpdateAsync(connection, transaction, changed, ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
+        }
+
+        var demoted = Roles.Rank(changed.Role) < Roles.Rank(user.Role);
+        var disabled = changed.Status != UserStatus.Active && user.Status == UserStatus.Active;
+        if (demoted || disabled || request.Password is not null)
+        {
+            await RefreshTokens.RevokeUserAsync(connection, transaction, user.Id, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        http.Response.Headers.ETag = updated!.ETag;
+        return TypedResults.Ok(updated.ToResponse());
+    }
+}
+
+/// <summary><c>DELETE /users/{id}</c>: owners only by owners; never the last active owner (409). Its refresh tokens go with it.</summary>
+internal static class DeleteUser
+{
+    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
+        var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
+        if (actor is null)
+        {
+            return UsersEndpoints.ActorGone();
+        }
+
+        var user = await UserStore.FindAsync(connection, id, ct, transaction, forUpdate: true);
+        if (user is null)
+        {
+            return UsersEndpoints.NotFound();
+        }
+
+        if (!UserRules.CanManage(actor.Role, user.Role))
+        {
+            return Problems.Forbidden("owner-required", "Only an owner can remove an owner.");
+        }
+
+        if (!UsersEndpoints.IfMatchPasses(http.Request, user.ETag))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner: false))
+        {
+            return Problems.Conflict("last-owner", "The last active owner cannot be removed; make another user owner first.");
+        }
+
+        await UserStore.DeleteAsync(connection, transaction, user.Id, ct);
+        await transaction.CommitAsync(ct);
+        return TypedResults.NoContent();
+    }
+}

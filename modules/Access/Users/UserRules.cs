@@ -1,0 +1,43 @@
+using Monolith.SharedKernel.Context;
+
+namespace Monolith.Access.Users;
+
+/// <summary>
+/// Who may do what to whom (CONTRACT §3), as pure functions: admins and owners manage users; a user of a
+/// higher role than the actor's (an owner, for an admin) is out of reach; nobody grants above their own
+/// role; the last active owner stays an active owner.
+/// </summary>
+internal static class UserRules
+{
+    /// <summary>May an actor of this role change or remove a user who has the target role?</summary>
+    public static bool CanManage(string actorRole, string targetRole) =>
+        Roles.IsAtLeast(actorRole, Roles.Admin) && Roles.Rank(actorRole) >= Roles.Rank(targetRole);
+
+    /// <summary>May an actor of this role give someone the new role?</summary>
+    public static bool CanGrant(string actorRole, string newRole) =>
+        Roles.IsAtLeast(actorRole, Roles.Admin) && Roles.IsValid(newRole) && Roles.Rank(newRole) <= Roles.Rank(actorRole);
+
+    /// <summary>Would the change leave the tenant without an active owner?</summary>
+    public static bool RemovesLastOwner(IReadOnlyCollection<Guid> activeOwners, Guid target, bool staysActiveOwner) =>
+        !staysActiveOwner && activeOwners.Count == 1 && activeOwners.Contains(target);
+
+    public static string? ValidateEmail(string? email, string field = "email")
+    {
+        if (string.IsNullOrWhiteSpace(email))
+        {
+            return $"{field} is required.";
+        }
+
+        var trimmed = email.Trim();
+        return trimmed.Length <= 254 && System.Net.Mail.MailAddress.TryCreate(trimmed, out var address)
+               && string.Equals(address.Address, trimmed, StringComparison.Ordinal) && string.IsNullOrEmpty(address.DisplayName)
+            ? null
+            : $"{field} must be an e-mail address.";
+    }
+
+    public static string? ValidateName(string? name) =>
+        string.IsNullOrWhiteSpace(name) || name.Trim().Length > 200 ? "name is required and must be at most 200 characters long." : null;
+
+    public static string? ValidateRole(string? role) =>
+        Roles.IsValid(role) ? null : $"role must be one of: {string.Join(", ", Roles.All)}.";
+}

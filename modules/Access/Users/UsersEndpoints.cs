@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Monolith.Access.Authorization;
+using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Resolution;
+using Npgsql;
+
+namespace Monolith.Access.Users;
+
+/// <summary><c>/users</c>: admin and above; finer rules (owners, escalation, last owner) in <see cref="UserRules"/>.</summary>
+internal static class UsersEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var users = app.MapGroup("/users").RequireTenant().RequireAuthorization(Policies.Admin).WithTags("Users");
+        users.MapGet("/", ListUsers.HandleAsync);
+        users.MapPost("/", CreateUser.HandleAsync);
+        users.MapGet("/{id:guid}", GetUser.HandleAsync);
+        users.MapPatch("/{id:guid}", UpdateUser.HandleAsync);
+        users.MapDelete("/{id:guid}", DeleteUser.HandleAsync);
+    }
+
+    public static ProblemHttpResult ActorGone() =>
+        Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
+
+    /// <summary>The token's role passed the policy; this checks the caller still exists, is active and is still admin or above.</summary>
+    public static async Task<ProblemHttpResult?> CheckReaderAsync(NpgsqlConnection connection, HttpContext http)
+    {
+        var actor = await Actor.LoadAsync(connection, null, http.User, http.RequestAborted);
+        return actor is null ? ActorGone()
+            : Roles.IsAtLeast(actor.Role, Roles.Admin) ? null
+            : Problems.Forbidden("forbidden", "Your role does not allow this operation.");
+    }
+
+    public static ProblemHttpResult NotFound() => Problems.NotFound("No user with that id exists.");
+
+    /// <summary>Absent If-Match, <c>*</c>, or a list naming the current ETag (weak or strong) passes.</summary>
+    public static bool IfMatchPasses(HttpRequest request, string etag)
+    {
+        var header = request.Headers.IfMatch.ToString();
+        if (header.Length == 0)
+        {
+            return true;
+        }
+
+        foreach (var part in header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = part.StartsWith("W/", StringComparison.Ordinal) ? part[2..] : part;
+            if (candidate == "*" || candidate == etag)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

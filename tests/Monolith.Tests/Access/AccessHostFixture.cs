@@ -1,0 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
+using Monolith.Tenancy.Provisioning;
+using Monolith.Tests.Support;
+using Serilog.Core;
+
+namespace Monolith.Tests.Access;
+
+/// <summary>
+/// A host of its own with low, short limits and every log event captured, for the rate-limit and secrets
+/// tests. Each test provisions a tenant of its own, so the limiters' partitions never meet.
+/// </summary>
+public sealed class AccessHostFixture : IAsyncLifetime
+{
+    public const int AccountMaxFailures = 3;
+    public const int LockoutWindowSeconds = 4;
+    public const int LoginPermitLimit = 8;
+    public const int LoginWindowSeconds = 2;
+    public const int TenantPermitLimit = 40;
+
+    public CapturedLogs Logs { get; } = new();
+
+    public MonolithFactory Factory { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var database = await TestDatabase.Shared;
+        Factory = new MonolithFactory(
+            database.ConnectionString,
+            new Dictionary<string, string?>
+            {
+                ["Serilog:MinimumLevel:Default"] = "Verbose",
+                ["Auth:RateLimits:AccountMaxFailures"] = AccountMaxFailures.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:AccountLockoutWindowSeconds"] = LockoutWindowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:LoginPermitLimit"] = LoginPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:LoginWindowSeconds"] = LoginWindowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:TenantPermitLimit"] = TenantPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:TenantWindowSeconds"] = "61",
+            },
+            services => services.AddSingleton<ILogEventSink>(Logs));
+        _ = Factory.Server;
+    }
+
+    /// <summary>A fresh tenant whose owner is <see cref="MonolithFixture.OwnerEmail"/> with <see cref="MonolithFixture.OwnerPassword"/>.</summary>
+    public async Task<string> ProvisionAsync(string prefix)
+    {
+        var identifier = MonolithFixture.UniqueIdentifier(prefix);
+        var result = await Factory.Services.GetRequiredService<TenantProvisioner>().CreateAsync(
+            new CreateTenantCommand(identifier, identifier, MonolithFixture.OwnerEmail(identifier), MonolithFixture.OwnerPassword), CancellationToken.None);
+        return result.Status == ProvisioningStatus.Done ? identifier : throw new InvalidOperationException($"provisioning {identifier}: {result.Status}");
+    }
+
+    public async Task DisposeAsync() => await Factory.DisposeAsync();
+}

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tests.Support;
+using Npgsql;
+
+namespace Monolith.Tests.Access;
+
+/// <summary>
+/// On a host of their own (<see cref="AccessHostFixture"/>), inside the integration collection so that the shared
+/// host has migrated the platform schema before this one starts.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+[Trait("Category", Categories.Security)]
+public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFixture<AccessHostFixture>
+{
+    private static object Wrong(string tenant) => new { email = MonolithFixture.OwnerEmail(tenant), password = "definitely-not-it" };
+
+    private static object Right(string tenant) => new { email = MonolithFixture.OwnerEmail(tenant), password = MonolithFixture.OwnerPassword };
+
+    [Fact]
+    public async Task An_account_answers_429_after_too_many_failures_and_recovers_after_the_window()
+    {
+        var tenant = await host.ProvisionAsync("lock");
+        var client = host.Factory.TenantClient(tenant);
+        for (var i = 0; i < AccessHostFixture.AccountMaxFailures; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", Wrong(tenant))).StatusCode);
+        }
+
+        // Locked: even the right password is refused until the window ends.
+        var locked = await client.PostAsJsonAsync("/auth/token", Right(tenant));
+        Assert.Equal((HttpStatusCode)429, locked.StatusCode);
+        var retryAfter = int.Parse(locked.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, AccessHostFixture.LockoutWindowSeconds);
+        Assert.Equal("/problems/rate-limited", (await locked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
+
+        await Task.Delay(TimeSpan.FromSeconds(retryAfter + 0.3));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/auth/token", Right(tenant))).StatusCode);
+
+        // A success resets the count: one more failure is a plain 401 again.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", Wrong(tenant))).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_failure_count_lives_in_the_users_table()
+    {
+        var tenant = await host.ProvisionAsync("count");
+        var client = host.Factory.TenantClient(tenant);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", Wrong(tenant))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", Wrong(tenant))).StatusCode);
+
+        var info = (await host.Factory.Services.GetRequiredService<TenantCatalog>().FindAsync(tenant, CancellationToken.None))!;
+        var database = await TestDatabase.Shared;
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT failed_login_count FROM \"{info.SchemaName}\".users WHERE lower(email) = lower($1)", connection);
+        command.Parameters.AddWithValue(MonolithFixture.OwnerEmail(tenant));
+        Assert.Equal(2, (int)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task Login_attempts_per_tenant_and_address_answer_429_with_retry_after_then_recover()
+    {
+        var tenant = await host.ProvisionAsync("flood");
+        var client = host.Factory.TenantClient(tenant);
+        // All at once, so they land in one window however slow the machine is.
+        var responses = await Task.WhenAll(Enumerable.Range(0, AccessHostFixture.LoginPermitLimit * 3).Select(i =>
+            client.PostAsJsonAsync("/auth/token", new { email = $"nobody{i}@{tenant}.test", password = "whatever-it-is-123" })));
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Unauthorized or (HttpStatusCode)429, r.StatusCode.ToString()));
+        var limited = responses.FirstOrDefault(r => (int)r.StatusCode == 429);
+        Assert.NotNull(limited);
+        Assert.True(limited.Headers.Contains("Retry-After"));
+
+        // Another tenant's logins are not affected by this one's flood.
+        var other = await host.ProvisionAsync("calm");
+        Assert.Equal(HttpStatusCode.OK, (await host.Factory.TenantClient(other).PostAsJsonAsync("/auth/token", Right(other))).StatusCode);
+
+        await Task.Delay(TimeSpan.FromSeconds(AccessHostFixture.LoginWindowSeconds + 0.5));
+        var recovered = await client.PostAsJsonAsync("/auth/token", Right(tenant));
+        Assert.True(recovered.StatusCode == HttpStatusCode.OK, $"{recovered.StatusCode} {recovered.Headers} {await recovered.Content.ReadAsStringAsync()} FLOOD: " + string.Join(" ", responses.Select(r => $"{(int)r.StatusCode}:{(r.Headers.TryGetValues("Retry-After", out var v) ? v.First() : "-")}")));
+    }
+
+    [Fact]
+    public async Task Requests_per_tenant_are_limited()
+    {
+        var tenant = await host.ProvisionAsync("busy");
+        var tokens = await host.Factory.LoginAsync(tenant, MonolithFixture.OwnerEmail(tenant), MonolithFixture.OwnerPassword);
+        var client = host.Factory.TenantClient(tenant).WithBearer(tokens.AccessToken);
+        var statuses = new List<int>();
+        for (var i = 0; i < AccessHostFixture.TenantPermitLimit + 5; i++)
+        {
+            statuses.Add((int)(await client.GetAsync("/settings")).StatusCode);
+        }
+
+        Assert.Contains(429, statuses);
+        Assert.Contains(200, statuses);
+        Assert.All(statuses, s => Assert.True(s is 200 or 429, s.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        // Another tenant has a budget of its own.
+        var other = await host.ProvisionAsync("idle");
+        var otherTokens = await host.Factory.LoginAsync(other, MonolithFixture.OwnerEmail(other), MonolithFixture.OwnerPassword);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Factory.TenantClient(other).WithBearer(otherTokens.AccessToken).GetAsync("/settings")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Passwords_hashes_and_tokens_never_appear_in_responses_or_logs()
+    {
+        var tenant = await host.ProvisionAsync("secret");
+        var bodies = new List<string>();
+        var secrets = new List<string> { MonolithFixture.OwnerPassword };
+
+        async Task<HttpResponseMessage> Keep(Task<HttpResponseMessage> call)
+        {
+            var response = await call;
+            bodies.Add(await response.Content.ReadAsStringAsync());
+            return response;
+        }
+
+        var client = host.Factory.TenantClient(tenant);
+        var login = await Keep(client.PostAsJsonAsync("/auth/token", Right(tenant)));
+        var pair = await login.Content.ReadFromJsonAsync<JsonElement>();
+        var access = pair.GetProperty("accessToken").GetString()!;
+        var refresh = pair.GetProperty("refreshToken").GetString()!;
+        client.WithBearer(access);
+
+        const string memberPassword = "member-password-for-the-log-test";
+        secrets.Add(memberPassword);
+        var created = await Keep(client.PostAsJsonAsync("/users", new { email = $"m@{tenant}.test", name = "M", role = "member", password = memberPassword }));
+        var memberId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        await Keep(client.GetAsync($"/users/{memberId}"));
+        await Keep(client.GetAsync("/users"));
+        await Keep(client.PatchAsJsonAsync($"/users/{memberId}", new { password = memberPassword + "-changed" }));
+        secrets.Add(memberPassword + "-changed");
+        await Keep(client.PostAsJsonAsync("/auth/token", new { email = $"m@{tenant}.test", password = "wrong-password-for-the-log-test" }));
+        secrets.Add("wrong-password-for-the-log-test");
+        var refreshed = await Keep(client.PostAsJsonAsync("/auth/refresh", new { refreshToken = refresh }));
+        var refresh2 = (await refreshed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refreshToken").GetString()!;
+        await Keep(client.PostAsJsonAsync("/auth/refresh", new { refreshToken = refresh }));
+        await Keep(client.PostAsJsonAsync("/auth/logout", new { refreshToken = refresh2 }));
+        await Keep(client.GetAsync("/me"));
+
+        // The stored hashes, read from the database.
+        var info = (await host.Factory.Services.GetRequiredService<TenantCatalog>().FindAsync(tenant, CancellationToken.None))!;
+        var database = await TestDatabase.Shared;
+        await using (var connection = new NpgsqlConnection(database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"SELECT password_hash FROM \"{info.SchemaName}\".users", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                secrets.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.True(secrets.Count >= 5);
+        var responseSecrets = secrets;
+        foreach (var body in bodies)
+        {
+            foreach (var secret in responseSecrets)
+            {
+                Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+            }
+
+            Assert.DoesNotContain("passwordHash", body, StringComparison.OrdinalIgnoreCase);
+        }
+
+        // Tokens belong in the login/refresh answers only; in the logs, nothing of any of them.
+        var logSecrets = secrets.Concat([access, refresh, refresh2, access.Split('.')[2]]).ToList();
+        var logs = host.Logs.Events.ToList();
+        Assert.NotEmpty(logs);
+        Assert.Contains(logs, e => e.Contains(tenant, StringComparison.Ordinal));
+        foreach (var line in logs)
+        {
+            foreach (var secret in logSecrets)
+            {
+                Assert.DoesNotContain(secret, line, StringComparison.Ordinal);
+            }
+        }
+    }
+}
