@@ -26,6 +26,8 @@ public static class TogglesModule
         services.AddSingleton<IFeatureToggles>(sp => sp.GetRequiredService<ToggleCache>());
         services.AddSingleton<ToggleChangeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<ToggleChangeListener>());
+        services.AddSingleton<ToggleUsageFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ToggleUsageFlusher>());
         services.AddSingleton<IInProcessEventHandler<ProjectsDeleted>, ProjectsDeletedHandler>();
 
         services.AddHttpContextAccessor();

@@ -34,6 +34,13 @@ CREATE TABLE feature_overrides (
 
 CREATE INDEX feature_overrides_key ON feature_overrides (key);
 
+-- When each toggle was last evaluated, for the stale report: each instance flushes what it evaluated about
+-- once a minute. Usage telemetry, not a change of tenant data: no audit trigger, no notification.
+CREATE TABLE feature_toggle_usage (
+    key               text        PRIMARY KEY REFERENCES feature_toggles (key) ON DELETE CASCADE,
+    last_evaluated_at timestamptz NOT NULL
+);
+
 -- Trigger functions name their tables through TG_TABLE_SCHEMA: they also run from sessions with another
 -- search_path (operators, TRUNCATE by maintenance tools).
 -- The version of this tenant's toggle state, for the evaluation caches' poll fallback: every change
@@ -97,6 +104,7 @@ CREATE TRIGGER toggles_settings_truncated AFTER TRUNCATE ON tenant_settings
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON feature_toggles, feature_overrides TO $tenant_role$;
 GRANT SELECT, INSERT, UPDATE ON feature_toggle_state TO $tenant_role$;
+GRANT SELECT, INSERT, UPDATE, DELETE ON feature_toggle_usage TO $tenant_role$;
 GRANT USAGE ON SEQUENCE feature_toggle_versions TO $tenant_role$;
 
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON feature_toggles

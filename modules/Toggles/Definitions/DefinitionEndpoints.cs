@@ -26,14 +26,19 @@ public sealed record DefinitionResponse(
     DateTimeOffset CreatedAt,
     Actor CreatedBy,
     DateTimeOffset UpdatedAt,
-    Actor UpdatedBy);
+    Actor UpdatedBy,
+    DateTimeOffset? LastEvaluatedAt);
 
 /// <summary>Tenant-level definitions: <c>GET /features</c>, <c>GET/PUT/DELETE /features/{key}</c>. Viewers read, admins change.</summary>
 internal static class DefinitionEndpoints
 {
     public const int MaxDescription = 1000;
 
-    private const string Columns = "key, description, enabled, rollout_percent, created_at, created_by_id, created_by, updated_at, updated_by_id, updated_by, revision";
+    public const int MaxStaleDays = 3650;
+
+    private const string Columns =
+        "key, description, enabled, rollout_percent, created_at, created_by_id, created_by, updated_at, updated_by_id, updated_by, revision, " +
+        "(SELECT u.last_evaluated_at FROM feature_toggle_usage u WHERE u.key = feature_toggles.key)";
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -47,10 +52,23 @@ internal static class DefinitionEndpoints
     private sealed record ListPosition(string After);
 
     private static async Task<Results<Ok<Page<DefinitionResponse>>, ValidationProblem>> ListAsync(
-        string? limit, string? cursor, TenantDatabase database, CancellationToken ct)
+        string? limit, string? cursor, string? staleForDays, TenantDatabase database, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var page = PageRequest.Parse(limit, cursor, errors);
+        int? stale = null;
+        if (staleForDays is not null)
+        {
+            if (int.TryParse(staleForDays, NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days is >= 1 and <= MaxStaleDays)
+            {
+                stale = days;
+            }
+            else
+            {
+                errors["staleForDays"] = [$"staleForDays must be a whole number of days from 1 to {MaxStaleDays}."];
+            }
+        }
+
         ListPosition? position = null;
         if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out position))
         {
@@ -64,9 +82,16 @@ internal static class DefinitionEndpoints
 
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var command = new NpgsqlCommand(
-            $"SELECT {Columns} FROM feature_toggles WHERE ($1::text IS NULL OR key > $1) ORDER BY key COLLATE \"C\" LIMIT $2", connection);
+            $"""
+             SELECT {Columns} FROM feature_toggles
+             WHERE ($1::text IS NULL OR key COLLATE "C" > $1)
+               AND ($3::int IS NULL OR GREATEST(updated_at, COALESCE((SELECT u.last_evaluated_at FROM feature_toggle_usage u WHERE u.key = feature_toggles.key), '-infinity'))
+                                       < now() - make_interval(days => $3))
+             ORDER BY key COLLATE "C" LIMIT $2
+             """, connection);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)position?.After ?? DBNull.Value);
         command.Parameters.AddWithValue(page.Limit + 1);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)stale ?? DBNull.Value);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var items = new List<DefinitionResponse>();
         while (await reader.ReadAsync(ct))
@@ -235,7 +260,8 @@ internal static class DefinitionEndpoints
             createdAt,
             new Actor(reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetString(6)),
             updatedAt,
-            new Actor(reader.IsDBNull(8) ? null : reader.GetGuid(8), reader.IsDBNull(9) ? null : reader.GetString(9)));
+            new Actor(reader.IsDBNull(8) ? null : reader.GetGuid(8), reader.IsDBNull(9) ? null : reader.GetString(9)),
+            reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11));
         // Revision plus creation time: a toggle deleted and defined again never repeats an old ETag.
         var etag = string.Create(CultureInfo.InvariantCulture, $"\"{reader.GetInt32(10)}-{createdAt.ToUnixTimeMilliseconds()}\"");
         return (response, etag);

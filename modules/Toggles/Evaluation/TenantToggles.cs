@@ -1,11 +1,15 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using Monolith.Tenancy.Catalog;
 using Monolith.Toggles.Contracts;
 
 namespace Monolith.Toggles.Evaluation;
 
-/// <summary>A definition as evaluation needs it.</summary>
-internal sealed record ToggleRule(string Key, bool Enabled, int? RolloutPercent);
+/// <summary>A definition as evaluation needs it. <see cref="Evaluated"/> is set (1) by evaluation and taken back by the usage flusher.</summary>
+internal sealed record ToggleRule(string Key, bool Enabled, int? RolloutPercent)
+{
+    public int Evaluated;
+}
 
 /// <summary>
 /// One tenant's toggle state as cached on this instance: its definitions (read in one snapshot with the
@@ -20,6 +24,9 @@ internal sealed class TenantToggles(Guid tenantId, long version, bool undefinedD
 
     public Guid TenantId { get; } = tenantId;
 
+    /// <summary>The tenant the state was loaded for (the usage flusher writes through it).</summary>
+    public TenantInfo? Tenant { get; init; }
+
     public long Version { get; } = version;
 
     public bool UndefinedDefault { get; } = undefinedDefault;
@@ -32,6 +39,21 @@ internal sealed class TenantToggles(Guid tenantId, long version, bool undefinedD
     public ConcurrentDictionary<Guid, FrozenDictionary<string, bool>> Projects { get; } = new();
 
     public static FrozenDictionary<string, bool> Empty => NoOverrides;
+
+    /// <summary>Keys evaluated since the last call, unmarking them.</summary>
+    public List<string> TakeEvaluated()
+    {
+        var keys = new List<string>();
+        foreach (var rule in Rules.Values)
+        {
+            if (Interlocked.Exchange(ref rule.Evaluated, 0) == 1)
+            {
+                keys.Add(rule.Key);
+            }
+        }
+
+        return keys;
+    }
 
     public void AddProject(Guid projectId, FrozenDictionary<string, bool> overrides)
     {
@@ -49,6 +71,11 @@ internal sealed class TenantToggles(Guid tenantId, long version, bool undefinedD
         if (!Rules.TryGetValue(key, out var rule))
         {
             return new ToggleEvaluation(key, UndefinedDefault, ToggleReason.Undefined);
+        }
+
+        if (rule.Evaluated == 0)
+        {
+            rule.Evaluated = 1; // read first: no write (and no cache-line traffic) once marked
         }
 
         if (overrides is not null && overrides.TryGetValue(key, out var overridden))

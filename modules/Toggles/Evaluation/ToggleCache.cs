@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Catalog;
 using Monolith.Toggles.Contracts;
 
 namespace Monolith.Toggles.Evaluation;
@@ -17,6 +18,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
     private const int MaxTenants = 10_000;
 
     private readonly ConcurrentDictionary<string, TenantToggles> entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<TenantToggles> dropped = new();
     private long epoch;
 
     public int Count => entries.Count;
@@ -58,7 +60,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
         state = await store.LoadTenantAsync(ct);
         if (entries.Count >= MaxTenants)
         {
-            entries.Clear();
+            Clear();
         }
 
         entries[tenant.SchemaName] = state;
@@ -100,13 +102,54 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
     public void Invalidate(string schema)
     {
         Interlocked.Increment(ref epoch);
-        entries.TryRemove(schema, out _);
+        if (entries.TryRemove(schema, out var removed))
+        {
+            Keep(removed);
+        }
     }
 
     public void Clear()
     {
         Interlocked.Increment(ref epoch);
-        entries.Clear();
+        foreach (var schema in entries.Keys)
+        {
+            Invalidate(schema);
+        }
+    }
+
+    /// <summary>What was evaluated since the last call, per tenant, including entries dropped meanwhile (for the stale report).</summary>
+    public List<(TenantInfo Tenant, List<string> Keys)> TakeUsage()
+    {
+        var usage = new List<(TenantInfo, List<string>)>();
+        while (dropped.TryDequeue(out var state))
+        {
+            Collect(state);
+        }
+
+        foreach (var state in entries.Values)
+        {
+            Collect(state);
+        }
+
+        return usage;
+
+        void Collect(TenantToggles state)
+        {
+            var keys = state.TakeEvaluated();
+            if (keys.Count > 0 && state.Tenant is { } tenant)
+            {
+                usage.Add((tenant, keys));
+            }
+        }
+    }
+
+    private void Keep(TenantToggles removed)
+    {
+        // Its evaluation marks are still owed to the usage table; bounded so a churning cache cannot grow it without end.
+        if (removed.Tenant is not null && dropped.Count < MaxTenants)
+        {
+            dropped.Enqueue(removed);
+        }
     }
 
     /// <summary>The cached tenants and the versions they were loaded at (for the poll fallback).</summary>

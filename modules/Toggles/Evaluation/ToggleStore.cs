@@ -46,7 +46,21 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
 
         var keys = rules.Keys.ToArray();
         Array.Sort(keys, StringComparer.Ordinal);
-        return new TenantToggles(tenant.Id, version, undefinedDefault, rules.ToFrozenDictionary(StringComparer.Ordinal), keys);
+        return new TenantToggles(tenant.Id, version, undefinedDefault, rules.ToFrozenDictionary(StringComparer.Ordinal), keys) { Tenant = tenant };
+    }
+
+    /// <summary>Records that these keys were evaluated now (keys deleted meanwhile are skipped).</summary>
+    public async Task RecordUsageAsync(IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO feature_toggle_usage (key, last_evaluated_at)
+            SELECT t.key, now() FROM feature_toggles t WHERE t.key = ANY($1)
+            ON CONFLICT (key) DO UPDATE SET last_evaluated_at = excluded.last_evaluated_at
+            """, connection);
+        command.Parameters.AddWithValue(keys.ToArray());
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     public async Task<FrozenDictionary<string, bool>> LoadProjectAsync(Guid projectId, CancellationToken ct)
