@@ -11,6 +11,7 @@ using Monolith.Toggles.Evaluation;
 using Monolith.Toggles.FeatureManagement;
 using Monolith.Toggles.Overrides;
 using Monolith.Toggles.Projects;
+using Monolith.Toggles.Schedules;
 
 namespace Monolith.Toggles;
 
@@ -28,6 +29,9 @@ public static class TogglesModule
         services.AddHostedService(sp => sp.GetRequiredService<ToggleChangeListener>());
         services.AddSingleton<ToggleUsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<ToggleUsageFlusher>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ToggleScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ToggleScheduler>());
         services.AddSingleton<IInProcessEventHandler<ProjectsDeleted>, ProjectsDeletedHandler>();
 
         services.AddHttpContextAccessor();
@@ -39,6 +43,7 @@ public static class TogglesModule
     public static IEndpointRouteBuilder MapToggles(this IEndpointRouteBuilder app)
     {
         DefinitionEndpoints.Map(app);
+        ScheduleEndpoints.Map(app);
         ProjectFeatureEndpoints.Map(app);
         return app;
     }

@@ -9,4 +9,10 @@ public sealed class TogglesOptions
 
     /// <summary>How often each instance writes which toggles it evaluated (for the stale report).</summary>
     public int UsageFlushSeconds { get; set; } = 60;
+
+    /// <summary>How often each instance applies due scheduled changes (a change is late by at most this much).</summary>
+    public int ScheduleSeconds { get; set; } = 10;
+
+    /// <summary>Pending scheduled changes allowed per toggle.</summary>
+    public int MaxSchedulesPerToggle { get; set; } = 100;
 }

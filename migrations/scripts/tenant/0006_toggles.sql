@@ -34,6 +34,22 @@ CREATE TABLE feature_overrides (
 
 CREATE INDEX feature_overrides_key ON feature_overrides (key);
 
+-- Scheduled changes: at `at` the toggle's `enabled` becomes `enabled`. ToggleScheduler applies due rows
+-- (update the toggle, delete the row: both in the audit trail, as the job) on every instance; row locks
+-- make each apply exactly once.
+CREATE TABLE feature_schedules (
+    id            uuid        PRIMARY KEY,
+    key           text        NOT NULL REFERENCES feature_toggles (key) ON DELETE CASCADE,
+    at            timestamptz NOT NULL,
+    enabled       boolean     NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    created_by_id uuid        DEFAULT nullif(current_setting('monolith.actor_id', true), '')::uuid,
+    created_by    text        DEFAULT nullif(current_setting('monolith.actor_email', true), '')
+);
+
+CREATE INDEX feature_schedules_due ON feature_schedules (at);
+CREATE INDEX feature_schedules_key ON feature_schedules (key, at);
+
 -- When each toggle was last evaluated, for the stale report: each instance flushes what it evaluated about
 -- once a minute. Usage telemetry, not a change of tenant data: no audit trigger, no notification.
 CREATE TABLE feature_toggle_usage (
@@ -105,9 +121,12 @@ CREATE TRIGGER toggles_settings_truncated AFTER TRUNCATE ON tenant_settings
 GRANT SELECT, INSERT, UPDATE, DELETE ON feature_toggles, feature_overrides TO $tenant_role$;
 GRANT SELECT, INSERT, UPDATE ON feature_toggle_state TO $tenant_role$;
 GRANT SELECT, INSERT, UPDATE, DELETE ON feature_toggle_usage TO $tenant_role$;
+GRANT SELECT, INSERT, DELETE ON feature_schedules TO $tenant_role$;
 GRANT USAGE ON SEQUENCE feature_toggle_versions TO $tenant_role$;
 
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON feature_toggles
     FOR EACH ROW EXECUTE FUNCTION audit_row_change('feature_toggle', 'key');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON feature_overrides
     FOR EACH ROW EXECUTE FUNCTION audit_row_change('feature_override', 'id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON feature_schedules
+    FOR EACH ROW EXECUTE FUNCTION audit_row_change('feature_schedule', 'id');
