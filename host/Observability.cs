@@ -28,6 +28,14 @@ internal static class Observability
         app.UseSerilogRequestLogging(options =>
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            // The user id is pushed inside the pipeline (after authentication); this line is written outside it.
+            options.EnrichDiagnosticContext = (diagnostics, http) =>
+            {
+                if (http.User.FindFirst("sub")?.Value is { } userId)
+                {
+                    diagnostics.Set("UserId", userId);
+                }
+            };
             options.GetLevel = (context, _, exception) =>
                 exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information;
         });

@@ -85,16 +85,20 @@ internal static partial class Login
         }
 
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        // Bookkeeping only: this statement names no audited column, so the audit trigger does not fire.
         await using (var succeed = new NpgsqlCommand(
-            """
-            UPDATE users SET failed_login_count = 0, failed_login_since = NULL, last_login_at = now(),
-                             password_hash = coalesce($2, password_hash)
-            WHERE id = $1
-            """, connection, transaction))
+            "UPDATE users SET failed_login_count = 0, failed_login_since = NULL, last_login_at = now() WHERE id = $1", connection, transaction))
         {
             succeed.Parameters.AddWithValue(user.Id);
-            succeed.Parameters.Add(UserStore.Nullable(check == PasswordCheck.SuccessRehashNeeded ? passwords.Hash(request.Password!) : null));
             await succeed.ExecuteNonQueryAsync(ct);
+        }
+
+        if (check == PasswordCheck.SuccessRehashNeeded)
+        {
+            await using var rehash = new NpgsqlCommand("UPDATE users SET password_hash = $2 WHERE id = $1", connection, transaction);
+            rehash.Parameters.AddWithValue(user.Id);
+            rehash.Parameters.AddWithValue(passwords.Hash(request.Password!));
+            await rehash.ExecuteNonQueryAsync(ct);
         }
 
         var refresh = await RefreshTokens.IssueAsync(connection, transaction, user.Id, Guid.CreateVersion7(), o.RefreshTokenDays, ct);

@@ -45,7 +45,7 @@ internal static class AssignmentEndpoints
             }
         }
 
-        if (rows.Count == 0 && await ProjectStore.FindAsync(connection, null, id, forUpdate: false, ct) is null)
+        if (rows.Count == 0 && await ProjectStore.FindAsync(connection, null, id, RowLock.None, ct) is null)
         {
             return Problems.NotFound("No project with that id.");
         }
@@ -65,13 +65,13 @@ internal static class AssignmentEndpoints
         Guid id, Guid warehouseId, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
-        var project = await ProjectStore.FindAsync(work.Connection, work.Transaction, id, forUpdate: false, ct);
+        var project = await ProjectStore.FindAsync(work.Connection, work.Transaction, id, RowLock.None, ct);
         if (project is null)
         {
             return Problems.NotFound("No project with that id.");
         }
 
-        var warehouse = await WarehouseStore.FindAsync(work.Connection, work.Transaction, warehouseId, forUpdate: false, ct);
+        var warehouse = await WarehouseStore.FindAsync(work.Connection, work.Transaction, warehouseId, RowLock.None, ct);
         if (warehouse is null)
         {
             return Problems.NotFound("No warehouse with that id.");

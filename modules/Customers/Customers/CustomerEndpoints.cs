@@ -26,7 +26,7 @@ internal static class CustomerEndpoints
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
-        if (await FindAsync(connection, null, id, forUpdate: false, ct) is not { } found)
+        if (await FindAsync(connection, null, id, RowLock.None, ct) is not { } found)
         {
             return NotFound();
         }
@@ -91,7 +91,7 @@ internal static class CustomerEndpoints
         Guid id, HttpContext http, TenantDatabase database, InProcessEvents events, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
-        if (await FindAsync(work.Connection, work.Transaction, id, forUpdate: true, ct) is not { } found)
+        if (await FindAsync(work.Connection, work.Transaction, id, RowLock.ForDelete, ct) is not { } found)
         {
             return NotFound();
         }
@@ -130,7 +130,7 @@ internal static class CustomerEndpoints
         Guid id, HttpContext http, TenantDatabase database, Func<CustomerResponse, (CustomerFields Fields, Errors Errors)> apply, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
-        if (await FindAsync(work.Connection, work.Transaction, id, forUpdate: true, ct) is not { } found)
+        if (await FindAsync(work.Connection, work.Transaction, id, RowLock.ForChange, ct) is not { } found)
         {
             return NotFound();
         }
@@ -178,10 +178,10 @@ internal static class CustomerEndpoints
     }
 
     internal static async Task<(CustomerResponse Customer, uint Version)?> FindAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, bool forUpdate, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, RowLock rowLock, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
-            $"SELECT {CustomerRow.Columns} FROM customers WHERE id = $1{(forUpdate ? " FOR UPDATE" : "")}", connection, transaction);
+            $"SELECT {CustomerRow.Columns} FROM customers WHERE id = $1{rowLock.Clause()}", connection, transaction);
         command.With(id);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? CustomerRow.Read(reader) : null;

@@ -93,7 +93,7 @@ internal static class ProjectEndpoints
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
-        if (await ProjectStore.FindAsync(connection, null, id, forUpdate: false, ct) is not { } found)
+        if (await ProjectStore.FindAsync(connection, null, id, RowLock.None, ct) is not { } found)
         {
             return Problems.NotFound("No project with that id.");
         }
@@ -106,7 +106,7 @@ internal static class ProjectEndpoints
         Guid id, PatchProjectRequest request, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
-        if (await ProjectStore.FindAsync(work.Connection, work.Transaction, id, forUpdate: true, ct) is not { } found)
+        if (await ProjectStore.FindAsync(work.Connection, work.Transaction, id, RowLock.ForChange, ct) is not { } found)
         {
             return Problems.NotFound("No project with that id.");
         }
@@ -183,7 +183,7 @@ internal static class ProjectEndpoints
             await lockCustomer.ExecuteScalarAsync(ct);
         }
 
-        if (await ProjectStore.FindAsync(work.Connection, work.Transaction, id, forUpdate: true, ct) is not { } found)
+        if (await ProjectStore.FindAsync(work.Connection, work.Transaction, id, RowLock.ForDelete, ct) is not { } found)
         {
             return Problems.NotFound("No project with that id.");
         }

@@ -45,9 +45,9 @@ internal static class ProjectStore
         return Read(reader);
     }
 
-    public static async Task<(ProjectResponse Project, uint Version)?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, bool forUpdate, CancellationToken ct)
+    public static async Task<(ProjectResponse Project, uint Version)?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, RowLock rowLock, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM projects WHERE id = $1{(forUpdate ? " FOR UPDATE" : "")}", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM projects WHERE id = $1{rowLock.Clause()}", connection, transaction);
         command.With(id);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;

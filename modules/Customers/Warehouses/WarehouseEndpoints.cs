@@ -34,9 +34,9 @@ internal static class WarehouseStore
          reader.GetFieldValue<uint>(offset + 8));
 
     public static async Task<(WarehouseResponse Warehouse, uint Version)?> FindAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, bool forUpdate, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, RowLock rowLock, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM warehouses WHERE id = $1{(forUpdate ? " FOR UPDATE" : "")}", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM warehouses WHERE id = $1{rowLock.Clause()}", connection, transaction);
         command.With(id);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
@@ -123,7 +123,7 @@ internal static class WarehouseEndpoints
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
-        if (await WarehouseStore.FindAsync(connection, null, id, forUpdate: false, ct) is not { } found)
+        if (await WarehouseStore.FindAsync(connection, null, id, RowLock.None, ct) is not { } found)
         {
             return NotFound();
         }
@@ -136,7 +136,7 @@ internal static class WarehouseEndpoints
         Guid id, PatchWarehouseRequest request, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
-        if (await WarehouseStore.FindAsync(work.Connection, work.Transaction, id, forUpdate: true, ct) is not { } found)
+        if (await WarehouseStore.FindAsync(work.Connection, work.Transaction, id, RowLock.ForChange, ct) is not { } found)
         {
             return NotFound();
         }
@@ -202,7 +202,7 @@ internal static class WarehouseEndpoints
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
-        if (await WarehouseStore.FindAsync(work.Connection, work.Transaction, id, forUpdate: true, ct) is not { } found)
+        if (await WarehouseStore.FindAsync(work.Connection, work.Transaction, id, RowLock.ForDelete, ct) is not { } found)
         {
             return NotFound();
         }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Monolith.Migrations;
 using Monolith.Tenancy.Catalog;
+using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
 
@@ -46,7 +47,32 @@ public sealed partial class TenantMigrator
 
     public string? LatestVersion => scripts.Value.LatestVersion;
 
-    public MigrationOutcome MigratePlatform() => DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
+    /// <summary>
+    /// Applies the platform scripts under a database-wide advisory lock: several hosts (and the CLI) starting at
+    /// once on one database would otherwise race on the same CREATE statements.
+    /// </summary>
+    public MigrationOutcome MigratePlatform()
+    {
+        using var connection = database.DataSource.OpenConnection();
+        using (var take = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection))
+        {
+            take.Parameters.AddWithValue(PlatformMigrationLock);
+            take.ExecuteNonQuery();
+        }
+
+        try
+        {
+            return DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
+        }
+        finally
+        {
+            using var release = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+            release.Parameters.AddWithValue(PlatformMigrationLock);
+            release.ExecuteNonQuery();
+        }
+    }
+
+    private static readonly long PlatformMigrationLock = TenantLocks.KeyOf("platform-migration");
 
     public async Task<IReadOnlyList<TenantMigrationProgress>> MigrateAllAsync(
         int parallelism,

@@ -34,7 +34,7 @@ public sealed class AccessHostFixture : IAsyncLifetime
                 ["Auth:RateLimits:LoginPermitLimit"] = LoginPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Auth:RateLimits:LoginWindowSeconds"] = LoginWindowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Auth:RateLimits:TenantPermitLimit"] = TenantPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Auth:RateLimits:TenantWindowSeconds"] = "61",
+                ["Auth:RateLimits:TenantWindowSeconds"] = "60",
             },
             services => services.AddSingleton<ILogEventSink>(Logs));
         _ = Factory.Server;

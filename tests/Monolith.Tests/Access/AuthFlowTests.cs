@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Monolith.Tests.Cli;
 using Monolith.Tests.Support;
 
 namespace Monolith.Tests.Access;
@@ -146,5 +147,20 @@ public sealed class AuthFlowTests(MonolithFixture fixture) : IntegrationTest(fix
         Assert.True(errors.TryGetProperty("ownerEmail", out _));
         Assert.True(errors.TryGetProperty("ownerPassword", out _));
         Assert.Equal(HttpStatusCode.NotFound, (await platform.GetAsync($"/platform/tenants/{identifier}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_cli_creates_an_owner_whose_generated_password_signs_in()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("clio");
+        var run = await CliRunner.RunAsync([new("ConnectionStrings:Monolith", Fixture.ConnectionString)],
+            "tenants", "create", identifier, "--name", "Cli Owner", "--owner-email", $"chief@{identifier}.test", "--json");
+        Assert.Equal(0, run.ExitCode);
+        var password = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("owner").GetProperty("password").GetString();
+        Assert.False(string.IsNullOrEmpty(password));
+
+        var tokens = await Fixture.Factory.LoginAsync(identifier, $"chief@{identifier}.test", password!);
+        var me = await Fixture.Factory.TenantClient(identifier).WithBearer(tokens.AccessToken).GetFromJsonAsync<JsonElement>("/me");
+        Assert.Equal("owner", me.GetProperty("role").GetString());
     }
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Monolith.Tenancy;
 using Monolith.Tests.Support;
+using Npgsql;
 
 namespace Monolith.Tests.Access;
 
@@ -218,5 +220,32 @@ public sealed class UserManagementTests(MonolithFixture fixture) : IntegrationTe
         var client = Fixture.Factory.TenantClient(Tenant);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", new { email = user.Email, password = user.Password })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/auth/token", new { email = user.Email, password = "a-brand-new-password" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Users_are_audited_with_their_actor_and_without_the_hash_and_logins_are_not_audited()
+    {
+        var owner = await OwnerAsync();
+        var ownerId = await OwnerIdAsync(owner);
+        var user = await Fixture.CreateUserAsync(Tenant, "member");
+        await Fixture.Factory.LoginAsync(Tenant, user.Email, user.Password);
+        var client = Fixture.Factory.TenantClient(Tenant);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", new { email = user.Email, password = "wrong-password-here" })).StatusCode);
+
+        await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT action, actor_kind, actor_id, changes::text FROM \"{TenantIdentifier.SchemaNameOf(Tenant)}\".audit_events WHERE entity_type = 'user' AND entity_id = $1",
+            connection);
+        command.Parameters.AddWithValue(user.Id.ToString());
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("create", reader.GetString(0));
+        Assert.Equal("user", reader.GetString(1));
+        Assert.Equal(ownerId, reader.GetGuid(2));
+        var changes = JsonDocument.Parse(reader.GetString(3)).RootElement;
+        Assert.True(changes.GetProperty("password_hash").GetProperty("redacted").GetBoolean());
+        Assert.False(changes.GetProperty("password_hash").TryGetProperty("new", out _));
+        Assert.False(await reader.ReadAsync()); // the login and the failed login wrote no audit event
     }
 }

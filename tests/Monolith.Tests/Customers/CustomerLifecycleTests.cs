@@ -186,7 +186,10 @@ public sealed class CustomerLifecycleTests(MonolithFixture fixture) : CustomersT
 
         await using var connection = await SuperuserAsync();
         await using var command = new Npgsql.NpgsqlCommand(
-            "SELECT entity_type || ':' || action || ':' || entity_id, actor_kind, actor_id IS NOT NULL, request_id IS NOT NULL FROM audit_events ORDER BY seq", connection);
+            """
+            SELECT entity_type || ':' || action || ':' || entity_id, actor_kind, actor_id IS NOT NULL, request_id IS NOT NULL, actor_email FROM audit_events
+            WHERE entity_type IN ('customer', 'project', 'warehouse', 'project_warehouse') ORDER BY seq
+            """, connection);
         var events = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync())
         {
@@ -196,6 +199,7 @@ public sealed class CustomerLifecycleTests(MonolithFixture fixture) : CustomersT
                 Assert.Equal("user", reader.GetString(1));
                 Assert.True(reader.GetBoolean(2));
                 Assert.True(reader.GetBoolean(3));
+                Assert.Equal(MonolithFixture.OwnerEmail(Alpha), reader.GetString(4));
             }
         }
 

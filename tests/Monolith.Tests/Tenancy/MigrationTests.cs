@@ -102,6 +102,28 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/platform/migrations/{Guid.CreateVersion7()}")).StatusCode);
     }
 
+    [Fact]
+    public async Task Hosts_starting_at_once_on_a_fresh_database_migrate_the_platform_exactly_once()
+    {
+        var database = await Fixture.Database.CreateDatabaseAsync("monolith_race");
+        var factories = Enumerable.Range(0, 4).Select(_ => new MonolithFactory(database)).ToArray();
+        try
+        {
+            await Task.WhenAll(factories.Select(f => Task.Run(() => f.Server)));
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM platform.schemaversions", connection);
+            Assert.Equal((long)MigrationScripts.Platform.Scripts.Count, await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            foreach (var factory in factories)
+            {
+                await factory.DisposeAsync();
+            }
+        }
+    }
+
     private TenantMigrator MigratorWith(MigrationScripts scripts) => new(
         Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
         new TenantScripts(scripts), NullLogger<TenantMigrator>.Instance);
