@@ -93,6 +93,39 @@ public sealed class ToggleEvaluationTests(MonolithFixture fixture) : Integration
     }
 
     [Fact]
+    public async Task A_cached_evaluation_completes_synchronously_and_allocates_nothing()
+    {
+        var admin = await Fixture.ClientAsAsync(Alpha, "admin");
+        await admin.DefineAsync("hot", true, rolloutPercent: 50);
+        var project = Guid.CreateVersion7();
+        var toggles = Fixture.Service<IFeatureToggles>();
+        var tenant = (await Fixture.Service<TenantCatalog>().FindAsync(Alpha, CancellationToken.None))!;
+        using var scope = Fixture.Service<TenantContext>().Enter(tenant);
+        await toggles.EvaluateAsync("hot", project); // loads tenant and project
+        Evaluate(toggles, project, 1_000); // warm up (JIT)
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var enabled = Evaluate(toggles, project, 10_000);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.True(enabled is 0 or 10_000); // sticky: the same answer every time
+    }
+
+    private static int Evaluate(IFeatureToggles toggles, Guid project, int times)
+    {
+        var enabled = 0;
+        for (var i = 0; i < times; i++)
+        {
+            var pending = toggles.EvaluateAsync("hot", project);
+            Assert.True(pending.IsCompletedSuccessfully);
+            enabled += pending.Result.Enabled ? 1 : 0;
+        }
+
+        return enabled;
+    }
+
+    [Fact]
     public async Task Without_a_tenant_in_scope_evaluation_does_not_throw_and_is_disabled()
     {
         var toggles = Fixture.Service<IFeatureToggles>();
