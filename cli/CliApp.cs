@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Monolith.Access;
+using Monolith.Auditing;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
@@ -73,6 +74,7 @@ public static class CliApp
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddTenancyCore(configuration);
+        services.AddAuditingCore(configuration);
         services.AddAccessCore(configuration);
         configure?.Invoke(services);
         return services.BuildServiceProvider();
@@ -149,6 +151,8 @@ public static class CliApp
             return Success;
         }));
         tenants.Subcommands.Add(delete);
+
+        root.Subcommands.Add(RetentionCommand.Build(stdout, stderr, action => Run(services, action)));
 
         foreach (var extension in Extensions)
         {

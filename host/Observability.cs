@@ -1,4 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Monolith.Auditing.Logging;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Resolution;
 using Scalar.AspNetCore;
 using Serilog;
 using Serilog.Events;
@@ -11,15 +14,26 @@ internal static class Observability
     public const string ConsoleTemplate =
         "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {{tenant={Tenant} user={UserId} request={RequestId}}}{NewLine}{Exception}";
 
+    /// <summary>
+    /// Serilog to the console and to PostgreSQL (<c>logs.events</c>, <c>Logging:Postgres:Enabled</c>, on by default).
+    /// Masking (destructuring policy, then the masking enricher as the last enricher) applies to both sinks.
+    /// </summary>
     public static void AddObservability(this WebApplicationBuilder builder)
     {
+        builder.AddPostgresLogging();
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+            .Enrich.WithOperationContext()
+            .MaskSecrets()
+            .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+            .WriteTo.Postgres(builder.Configuration, services.GetRequiredService<LogSinkStats>()),
+            // Each host its own logger, disposed (and so flushed) with the host. Without this Serilog writes through the static
+            // Log.Logger and closes it when any host stops: a second host in the process (tests, the CLI) would silence the first.
+            preserveStaticLogger: true);
     }
 
     public static void UseObservability(this WebApplication app)
@@ -28,12 +42,32 @@ internal static class Observability
         app.UseSerilogRequestLogging(options =>
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
-            // The user id is pushed inside the pipeline (after authentication); this line is written outside it.
-            options.EnrichDiagnosticContext = (diagnostics, http) =>
+            options.Logger = app.Services.GetService<Serilog.ILogger>(); // this host's logger, not the static one
+            // This line is written outside the pipeline steps that push the user and the tenant, so name them here:
+            // the authenticated user, and the tenant the request named (a valid identifier only; it may not exist).
+            options.EnrichDiagnosticContext = (diagnostics, context) =>
             {
-                if (http.User.FindFirst("sub")?.Value is { } userId)
+                if (context.User.FindFirst("sub")?.Value is { } userId)
                 {
                     diagnostics.Set("UserId", userId);
+                }
+
+                if (context.GetEndpoint()?.Metadata.GetMetadata<TenantScopedAttribute>() is null)
+                {
+                    return;
+                }
+
+                foreach (var strategy in context.RequestServices.GetRequiredService<IReadOnlyList<ITenantResolutionStrategy>>())
+                {
+                    if (strategy.Resolve(context) is { } tenant)
+                    {
+                        if (TenantIdentifier.IsValid(tenant))
+                        {
+                            diagnostics.Set("Tenant", tenant);
+                        }
+
+                        return;
+                    }
                 }
             };
             options.GetLevel = (context, _, exception) =>
@@ -48,5 +82,6 @@ internal static class Observability
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", options => options.WithTitle("Monolith API").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
             .AllowAnonymous();
+        app.MapPlatformLogs();
     }
 }

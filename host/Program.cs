@@ -1,5 +1,6 @@
 using Monolith.Access;
 using Monolith.Customers;
+using Monolith.Auditing;
 using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
@@ -13,6 +14,7 @@ builder.Services.AddOpenApi();
 builder.AddTenancy();
 builder.AddAccess();
 builder.AddCustomers();
+builder.AddAuditing();
 builder.AddToggles();
 
 var app = builder.Build();
@@ -27,6 +29,7 @@ app.UseRateLimiter();
 app.MapTenancy();
 app.MapAccess();
 app.MapCustomers();
+app.MapAuditing();
 app.MapToggles();
 app.MapOperations();
 app.MapBenchEndpoints();

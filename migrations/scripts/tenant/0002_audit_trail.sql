@@ -32,6 +32,17 @@ CREATE TABLE audit_events (
     hash         bytea       NOT NULL
 );
 
+-- Retention removes the oldest records (always a prefix of the chain). The anchor keeps the hash of the last
+-- record it removed, so the remaining chain still verifies from its first record and a new record written to
+-- an emptied trail links to it. Written by the owner role (the retention job) only; the tenant role reads it.
+CREATE TABLE audit_chain_anchor (
+    id         boolean     PRIMARY KEY DEFAULT true CHECK (id),
+    last_seq   bigint      NOT NULL,
+    last_hash  bytea       NOT NULL,
+    removed    bigint      NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+
 CREATE INDEX audit_events_entity ON audit_events (entity_type, entity_id, seq);
 CREATE INDEX audit_events_actor ON audit_events (actor_id, seq) WHERE actor_id IS NOT NULL;
 CREATE INDEX audit_events_time ON audit_events (occurred_at, seq);
@@ -86,6 +97,9 @@ BEGIN
     event.request_id := nullif(current_setting('monolith.request_id', true), '');
     event.changes := diff;
     SELECT a.hash INTO event.prev_hash FROM audit_events a ORDER BY a.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT c.last_hash INTO event.prev_hash FROM audit_chain_anchor c; -- an emptied trail continues its chain
+    END IF;
     event.hash := sha256(coalesce(event.prev_hash, ''::bytea) || audit_content(event));
 
     INSERT INTO audit_events (id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id, changes, prev_hash, hash)
@@ -97,6 +111,7 @@ $$;
 
 -- Append-only for the tenant role: it may add and read records, never change or remove them.
 GRANT SELECT, INSERT ON audit_events TO $tenant_role$;
+GRANT SELECT ON audit_chain_anchor TO $tenant_role$;
 
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON tenant_settings
     FOR EACH ROW EXECUTE FUNCTION audit_row_change('tenant_setting', 'key');

@@ -21,6 +21,8 @@ public sealed class MonolithFactory(string connectionString, IDictionary<string,
         builder.UseSetting("Tenancy:CatalogPollMilliseconds", "200");
         builder.UseSetting("Bench:Enabled", "true");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        // No Hangfire server (workers, schedulers) unless a test asks for one: it would only slow the suite down.
+        builder.UseSetting("Jobs:ServerEnabled", "false");
         // Many logins from one address: the per tenant+IP login limit and the tenant request limit are off here;
         // the Access tests lower them on hosts of their own.
         builder.UseSetting("Auth:RateLimits:LoginPermitLimit", "1000000");

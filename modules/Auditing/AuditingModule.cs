@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Monolith.Auditing.Jobs;
+using Monolith.Auditing.Retention;
+using Monolith.Auditing.Trail;
+using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Resolution;
+
+namespace Monolith.Auditing;
+
+public static class AuditingModule
+{
+    /// <summary>What the host and the CLI share: the retention tasks, their runner and the clock.</summary>
+    public static IServiceCollection AddAuditingCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IRetentionTask, AuditRetentionTask>();
+        services.AddSingleton<RetentionRunner>();
+        return services;
+    }
+
+    /// <summary>The host: retention, Hangfire (storage, filters, the server unless <c>Jobs:ServerEnabled</c> is false).</summary>
+    public static IHostApplicationBuilder AddAuditing(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddAuditingCore(builder.Configuration);
+        builder.AddJobs();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapAuditing(this IEndpointRouteBuilder app)
+    {
+        var audit = app.MapGroup("/audit-events").RequireTenant().RequireAuthorization(Policies.Admin).WithTags("Audit trail");
+        audit.MapGet("/", ListAuditEvents.HandleAsync);
+        audit.MapGet("/verify", VerifyAuditTrail.HandleAsync);
+
+        app.MapGroup("/platform").AddEndpointFilter<PlatformKeyRequired>().WithTags("Platform")
+            .MapGet("/jobs", ListJobRuns.HandleAsync).AllowAnonymous();
+        app.MapJobsDashboard();
+        return app;
+    }
+}
