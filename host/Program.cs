@@ -5,6 +5,7 @@ using Monolith.Host;
 using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
+using Monolith.Toggles;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddObservability();
@@ -14,6 +15,7 @@ builder.AddTenancy();
 builder.AddAccess();
 builder.AddCustomers();
 builder.AddAuditing();
+builder.AddToggles();
 
 var app = builder.Build();
 app.UseHttpConventions();
@@ -28,6 +30,7 @@ app.MapTenancy();
 app.MapAccess();
 app.MapCustomers();
 app.MapAuditing();
+app.MapToggles();
 app.MapOperations();
 app.MapBenchEndpoints();
 

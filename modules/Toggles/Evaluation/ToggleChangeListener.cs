@@ -1,0 +1,139 @@
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Monolith.Tenancy;
+using Npgsql;
+
+namespace Monolith.Toggles.Evaluation;
+
+/// <summary>
+/// Keeps <see cref="ToggleCache"/> true on this instance when any instance (or any other path: CLI, jobs,
+/// SQL) changes toggles: LISTEN on <see cref="Channel"/> for the "&lt;schema&gt;:&lt;key&gt;" payloads the
+/// tables' triggers send, and poll the cached tenants' state versions as a fallback, so a lost
+/// notification costs at most one poll interval. A dropped connection clears the cache and reconnects.
+/// </summary>
+internal sealed partial class ToggleChangeListener(
+    PlatformDatabase database,
+    ToggleCache cache,
+    IOptions<TogglesOptions> options,
+    ILogger<ToggleChangeListener> logger) : BackgroundService
+{
+    public const string Channel = "monolith_toggles";
+
+    private const int PollBatch = 200;
+
+    private int connections;
+    private int processId;
+
+    /// <summary>How many times the listener has (re)connected and is listening (for tests and diagnostics).</summary>
+    public int Connections => Volatile.Read(ref connections);
+
+    /// <summary>The server process id of the listening connection, 0 when not connected.</summary>
+    public int ProcessId => Volatile.Read(ref processId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var pollInterval = TimeSpan.FromMilliseconds(Math.Max(50, options.Value.PollMilliseconds));
+        var retryDelay = TimeSpan.FromMilliseconds(Math.Min(pollInterval.TotalMilliseconds, 500));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await database.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, e) => OnNotification(e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                // Whatever changed while nobody listened is unknown: start clean.
+                cache.Clear();
+                Volatile.Write(ref processId, connection.ProcessID);
+                Interlocked.Increment(ref connections);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    if (await connection.WaitAsync(pollInterval, stoppingToken))
+                    {
+                        continue; // handled by OnNotification
+                    }
+
+                    await PollAsync(connection, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
+            {
+                Volatile.Write(ref processId, 0);
+                cache.Clear();
+                LogListenerDown(logger, e);
+                // Until listening again, changes elsewhere go unheard: retry soon (and clear again once listening).
+                await Task.Delay(retryDelay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private void OnNotification(string payload)
+    {
+        var separator = payload.LastIndexOf(':');
+        if (separator > 0)
+        {
+            cache.Invalidate(payload[..separator]);
+        }
+        else
+        {
+            cache.Clear();
+        }
+    }
+
+    /// <summary>Compares each cached tenant's version with the database's; a difference drops that tenant.</summary>
+    private async Task PollAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        var cached = cache.Versions();
+        for (var start = 0; start < cached.Count; start += PollBatch)
+        {
+            var batch = cached.GetRange(start, Math.Min(PollBatch, cached.Count - start));
+            var sql = new StringBuilder();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (i > 0)
+                {
+                    sql.Append(" UNION ALL ");
+                }
+
+                sql.Append("SELECT ").Append(i).Append(", COALESCE((SELECT version FROM ")
+                    .Append(QuoteIdentifier(batch[i].Schema)).Append(".feature_toggle_state WHERE id = 1), 0)");
+            }
+
+            try
+            {
+                await using var command = new NpgsqlCommand(sql.ToString(), connection);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var (schema, version) = batch[reader.GetInt32(0)];
+                    if (reader.GetInt64(1) != version)
+                    {
+                        cache.Invalidate(schema);
+                    }
+                }
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
+            {
+                // A cached tenant was deleted (or is not migrated yet): forget the whole batch, it reloads on use.
+                foreach (var (schema, _) in batch)
+                {
+                    cache.Invalidate(schema);
+                }
+            }
+        }
+    }
+
+    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature toggle listener lost its connection; cache cleared, reconnecting")]
+    private static partial void LogListenerDown(ILogger logger, Exception exception);
+}

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.FeatureManagement;
+using Monolith.Customers.Contracts;
+using Monolith.SharedKernel.Events;
+using Monolith.Toggles.Contracts;
+using Monolith.Toggles.Definitions;
+using Monolith.Toggles.Evaluation;
+using Monolith.Toggles.FeatureManagement;
+using Monolith.Toggles.Overrides;
+using Monolith.Toggles.Projects;
+using Monolith.Toggles.Schedules;
+
+namespace Monolith.Toggles;
+
+public static class TogglesModule
+{
+    /// <summary>The evaluation cache and its listener, <see cref="IFeatureToggles"/> for other modules, Microsoft.FeatureManagement, and the ProjectsDeleted handler.</summary>
+    public static IHostApplicationBuilder AddToggles(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TogglesOptions>().Bind(builder.Configuration.GetSection(TogglesOptions.Section));
+        services.AddSingleton<ToggleStore>();
+        services.AddSingleton<ToggleCache>();
+        services.AddSingleton<IFeatureToggles>(sp => sp.GetRequiredService<ToggleCache>());
+        services.AddSingleton<ToggleChangeListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<ToggleChangeListener>());
+        services.AddSingleton<ToggleUsageFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ToggleUsageFlusher>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ToggleScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ToggleScheduler>());
+        services.AddSingleton<IInProcessEventHandler<ProjectsDeleted>, ProjectsDeletedHandler>();
+
+        services.AddHttpContextAccessor();
+        services.AddFeatureManagement().AddFeatureFilter<TogglesFeatureFilter>();
+        services.Replace(ServiceDescriptor.Singleton<IFeatureDefinitionProvider, TogglesFeatureDefinitionProvider>());
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapToggles(this IEndpointRouteBuilder app)
+    {
+        DefinitionEndpoints.Map(app);
+        ScheduleEndpoints.Map(app);
+        ProjectFeatureEndpoints.Map(app);
+        return app;
+    }
+}
