@@ -18,6 +18,8 @@ internal sealed partial class ToggleUsageFlusher(
     IOptions<TogglesOptions> options,
     ILogger<ToggleUsageFlusher> logger) : BackgroundService
 {
+    private readonly SemaphoreSlim flushing = new(1, 1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.UsageFlushSeconds)));
@@ -40,8 +42,31 @@ internal sealed partial class ToggleUsageFlusher(
         await FlushAsync(cancellationToken);
     }
 
-    /// <summary>Records every tenant's evaluated keys; a tenant that fails is logged and skipped (its marks are lost, not retried).</summary>
+    /// <summary>
+    /// Records every tenant's evaluated keys; a tenant that fails is logged and skipped (its marks are lost, not retried).
+    /// Flushes run one at a time, so when this returns every mark taken before it was called is written, even if the
+    /// periodic flush took them.
+    /// </summary>
     public async Task FlushAsync(CancellationToken ct)
+    {
+        await flushing.WaitAsync(ct);
+        try
+        {
+            await FlushTakenAsync(ct);
+        }
+        finally
+        {
+            flushing.Release();
+        }
+    }
+
+    public override void Dispose()
+    {
+        flushing.Dispose();
+        base.Dispose();
+    }
+
+    private async Task FlushTakenAsync(CancellationToken ct)
     {
         foreach (var (tenant, keys) in cache.TakeUsage())
         {

@@ -196,7 +196,7 @@ public sealed class ProjectsAndWarehousesTests(MonolithFixture fixture) : Custom
 
         recorder.Fail = false;
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/customers/{customer.GetProperty("id")}")).StatusCode);
-        Assert.Equal(projects[1..], recorder.Published[^1].Order());
+        Assert.Equal(projects[1..].Order(), recorder.Published[^1].Order());
         Assert.All(recorder.SeenInTransaction, seen => Assert.True(seen));
     }
 
