@@ -56,7 +56,9 @@ $$;
 
 -- Trigger: audit_row_change(entity_type, key_column, sensitive_column, ...).
 -- Sensitive columns (password hashes, token hashes) are recorded as changed, never with their values.
-CREATE FUNCTION audit_row_change() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SET search_path FROM CURRENT pins the function to this tenant's schema (the migration's search_path), so the
+-- trigger also works from sessions with another search_path (an operator's psql) and cannot be redirected.
+CREATE FUNCTION audit_row_change() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     entity_type text := TG_ARGV[0];
     key_column  text := TG_ARGV[1];

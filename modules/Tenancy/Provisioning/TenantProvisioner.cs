@@ -93,9 +93,9 @@ public sealed partial class TenantProvisioner
     private async Task<ProvisioningResult> CreateLockedAsync(CreateTenantCommand command, string identifier, CancellationToken ct)
     {
         var existing = await catalog.FindAsync(identifier, ct);
-        if (existing is { Status: TenantStatus.Provisioning })
+        if (existing is { Status: TenantStatus.Provisioning or TenantStatus.Deleting })
         {
-            // We hold the lock, so the attempt that wrote this row is dead: clear what it left.
+            // We hold the lock, so the provisioning or delete that left this row is dead: finish clearing what it left.
             await RemoveAsync(existing, ct);
         }
         else if (existing is not null)
@@ -119,7 +119,7 @@ public sealed partial class TenantProvisioner
         {
             await CreateSchemaAndRoleAsync(tenant, ct);
             var outcome = await Task.Run(
-                () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
+                () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
             if (!outcome.Succeeded)
             {
                 throw new ProvisioningFailedException(

@@ -129,6 +129,29 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
     }
 
     [Fact]
+    public async Task A_delete_that_died_midway_is_finished_by_the_next_create_of_that_identifier()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("half");
+        var old = await Fixture.ProvisionAsync(identifier);
+        // What a crash in the middle of a delete leaves: the row says 'deleting', the schema and role may still exist.
+        await ExecuteAsync($"UPDATE platform.tenants SET status = 'deleting' WHERE identifier = '{identifier}'");
+
+        var result = await Fixture.Service<TenantProvisioner>().CreateAsync(Command(identifier), CancellationToken.None);
+
+        Assert.Equal(ProvisioningStatus.Done, result.Status);
+        Assert.NotEqual(old.Id, result.Tenant!.Id);
+        Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM pg_roles WHERE rolname = '{old.RoleName}'"));
+    }
+
+    [Fact]
+    public async Task The_audit_trigger_records_changes_made_from_a_session_with_another_search_path()
+    {
+        // An operator fixing data with psql: no tenant search_path, superuser. The change is still in that tenant's trail.
+        await ExecuteAsync("INSERT INTO alpha.tenant_settings (key, value) VALUES ('operator-fix', '1'::jsonb)");
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM alpha.audit_events WHERE entity_id = 'operator-fix' AND actor_kind = 'database'"));
+    }
+
+    [Fact]
     public async Task Deleting_a_tenant_removes_schema_role_and_row_and_frees_the_identifier()
     {
         var identifier = MonolithFixture.UniqueIdentifier("gone");
