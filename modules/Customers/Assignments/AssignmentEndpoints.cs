@@ -29,21 +29,7 @@ internal static class AssignmentEndpoints
         }
 
         await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = new List<WarehouseResponse>();
-        await using (var command = new NpgsqlCommand(ListSql(after is not null), connection))
-        {
-            command.With(id).With(page.Limit + 1);
-            if (after is not null)
-            {
-                command.With(after.Value);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                rows.Add(WarehouseStore.Read(reader).Warehouse);
-            }
-        }
+        var rows = await Lists.ReadChildRowsAsync(connection, ListSql(after is not null), id, page, after, reader => WarehouseStore.Read(reader).Warehouse, ct);
 
         if (rows.Count == 0 && await ProjectStore.FindAsync(connection, null, id, RowLock.None, ct) is null)
         {

@@ -32,21 +32,7 @@ internal static class ProjectEndpoints
         }
 
         await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = new List<ProjectResponse>();
-        await using (var command = new NpgsqlCommand(ListSql(after is not null), connection))
-        {
-            command.With(customerId).With(page.Limit + 1);
-            if (after is not null)
-            {
-                command.With(after.Value);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                rows.Add(ProjectStore.Read(reader).Project);
-            }
-        }
+        var rows = await Lists.ReadChildRowsAsync(connection, ListSql(after is not null), customerId, page, after, reader => ProjectStore.Read(reader).Project, ct);
 
         if (rows.Count == 0 && !await CustomerExistsAsync(connection, customerId, ct))
         {
