@@ -11,11 +11,17 @@ public sealed class PlatformDatabase : IAsyncDisposable
 {
     public PlatformDatabase(string connectionString)
     {
+        // Npgsql resets every connection that returns to the pool (DISCARD ALL), which is what clears a tenant's role and
+        // search_path before the next request. A connection string that turns the reset off is refused (docs/adr/0001).
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        // Never "No Reset On Close": a pooled connection must not carry one tenant's role and search_path into another's request.
-        builder.NoResetOnClose = false;
+        if (builder.NoResetOnClose)
+        {
+            throw new InvalidOperationException(
+                "ConnectionStrings__Monolith turns off Npgsql's connection reset (No Reset On Close): one tenant's role and search_path would reach the next request. Remove that setting.");
+        }
+
         ConnectionString = builder.ConnectionString;
-        DataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
     }
 
     public string ConnectionString { get; }

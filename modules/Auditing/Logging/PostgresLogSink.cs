@@ -157,7 +157,6 @@ public sealed class PostgresLogSink : IBatchedLogEventSink, IDisposable, IAsyncD
             Timeout = 3,
             CommandTimeout = 30,
             ApplicationName = "monolith-log-sink",
-            NoResetOnClose = false,
         };
         dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         this.fallback = fallback;

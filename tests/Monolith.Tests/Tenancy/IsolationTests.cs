@@ -45,6 +45,14 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
     }
 
     [Fact]
+    public void A_connection_string_that_turns_off_the_pool_reset_is_refused()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(Fixture.ConnectionString) { NoResetOnClose = true }.ConnectionString;
+        var error = Assert.Throws<InvalidOperationException>(() => new PlatformDatabase(connectionString));
+        Assert.Contains("No Reset On Close", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_tenant_in_scope_tenant_data_cannot_be_reached()
     {
         var database = Fixture.Service<TenantDatabase>();
