@@ -7,12 +7,12 @@
 #   the same GET over 1 tenant vs TENANTS tenants (a token each) and the host's RSS before/after touching them;
 #   POST /customers saturated (wrk) and at a fixed rate (open loop, p50/p99).
 # Run it under the shared lock: flock /tmp/monolith-bench.lock build/bench/http.sh
-# usage: build/bench/http.sh [TENANTS=1000] [WRK_SECONDS=10] [POST_RATE=250] [RATE_SECONDS=20]
+# usage: build/bench/http.sh [TENANTS=1000] [WRK_SECONDS=10] [POST_RATES="50 100"] [RATE_SECONDS=20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tenants=${1:-1000}
 seconds=${2:-10}
-post_rate=${3:-250}
+post_rates=${3:-50 100}
 rate_seconds=${4:-20}
 rounds=3
 lua=build/bench/lua
@@ -75,7 +75,7 @@ PY
 }
 
 bench="dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll"
-echo "# build/bench/http.sh $tenants $seconds $post_rate $rate_seconds  ($(date -u +%FT%TZ), $(nproc) cores, wrk -t2 -c32 -d${seconds}s, $rounds alternating rounds)"
+echo "# build/bench/http.sh $tenants $seconds \"$post_rates\" $rate_seconds  ($(date -u +%FT%TZ), $(nproc) cores, wrk -t2 -c32 -d${seconds}s, $rounds alternating rounds)"
 echo "## Password hash cost in process (no host involved)"
 $bench hash-cost 20
 
@@ -111,12 +111,12 @@ for _ in $(seq $rounds); do
 done
 ratio "A full stack" "B raw Npgsql" "${a[*]}" "${b[*]}"
 
-echo "## POST /customers saturated (wrk, unique e-mail per request)"
+echo "## POST /customers saturated, one tenant (wrk, unique e-mail per request)"
 out=$(wrk -t2 -c32 -d"${seconds}s" --latency -s "$lua/post-customers.lua" "$url/customers" -- bench "$token" "w$RANDOM")
 echo "$out" | grep -q "Non-2xx" && { echo "$out" >&2; exit 1; }
 echo "$out" | awk '/Requests\/sec/ {print "  " $0} /^ +50%/ {print "  p50 " $2} /^ +99%/ {print "  p99 " $2}'
-echo "## POST /customers at a fixed rate"
-$bench post-rate "$url" bench "$token" "$post_rate" "$rate_seconds"
+echo "## POST /customers at fixed rates, one tenant"
+for rate in $post_rates; do $bench post-rate "$url" bench "$token" "$rate" "$rate_seconds"; done
 
 echo "## $tenants tenants, 3 customers and a token each (platform API + login, parallel 2)"
 $bench tenants "$url" "$key" t "$tenants" 3 2 "$work/tokens.txt"
@@ -142,4 +142,8 @@ before, after, end, n = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3
 print(f"  host RSS: {before:.1f} MB after warm-up on 1 tenant, {after:.1f} MB after touching {n} tenants "
       f"(+{after - before:.1f} MB), {end:.1f} MB at the end (+{end - before:.1f} MB)")
 PY
+echo "## POST /customers saturated, spread over $tenants tenants (wrk, tenant + token random per request)"
+out=$(wrk -t2 -c32 -d"${seconds}s" --latency -s "$lua/post-tenants.lua" "$url" -- "$work/tokens.txt" "w$RANDOM")
+echo "$out" | grep -q "Non-2xx" && { echo "$out" >&2; exit 1; }
+echo "$out" | awk '/Requests\/sec/ {print "  " $0} /^ +50%/ {print "  p50 " $2} /^ +99%/ {print "  p99 " $2}'
 grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' "$work/host.log" | awk '$1 > 0 {print "  host log: " $1 " error lines"}'
