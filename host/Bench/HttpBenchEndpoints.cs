@@ -45,7 +45,7 @@ internal static class HttpBenchEndpoints
             Guid lastId = default;
             await using (var reader = await command.ExecuteReaderAsync(ct))
             {
-                while (await reader.ReadAsync(ct) && count < limit)
+                while (count < limit && await reader.ReadAsync(ct))
                 {
                     count++;
                     lastId = reader.GetGuid(0);
