@@ -42,5 +42,7 @@ internal static class BenchEndpoints
             await reader.ReadAsync(ct);
             return TypedResults.Ok(new { schema = reader.GetString(0), role = reader.GetString(1), settings = reader.GetInt64(2) });
         });
+
+        app.MapHttpBenchEndpoints();
     }
 }

@@ -5,6 +5,13 @@ return args switch
     ["provision", var url, var key, var count, var parallel] => await ProvisioningBench.RunAsync(new Uri(url), key, int.Parse(count), int.Parse(parallel)),
     ["migrate", var connectionString, var parallel] => await MigrationBench.RunAsync(connectionString, int.Parse(parallel)),
     ["provision-phases", var connectionString, var count] => await ProvisioningPhasesBench.RunAsync(connectionString, int.Parse(count)),
+    ["hash-cost", var count] => HttpBench.HashCost(int.Parse(count)),
+    ["login", var url, var tenant, var email, var count] => await HttpBench.LoginAsync(new Uri(url), tenant, email, int.Parse(count)),
+    ["tenants", var url, var key, var prefix, var count, var customers, var parallel, var output] =>
+        await HttpBench.TenantsAsync(new Uri(url), key, prefix, int.Parse(count), int.Parse(customers), int.Parse(parallel), output),
+    ["customers", var url, var tenant, var email, var count] => await HttpBench.CustomersAsync(new Uri(url), tenant, email, int.Parse(count)),
+    ["post-rate", var url, var tenant, var token, var rate, var seconds] =>
+        await HttpBench.PostRateAsync(new Uri(url), tenant, token, int.Parse(rate), int.Parse(seconds)),
     _ => Usage(),
 };
 
