@@ -4,11 +4,16 @@ return args switch
 {
     ["provision", var url, var key, var count, var parallel] => await ProvisioningBench.RunAsync(new Uri(url), key, int.Parse(count), int.Parse(parallel)),
     ["migrate", var connectionString, var parallel] => await MigrationBench.RunAsync(connectionString, int.Parse(parallel)),
+    ["logsink", var connectionString, var events] => await LogSinkBench.RunAsync(connectionString, int.Parse(events)),
+    ["audit-writer", var url, var tenant, var token, var seconds, var output, var concurrency] =>
+        await AuditWriterBench.RunAsync(new Uri(url), tenant, token, int.Parse(seconds), output, int.Parse(concurrency)),
+    ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Monolith.Bench provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL");
+    Console.Error.WriteLine("usage: Monolith.Bench provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
+        " | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
     return 2;
 }
