@@ -175,7 +175,8 @@ curl -sf -X PUT "$a/features/bench-flag" -H 'X-Tenant: bench' -H "Authorization:
   -d '{"description":"bench","enabled":true}' >/dev/null
 project=$(curl -sf -X POST "$a/customers" -H 'X-Tenant: bench' -H "Authorization: Bearer $ttoken" -H 'Content-Type: application/json' \
   -d '{"name":"Toggle customer","email":"toggles@bench.test","projects":[{"name":"Toggle project"}]}' | jq -r '.projects[0].id')
-dotnet "$bench" toggles "$db" bench "$project" 2>&1 | sed -n '/^| *Method/,/^$/p'
+dotnet "$bench" toggles "$db" bench "$project" >"$work/bdn.txt" 2>&1 || { echo "BenchmarkDotNet failed:"; tail -40 "$work/bdn.txt"; }
+grep -E '^\| |^ *(Method|TenantWide|ForProject)' "$work/bdn.txt" || tail -40 "$work/bdn.txt"
 
 echo "## 4b. Toggles: propagation delay host A → host B over $changes changes"
 start_host "$port_b" "$work/host-b.log"
