@@ -12,11 +12,16 @@ return args switch
     ["customers", var url, var tenant, var email, var count] => await HttpBench.CustomersAsync(new Uri(url), tenant, email, int.Parse(count)),
     ["post-rate", var url, var tenant, var token, var rate, var seconds] =>
         await HttpBench.PostRateAsync(new Uri(url), tenant, token, int.Parse(rate), int.Parse(seconds)),
+    ["logsink", var connectionString, var events] => await LogSinkBench.RunAsync(connectionString, int.Parse(events)),
+    ["audit-writer", var url, var tenant, var token, var seconds, var output, var concurrency] =>
+        await AuditWriterBench.RunAsync(new Uri(url), tenant, token, int.Parse(seconds), output, int.Parse(concurrency)),
+    ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Monolith.Bench provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL");
+    Console.Error.WriteLine("usage: Monolith.Bench provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
+        " | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
     return 2;
 }
