@@ -70,10 +70,14 @@ public static class DbUpRunner
             : new MigrationOutcome(false, applied, null, result.ErrorScript?.Name, result.Error);
     }
 
-    /// <summary>Unqualified DDL in a tenant script lands in the tenant's schema: SET LOCAL lasts for the script's transaction.</summary>
+    /// <summary>
+    /// Unqualified DDL in a tenant script lands in the tenant's schema: SET LOCAL lasts for the script's transaction.
+    /// The shared schema <c>monolith</c> comes second, so a script that names a shared function unqualified (a trigger on
+    /// <c>audit_row_change</c>) finds the one copy once tenant script 0010 has removed the schema's own.
+    /// </summary>
     private sealed class SearchPathPreprocessor(string schema) : IScriptPreprocessor
     {
-        public string Process(string contents) => $"SET LOCAL search_path TO \"{schema}\";\n{contents}";
+        public string Process(string contents) => $"SET LOCAL search_path TO \"{schema}\", monolith;\n{contents}";
     }
 
     /// <summary>

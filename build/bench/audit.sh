@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Benchmarks of the audit trail (issue 11), side by side in one run, on a throwaway but durable PostgreSQL cluster
+# (fsync on) and the host in Release:
+#   ratios    POST /customers with the trail on vs off, one tenant and spread over TENANTS (100) tenants
+#             (wrk, alternating on/off runs, medians; "off" = the tenants' audit triggers disabled by the superuser)
+#   variants  the ways to build the chain against each other (build/bench/audit/variants.sql): today's lock to commit,
+#             sealing at commit (dynamic and static SQL), asynchronous sealing, statement-level triggers; plus a bulk
+#             UPDATE of 5,000 rows per variant
+#   latency   POST /customers p50/p99 at fixed 50 and 100 req/s (open loop)
+#   verify    GET /audit-events/verify of a 1,000,000-record trail: time and the host's peak RSS
+#   memory    private memory of one PostgreSQL backend after it served 1,000 tenants, functions per schema (scripts up
+#             to 0007) vs shared (every script), with pg_backend_memory_contexts
+# usage: build/bench/audit.sh [MODES=all] [WRK_SECONDS=8] [TENANTS=100]      e.g. build/bench/audit.sh "ratios latency"
+# Run it under the shared lock: flock /tmp/monolith-bench.lock build/bench/audit.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+modes=${1:-all}
+seconds=${2:-8}
+spread=${3:-100}
+[ "$modes" = all ] && modes="ratios variants latency verify memory"
+has() { [[ " $modes " == *" $1 "* ]]; }
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+work=$(mktemp -d /tmp/monolith-bench-audit.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  bash build/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+server=$(bash build/pg-cluster.sh start "$work/pg" 0 | tail -n 1)
+pgurl() { echo "$1" | sed 's/Host=/host=/;s/;Port=/ port=/;s/;Username=/ user=/;s/;Database=/ dbname=/;s/;Maximum Pool Size=[0-9]*//'; }
+psql "$(pgurl "$server")" -qc "CREATE DATABASE monolith_bench" >/dev/null
+db="${server/Database=postgres/Database=monolith_bench};Maximum Pool Size=100"
+sql() { psql "$(pgurl "$db")" -v ON_ERROR_STOP=1 -qAtX "$@"; }
+
+echo "# build/bench/audit.sh \"$modes\" $seconds $spread  ($(date -u +%FT%TZ), $(nproc) cores, durable cluster)"
+echo "building (Release)..." >&2
+dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null
+dotnet build host/Monolith.Host.csproj -c Release -v quiet --nologo >/dev/null
+bench="dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll"
+lua=build/bench/lua
+
+key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
+export ConnectionStrings__Monolith="$db" Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
+  Bench__Enabled=true ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240 DOTNET_NOLOGO=1
+port=$(shuf -i 20000-60000 -n 1)
+url="http://127.0.0.1:$port"
+start_host() {
+  dotnet host/bin/Release/net10.0/Monolith.Host.dll --urls "$url" >>"$work/host.log" 2>&1 &
+  host_pid=$!
+  pids+=($host_pid)
+  for _ in $(seq 1 150); do curl -sf "$url/health/ready" >/dev/null && return; sleep 0.2; done
+  echo "host did not start" >&2; cat "$work/host.log" >&2; exit 1
+}
+start_host
+
+# tenant IDENTIFIER: provisions it (owner with a known password) and prints "identifier token"
+tenant() {
+  curl -sf -X POST "$url/platform/tenants" -H "X-Platform-Key: $key" -H 'Content-Type: application/json' \
+    -d "{\"identifier\":\"$1\",\"name\":\"$1\",\"ownerEmail\":\"owner@$1.test\",\"ownerPassword\":\"bench-password-0123456789\"}" >/dev/null
+  echo "$1 $(curl -sf -X POST "$url/auth/token" -H "X-Tenant: $1" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"owner@$1.test\",\"password\":\"bench-password-0123456789\"}" | jq -r .accessToken)"
+}
+schema_of() { sql -c "SELECT schema_name FROM platform.tenants WHERE identifier = '$1'"; }
+# audit_triggers ENABLE|DISABLE SCHEMA...: every audit trigger of those tenants' tables
+audit_triggers() {
+  local action=$1; shift
+  for s in "$@"; do
+    sql -c "SELECT format('ALTER TABLE %I.%I $action TRIGGER %I;', n.nspname, c.relname, t.tgname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname LIKE 'audit%' AND NOT t.tgisinternal AND n.nspname = '$s'"
+  done | sql >/dev/null
+}
+# post FILE RUN: wrk POST /customers over the tenants in FILE ("tenant token" lines), prints req/s; any non-2xx fails the run
+post() {
+  local out
+  out=$(wrk -t2 -c16 -d"${seconds}s" -s "$lua/post-tenants.lua" "$url" -- "$1" "$2")
+  if echo "$out" | grep -q "Non-2xx"; then echo "wrk: $(echo "$out" | grep Non-2xx)" >&2; tail -c 3000 "$work/host.log" >&2; exit 1; fi
+  echo "$out" | awk '/Requests\/sec/ {print $2}'
+}
+medians() { # LABEL "values" [LABEL "values"...]: medians and each one's ratio to the last
+  python3 - "$@" <<'PY'
+import sys, statistics
+pairs = [(sys.argv[i], [float(x) for x in sys.argv[i + 1].split()]) for i in range(1, len(sys.argv), 2)]
+base = statistics.median(pairs[-1][1])
+w = max(len(l) for l, _ in pairs)
+for label, xs in pairs:
+    m = statistics.median(xs)
+    print(f"  {label:<{w}}: {' / '.join(f'{x:,.0f}' for x in xs)} req/s, median {m:,.0f}, ratio to {pairs[-1][0]}: {m / base:.2f}")
+PY
+}
+
+if has variants; then
+  echo "## Chain variants: POST /customers (wrk -t2 -c16 -d${seconds}s), one tenant per variant, rounds alternate the variants"
+  sql -f build/bench/audit/variants.sql >/dev/null
+  variants="lock seal_diff shipped async stmt off"
+  for v in $variants; do
+    tenant "var-${v//_/-}" >"$work/var-$v.txt"
+    sql -c "SELECT bench_variants.apply('$(schema_of "var-${v//_/-}")', '$v')" >/dev/null
+  done
+  async_schema=$(schema_of var-async)
+  # the sealer of the async variant: every 200 ms, like a job would
+  (while true; do sql -c "SELECT bench_variants.seal('$async_schema')" >/dev/null; sleep 0.2; done) &
+  pids+=($!)
+  declare -A rps
+  for round in 1 2 3; do
+    for v in $variants; do rps[$v]="${rps[$v]:-} $(post "$work/var-$v.txt" "v$round$v")"; done
+  done
+  args=()
+  for v in $variants; do args+=("$v" "${rps[$v]}"); done
+  medians "${args[@]}"
+  sleep 1
+  unsealed=$(sql -c "SELECT count(*) FROM \"$async_schema\".audit_events e WHERE NOT EXISTS (SELECT 1 FROM \"$async_schema\".audit_chain c WHERE c.seq = e.seq)")
+  echo "  async: records not sealed 1 s after the last run: $unsealed"
+  for v in lock seal_diff shipped stmt; do  # every link of the chains written under load holds
+    s=$(schema_of "var-${v//_/-}")
+    sql -c "SELECT '  $v: ' || count(*) || ' records, ' || count(*) FILTER (WHERE bad) || ' broken links' FROM (SELECT hash IS DISTINCT FROM sha256(coalesce(prev_hash, ''::bytea) || bench_variants.content(id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id, changes)) OR prev_hash IS DISTINCT FROM lag(hash) OVER (ORDER BY seq) AS bad FROM \"$s\".audit_events) x"
+  done
+  echo "## Chain variants: one bulk UPDATE of 5,000 customers (5,000 audited rows in one statement), ms, 3 runs each"
+  for v in $variants; do
+    s=$(schema_of "var-${v//_/-}")
+    sql -c "INSERT INTO \"$s\".customers (id, name, email) SELECT bench_variants.uuid_v7(), 'Bulk ' || g, 'bulk' || g || '@bench.test' FROM generate_series(1, 5000) g;
+            INSERT INTO \"$s\".projects (id, customer_id, name) SELECT bench_variants.uuid_v7(), id, 'P' FROM \"$s\".customers WHERE name LIKE 'Bulk %'" >/dev/null
+  done
+  for v in $variants; do
+    s=$(schema_of "var-${v//_/-}")
+    times=()
+    for r in 1 2 3; do
+      t=$(sql -c "\\timing on" -c "UPDATE \"$s\".customers SET name = name || '.' WHERE name LIKE 'Bulk %'" | awk '/^Time:/ {print $2}')
+      times+=("$t")
+    done
+    echo "  $v: ${times[*]}"
+  done
+fi
