@@ -102,12 +102,16 @@ BEGIN
                        RETURNING seq, prev_hash, hash)
          INSERT INTO %1$I.audit_events (seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id,
                                         changes, prev_hash, hash)
-         SELECT head.seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, head.prev_hash, head.hash FROM head', schema)
+         SELECT head.seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, head.prev_hash, head.hash FROM head
+         ON CONFLICT (seq) DO NOTHING', schema)
     USING id, occurred, action, args[base], entity, kind, actor, email, request, changes,
           monolith.audit_content(id, occurred, action, args[base], entity, kind, actor, email, request, changes);
     GET DIAGNOSTICS written = ROW_COUNT;
     IF written <> 1 THEN
-        RAISE EXCEPTION 'the audit trail of schema % has no chain head (run the migrations)', schema USING ERRCODE = 'object_not_in_prerequisite_state';
+        -- No head row (a schema the migrations have not reached), or a record the chain did not write holds the next
+        -- position: the change is refused rather than left out of the trail.
+        RAISE EXCEPTION 'the audit trail of schema % cannot take a record: no chain head, or a record the chain did not write holds the next position', schema
+            USING ERRCODE = 'data_corrupted';
     END IF;
 END
 $$;
