@@ -11,12 +11,16 @@
 #   memory    private memory of one PostgreSQL backend after it served 1,000 tenants, functions per schema (scripts up
 #             to 0007) vs shared (every script), with pg_backend_memory_contexts
 # usage: build/bench/audit.sh [MODES=all] [WRK_SECONDS=8] [TENANTS=100]      e.g. build/bench/audit.sh "ratios latency"
+#        VERIFY_RECORDS (1000000), MEMORY_TENANTS (1000), RATE_SECONDS (10) in the environment
 # Run it under the shared lock: flock /tmp/monolith-bench.lock build/bench/audit.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 modes=${1:-all}
 seconds=${2:-8}
 spread=${3:-100}
+verify_records=${VERIFY_RECORDS:-1000000}
+memory_tenants=${MEMORY_TENANTS:-1000}
+rate_seconds=${RATE_SECONDS:-10}
 [ "$modes" = all ] && modes="ratios variants latency verify memory"
 has() { [[ " $modes " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -67,13 +71,10 @@ tenant() {
     -d "{\"email\":\"owner@$1.test\",\"password\":\"bench-password-0123456789\"}" | jq -r .accessToken)"
 }
 schema_of() { sql -c "SELECT schema_name FROM platform.tenants WHERE identifier = '$1'"; }
-# audit_triggers ENABLE|DISABLE SCHEMA...: every audit trigger of those tenants' tables
+# audit_triggers ENABLE|DISABLE SCHEMAS: every audit trigger of those tenants' tables (SCHEMAS: comma-separated)
 audit_triggers() {
-  local action=$1; shift
-  for s in "$@"; do
-    sql -c "SELECT format('ALTER TABLE %I.%I $action TRIGGER %I;', n.nspname, c.relname, t.tgname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname LIKE 'audit%' AND NOT t.tgisinternal AND n.nspname = '$s'"
-  done | sql >/dev/null
+  sql -c "SELECT format('ALTER TABLE %I.%I $1 TRIGGER %I;', n.nspname, c.relname, t.tgname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname LIKE 'audit%' AND NOT t.tgisinternal AND n.nspname = ANY (string_to_array('$2', ','))" | sql >/dev/null
 }
 # post FILE RUN: wrk POST /customers over the tenants in FILE ("tenant token" lines), prints req/s; any non-2xx fails the run
 post() {
@@ -97,7 +98,7 @@ PY
 if has variants; then
   echo "## Chain variants: POST /customers (wrk -t2 -c16 -d${seconds}s), one tenant per variant, rounds alternate the variants"
   sql -f build/bench/audit/variants.sql >/dev/null
-  variants="lock seal_diff shipped async stmt off"
+  variants="lock seal_diff execute shipped async stmt off"
   for v in $variants; do
     tenant "var-${v//_/-}" >"$work/var-$v.txt"
     sql -c "SELECT bench_variants.apply('$(schema_of "var-${v//_/-}")', '$v')" >/dev/null
@@ -116,7 +117,7 @@ if has variants; then
   sleep 1
   unsealed=$(sql -c "SELECT count(*) FROM \"$async_schema\".audit_events e WHERE NOT EXISTS (SELECT 1 FROM \"$async_schema\".audit_chain c WHERE c.seq = e.seq)")
   echo "  async: records not sealed 1 s after the last run: $unsealed"
-  for v in lock seal_diff shipped stmt; do  # every link of the chains written under load holds
+  for v in lock seal_diff execute shipped stmt; do  # every link of the chains written under load holds
     s=$(schema_of "var-${v//_/-}")
     sql -c "SELECT '  $v: ' || count(*) || ' records, ' || count(*) FILTER (WHERE bad) || ' broken links' FROM (SELECT hash IS DISTINCT FROM sha256(coalesce(prev_hash, ''::bytea) || bench_variants.content(id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id, changes)) OR prev_hash IS DISTINCT FROM lag(hash) OVER (ORDER BY seq) AS bad FROM \"$s\".audit_events) x"
   done
@@ -135,4 +136,71 @@ if has variants; then
     done
     echo "  $v: ${times[*]}"
   done
+fi
+
+if has ratios; then
+  echo "## POST /customers, trail on vs off (wrk -t2 -c16 -d${seconds}s, 3 alternating rounds): one tenant, and spread over $spread tenants"
+  tenant bench >"$work/one.txt"
+  $bench tenants "$url" "$key" spread "$spread" 1 2 "$work/spread.txt" >&2
+  all=$(sql -c "SELECT string_agg(schema_name, ',') FROM platform.tenants WHERE identifier = 'bench' OR identifier LIKE 'spread-%'")
+  post "$work/one.txt" warm-one >/dev/null; post "$work/spread.txt" warm-spread >/dev/null  # JIT, pools, every backend sees every tenant
+  one_on=(); one_off=(); spread_on=(); spread_off=()
+  for round in 1 2 3; do
+    audit_triggers ENABLE "$all"
+    one_on+=("$(post "$work/one.txt" "r$round-one-on")"); spread_on+=("$(post "$work/spread.txt" "r$round-spread-on")")
+    audit_triggers DISABLE "$all"
+    one_off+=("$(post "$work/one.txt" "r$round-one-off")"); spread_off+=("$(post "$work/spread.txt" "r$round-spread-off")")
+  done
+  audit_triggers ENABLE "$all"
+  echo " one tenant:"
+  medians "trail on" "${one_on[*]}" "trail off" "${one_off[*]}"
+  echo " spread over $spread tenants:"
+  medians "trail on" "${spread_on[*]}" "trail off" "${spread_off[*]}"
+  s=$(schema_of bench)
+  sql -c "SELECT '  chain of tenant bench after the runs: ' || count(*) || ' records, ' || count(*) FILTER (WHERE bad) || ' broken links, positions ' || min(seq) || '..' || max(seq)
+          FROM (SELECT seq, hash IS DISTINCT FROM sha256(coalesce(prev_hash, ''::bytea) || monolith.audit_content(id, occurred_at, action, entity_type, entity_id,
+                actor_kind, actor_id, actor_email, request_id, changes)) OR prev_hash IS DISTINCT FROM lag(hash) OVER (ORDER BY seq) AS bad FROM \"$s\".audit_events) x"
+fi
+
+if has latency; then
+  echo "## POST /customers at fixed rates, one tenant (open loop, ${rate_seconds}s after 1 s warm-up)"
+  [ -f "$work/one.txt" ] || tenant bench >"$work/one.txt"
+  read -r _ token <"$work/one.txt"
+  s=$(schema_of bench)
+  for mode in on off; do
+    if [ $mode = on ]; then audit_triggers ENABLE "$s"; else audit_triggers DISABLE "$s"; fi
+    for rate in 50 100; do echo -n "  trail $mode: "; $bench post-rate "$url" bench "$token" "$rate" "$rate_seconds"; done
+  done
+  audit_triggers ENABLE "$s"
+fi
+
+if has verify; then
+  echo "## GET /audit-events/verify of a $verify_records-record trail"
+  read -r _ token < <(tenant verify)
+  s=$(schema_of verify)
+  t0=$(date +%s)
+  psql "$(pgurl "$db")" -v ON_ERROR_STOP=1 -qAtX -f build/bench/audit/trail.sql -c "SELECT pg_temp.append_trail('$s', $verify_records)" >/dev/null
+  echo "  (trail of $(sql -c "SELECT count(*) FROM \"$s\".audit_events") records made in $(( $(date +%s) - t0 )) s; VACUUM ANALYZE)"
+  sql -c "VACUUM ANALYZE \"$s\".audit_events" >/dev/null
+  rss() { awk '/VmRSS/ {print $2}' "/proc/$host_pid/status"; }
+  curl -sf -H 'X-Tenant: verify' -H "Authorization: Bearer $token" "$url/audit-events/verify" >/dev/null  # JIT; the anchor
+  before=$(rss)
+  (while true; do rss; sleep 0.05; done) >"$work/rss.txt" &
+  sampler=$!
+  t0=$(date +%s%3N)
+  out=$(curl -sf -H 'X-Tenant: verify' -H "Authorization: Bearer $token" "$url/audit-events/verify")
+  t1=$(date +%s%3N)
+  kill $sampler; wait $sampler 2>/dev/null || true
+  peak=$(sort -n "$work/rss.txt" | tail -n 1)
+  echo "  $out"
+  python3 - "$before" "$peak" "$t0" "$t1" <<'PY'
+import sys
+before, peak, t0, t1 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(f"  wall time {(t1 - t0) / 1000:.1f} s; host RSS {before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB during (+{(peak - before) / 1024:.1f} MB)")
+PY
+fi
+
+if has memory; then
+  echo "## One PostgreSQL backend after serving $memory_tenants tenants: functions per schema (scripts before 0010) vs shared (all scripts)"
+  $bench backend-memory "$db" "$memory_tenants" 2
 fi

@@ -15,6 +15,7 @@ return args switch
     ["logsink", var connectionString, var events] => await LogSinkBench.RunAsync(connectionString, int.Parse(events)),
     ["audit-writer", var url, var tenant, var token, var seconds, var output, var concurrency] =>
         await AuditWriterBench.RunAsync(new Uri(url), tenant, token, int.Parse(seconds), output, int.Parse(concurrency)),
+    ["backend-memory", var connectionString, var count, var parallel] => await BackendMemoryBench.RunAsync(connectionString, int.Parse(count), int.Parse(parallel)),
     ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
     _ => Usage(),
 };
@@ -22,6 +23,6 @@ return args switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: Monolith.Bench provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
-        " | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
+        " | backend-memory CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
     return 2;
 }

@@ -9,7 +9,10 @@
 --                shared SECURITY DEFINER function, tables through TG_TABLE_SCHEMA (EXECUTE), the changes diffed per
 --                record with a set-based query
 --   shipped      what tenant script 0010 installs: sealing at commit through the head row, row images instead of a
---                diff (the reader diffs), one EXECUTE per record (monolith.audit_row_change, platform script 0010)
+--                diff (the reader diffs), two static statements whose plans serve every record of a request
+--                (monolith.audit_row_change, platform script 0010)
+--   execute      `shipped` with the record appended by EXECUTE format('%I.audit_events', TG_TABLE_SCHEMA) per record and
+--                its fields as separate plpgsql expressions (the first version of the shipped function)
 --   async        writers insert unsealed records (row images), no lock at all; a sealer chains committed records in
 --                batches in a commit-safe order (transactions below the snapshot's xmin horizon only)
 --   stmt         statement-level triggers with transition tables: one call per statement, set-based diff, the chain lock
@@ -276,6 +279,9 @@ BEGIN
         EXECUTE format('DROP TRIGGER audit ON %I.%I', schema, t.relname);
         IF variant = 'lock' THEN
             EXECUTE format('CREATE TRIGGER audit AFTER %s ON %I.%I FOR EACH ROW EXECUTE FUNCTION %I.audit_row_change(%s)', events, schema, t.relname, schema, t.args);
+        ELSIF variant = 'execute' THEN
+            EXECUTE format('CREATE CONSTRAINT TRIGGER audit AFTER %s ON %I.%I DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench_variants.%I(%s)',
+                           events, schema, t.relname, 'execute_row', t.args);
         ELSIF variant = 'seal_diff' THEN
             EXECUTE format('CREATE CONSTRAINT TRIGGER audit AFTER %s ON %I.%I DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench_variants.seal_diff_row(%s)',
                            events, schema, t.relname, t.args);
@@ -300,5 +306,68 @@ BEGIN
         EXECUTE format('CREATE TABLE %I.audit_seal_state (horizon xid8 NOT NULL, position bigint NOT NULL, hash bytea)', schema);
         EXECUTE format('INSERT INTO %I.audit_seal_state VALUES (pg_snapshot_xmin(pg_current_snapshot()), 0, NULL)', schema);
     END IF;
+END
+$$;
+
+-- execute: what `shipped` is, with the record appended by EXECUTE format('%I.audit_events') per record (parsed and
+-- planned every time) and its fields as separate plpgsql expressions.
+CREATE FUNCTION bench_variants.execute_record(schema text, op text, args text[], old_row jsonb, new_row jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    base integer := array_lower(args, 1);
+    sensitive text[] := coalesce(args[array_lower(args, 1) + 2 : array_upper(args, 1)], '{}');
+    redacted text[];
+    changes jsonb;
+    id uuid := monolith.uuid_v7();
+    occurred timestamptz := clock_timestamp();
+    action text := CASE op WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END;
+    entity text;
+    kind text := coalesce(nullif(current_setting('monolith.actor_kind', true), ''), 'database');
+    actor uuid := nullif(current_setting('monolith.actor_id', true), '')::uuid;
+    email text := nullif(current_setting('monolith.actor_email', true), '');
+    request text := nullif(current_setting('monolith.request_id', true), '');
+    written integer;
+BEGIN
+    IF op = 'UPDATE' AND old_row = new_row THEN
+        RETURN; -- nothing changed
+    END IF;
+    entity := coalesce(new_row, old_row) ->> args[base + 1];
+    IF cardinality(sensitive) > 0 THEN
+        -- recorded as changed, never with their values
+        redacted := CASE op WHEN 'UPDATE' THEN ARRAY(SELECT c FROM unnest(sensitive) c WHERE old_row -> c IS DISTINCT FROM new_row -> c)
+                            ELSE sensitive END;
+        old_row := old_row - sensitive;
+        new_row := new_row - sensitive;
+    END IF;
+    changes := CASE op WHEN 'INSERT' THEN jsonb_build_object('@new', new_row)
+                       WHEN 'DELETE' THEN jsonb_build_object('@old', old_row)
+                       ELSE jsonb_build_object('@old', old_row, '@new', new_row) END;
+    IF cardinality(redacted) > 0 THEN
+        changes := changes || jsonb_build_object('@redacted', to_jsonb(redacted));
+    END IF;
+    EXECUTE format(
+        'WITH head AS (UPDATE %1$I.audit_chain_head SET seq = seq + 1, prev_hash = hash, hash = sha256(coalesce(hash, ''\x''::bytea) || $11)
+                       WHERE id
+                       RETURNING seq, prev_hash, hash)
+         INSERT INTO %1$I.audit_events (seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id,
+                                        changes, prev_hash, hash)
+         SELECT head.seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, head.prev_hash, head.hash FROM head
+         ON CONFLICT (seq) DO NOTHING', schema)
+    USING id, occurred, action, args[base], entity, kind, actor, email, request, changes,
+          monolith.audit_content(id, occurred, action, args[base], entity, kind, actor, email, request, changes);
+    GET DIAGNOSTICS written = ROW_COUNT;
+    IF written <> 1 THEN
+        -- No head row (a schema the migrations have not reached), or a record the chain did not write holds the next
+        -- position: the change is refused rather than left out of the trail.
+        RAISE EXCEPTION 'the audit trail of schema % cannot take a record: no chain head, or a record the chain did not write holds the next position', schema
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION bench_variants.execute_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM bench_variants.execute_record(TG_TABLE_SCHEMA, TG_OP, TG_ARGV, to_jsonb(OLD), to_jsonb(NEW));
+    RETURN NULL;
 END
 $$;

@@ -5,7 +5,8 @@
 --
 -- Rules for every function here:
 --   * it finds the tenant's tables through TG_TABLE_SCHEMA (or an argument derived from it, or the catalog), never
---     through the caller's search_path: statements on tenant tables are EXECUTE format('... %I.table ...', schema);
+--     through the caller's search_path: either EXECUTE format('... %I.table ...', schema), or -- where a cached plan
+--     matters (audit_record, customer_has_a_project) -- by pointing its own search_path at that schema for its duration;
 --   * it runs with a fixed `SET search_path = pg_catalog, pg_temp` (pg_temp last: a caller's temporary objects never
 --     shadow anything);
 --   * SECURITY DEFINER only where the tenant role must not hold the privilege itself (writing audit records, the anchor).
@@ -59,31 +60,28 @@ $$;
 --     statement that inserts the record: the UPDATE locks the head row until the transaction ends (appenders of one
 --     tenant queue there, and only there), and under READ COMMITTED it always works on the newest committed head (a
 --     writer waiting for the lock re-reads the row). Under REPEATABLE READ or SERIALIZABLE a concurrent append is a
---     serialization failure (40001) instead of a fork of the chain.
---   * Positions (seq) are the head's position + 1: gap-free, in commit order.
---   * The expressions are plpgsql expressions (planned once per session and reused by every record); the one statement
---     on the tenant's tables is EXECUTE'd with the schema quoted by format('%I').
+--     serialization failure (40001) instead of a fork of the chain. Positions (seq) are the head's + 1: gap-free, in
+--     commit order.
+--   * Cheap to plan, because planning is most of the cost: Npgsql resets a pooled connection with DISCARD ALL, which
+--     drops every cached plan, so each request plans what its triggers run once. Two statements, both static: one
+--     SELECT computes the record, one statement appends it; their plans then serve every further record of the
+--     request (a bulk UPDATE of 5,000 rows plans them once, not 5,000 times).
+--   * Static SQL needs the tables' schema: the function points search_path at the trigger's schema (TG_TABLE_SCHEMA,
+--     passed by audit_row_change; pg_catalog first, pg_temp last) for its own duration only -- its SET clause restores
+--     the fixed path on exit. The caller's search_path is never used, and a plan made for one tenant is re-planned,
+--     not reused, when the next call is for another (the plan cache compares search_path). docs/adr/0032 has the
+--     measurements against EXECUTE format('%I.audit_events').
 CREATE FUNCTION monolith.audit_record(schema text, op text, args text[], old_row jsonb, new_row jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    base integer := array_lower(args, 1);
-    sensitive text[] := coalesce(args[array_lower(args, 1) + 2 : array_upper(args, 1)], '{}');
+    sensitive text[] := args[array_lower(args, 1) + 2 : array_upper(args, 1)];
     redacted text[];
-    changes jsonb;
-    id uuid := monolith.uuid_v7();
-    occurred timestamptz := clock_timestamp();
-    action text := CASE op WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END;
-    entity text;
-    kind text := coalesce(nullif(current_setting('monolith.actor_kind', true), ''), 'database');
-    actor uuid := nullif(current_setting('monolith.actor_id', true), '')::uuid;
-    email text := nullif(current_setting('monolith.actor_email', true), '');
-    request text := nullif(current_setting('monolith.request_id', true), '');
+    r record;
     written integer;
 BEGIN
     IF op = 'UPDATE' AND old_row = new_row THEN
         RETURN; -- nothing changed
     END IF;
-    entity := coalesce(new_row, old_row) ->> args[base + 1];
     IF cardinality(sensitive) > 0 THEN
         -- recorded as changed, never with their values
         redacted := CASE op WHEN 'UPDATE' THEN ARRAY(SELECT c FROM unnest(sensitive) c WHERE old_row -> c IS DISTINCT FROM new_row -> c)
@@ -91,21 +89,35 @@ BEGIN
         old_row := old_row - sensitive;
         new_row := new_row - sensitive;
     END IF;
-    changes := CASE op WHEN 'INSERT' THEN jsonb_build_object('@new', new_row)
-                       WHEN 'DELETE' THEN jsonb_build_object('@old', old_row)
-                       ELSE jsonb_build_object('@old', old_row, '@new', new_row) END;
-    IF cardinality(redacted) > 0 THEN
-        changes := changes || jsonb_build_object('@redacted', to_jsonb(redacted));
-    END IF;
-    EXECUTE format(
-        'WITH head AS (UPDATE %1$I.audit_chain_head SET seq = seq + 1, prev_hash = hash, hash = sha256(coalesce(hash, ''\x''::bytea) || $11)
-                       RETURNING seq, prev_hash, hash)
-         INSERT INTO %1$I.audit_events (seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id,
-                                        changes, prev_hash, hash)
-         SELECT head.seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, head.prev_hash, head.hash FROM head
-         ON CONFLICT (seq) DO NOTHING', schema)
-    USING id, occurred, action, args[base], entity, kind, actor, email, request, changes,
-          monolith.audit_content(id, occurred, action, args[base], entity, kind, actor, email, request, changes);
+    SELECT e.*, monolith.audit_content(e.id, e.occurred_at, e.action, e.entity_type, e.entity_id, e.actor_kind, e.actor_id, e.actor_email,
+                                       e.request_id, e.changes) AS content
+    INTO r
+    FROM (SELECT monolith.uuid_v7() AS id,
+                 clock_timestamp() AS occurred_at,
+                 CASE op WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END AS action,
+                 args[array_lower(args, 1)] AS entity_type,
+                 coalesce(new_row, old_row) ->> args[array_lower(args, 1) + 1] AS entity_id,
+                 coalesce(nullif(current_setting('monolith.actor_kind', true), ''), 'database') AS actor_kind,
+                 nullif(current_setting('monolith.actor_id', true), '')::uuid AS actor_id,
+                 nullif(current_setting('monolith.actor_email', true), '') AS actor_email,
+                 nullif(current_setting('monolith.request_id', true), '') AS request_id,
+                 CASE op WHEN 'INSERT' THEN jsonb_build_object('@new', new_row)
+                         WHEN 'DELETE' THEN jsonb_build_object('@old', old_row)
+                         ELSE jsonb_build_object('@old', old_row, '@new', new_row) END
+                 || CASE WHEN cardinality(redacted) > 0 THEN jsonb_build_object('@redacted', to_jsonb(redacted)) ELSE '{}'::jsonb END AS changes) e;
+
+    PERFORM set_config('search_path', 'pg_catalog, ' || quote_ident(schema) || ', pg_temp', true);
+    WITH head AS (
+        UPDATE audit_chain_head h SET seq = h.seq + 1, prev_hash = h.hash, hash = sha256(coalesce(h.hash, '\x'::bytea) || r.content)
+        WHERE h.id
+        RETURNING h.seq, h.prev_hash, h.hash
+    )
+    INSERT INTO audit_events (seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id, changes,
+                              prev_hash, hash)
+    SELECT head.seq, r.id, r.occurred_at, r.action, r.entity_type, r.entity_id, r.actor_kind, r.actor_id, r.actor_email, r.request_id,
+           r.changes, head.prev_hash, head.hash
+    FROM head
+    ON CONFLICT (seq) DO NOTHING;
     GET DIAGNOSTICS written = ROW_COUNT;
     IF written <> 1 THEN
         -- No head row (a schema the migrations have not reached), or a record the chain did not write holds the next
@@ -152,7 +164,7 @@ DECLARE
     kept boolean;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('monolith.audit.anchor.' || tenant::text, 0));
-    EXECUTE format('SELECT h.seq, h.hash FROM %I.audit_chain_head h', schema) INTO head_seq, head_hash;
+    EXECUTE format('SELECT h.seq, h.hash FROM %I.audit_chain_head h WHERE h.id', schema) INTO head_seq, head_hash;
     SELECT * INTO anchor FROM platform.audit_anchors a WHERE a.tenant_id = tenant;
     IF anchor.tenant_id IS NULL THEN
         INSERT INTO platform.audit_anchors (tenant_id, seq, hash, anchored_at) VALUES (tenant, head_seq, head_hash, clock_timestamp())

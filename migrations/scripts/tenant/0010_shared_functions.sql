@@ -13,9 +13,11 @@ LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE;
 GRANT USAGE ON SCHEMA monolith TO $tenant_role$;
 
 -- The head of the chain: position and hash of the newest record (after retention emptied the trail, of the last one it
--- removed). One row, written only by monolith.audit_record as the owner; the tenant role may read it.
+-- removed). One row, written only by monolith.audit_record as the owner; the tenant role may read it. Every sealed
+-- record updates it, so it is reached through its key: a seq scan would read every page the row's versions ever took.
 CREATE TABLE audit_chain_head (
-    seq       bigint NOT NULL,
+    id        boolean PRIMARY KEY DEFAULT true CHECK (id),
+    seq       bigint  NOT NULL,
     hash      bytea,
     prev_hash bytea
 );
