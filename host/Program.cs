@@ -25,6 +25,7 @@ app.UseAuthenticatedUser();
 app.UseTenantResolution();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseTenantBounds();
 
 app.MapTenancy();
 app.MapAccess();
