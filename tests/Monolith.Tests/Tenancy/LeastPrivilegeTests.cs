@@ -110,6 +110,26 @@ public sealed class LeastPrivilegeTests(MonolithFixture fixture) : IntegrationTe
         Assert.Equal("0", again.GetString(2));
     }
 
+    [Fact]
+    public void A_superuser_request_role_stops_the_host_in_production_with_a_message_naming_the_setting()
+    {
+        // Trust authentication ignores the password; a long one keeps the secret checks out of the way of this one.
+        var password = "x" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
+        var superuser = new NpgsqlConnectionStringBuilder(Fixture.ConnectionString) { Password = password }.ConnectionString;
+        using var factory = new MonolithFactory(Fixture.Connections with { App = superuser }, new Dictionary<string, string?>
+        {
+            ["Platform:ApiKey"] = "p" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+            ["Auth:SigningKey"] = "s" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+            ["ConnectionStrings:MonolithOwner"] = new NpgsqlConnectionStringBuilder(Fixture.Connections.Owner).ConnectionString,
+        }, environment: "Production");
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+        var message = error.GetBaseException().Message;
+        Assert.Contains("ConnectionStrings__Monolith", message, StringComparison.Ordinal);
+        Assert.Contains("superuser", message, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, message, StringComparison.Ordinal);
+    }
+
     private async Task<PostgresException?> RunAsTenantAsync(TenantInfo tenant, string sql)
     {
         using var scope = Fixture.Service<TenantContext>().Enter(tenant);
