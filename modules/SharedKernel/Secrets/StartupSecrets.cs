@@ -60,9 +60,10 @@ public static class StartupSecrets
         ArgumentNullException.ThrowIfNull(secret);
         if (string.IsNullOrEmpty(configured))
         {
-            return secret.Required
-                ? $"{secret.Setting} is not set; it must be a secret of at least {MinimumLength} characters."
-                : null;
+            var expected = secret.Kind == SecretKind.ConnectionStringPassword
+                ? $"a connection string with a password of at least {MinimumLength} characters"
+                : $"a secret of at least {MinimumLength} characters";
+            return secret.Required ? $"{secret.Setting} is not set; it must be {expected}." : null;
         }
 
         var what = secret.Setting;

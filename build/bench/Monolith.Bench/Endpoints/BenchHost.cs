@@ -54,6 +54,8 @@ internal static class BenchHost
         {
             // The factory's default is Development; the bench runs as configured (the scripts say Production).
             builder.UseEnvironment(Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environments.Production);
+            // As the image runs it: the host's appsettings.json sits next to the binaries (copied with the host reference).
+            builder.UseContentRoot(AppContext.BaseDirectory);
             builder.ConfigureServices(services => services.AddSingleton<IStartupFilter, BenchEndpointsFilter>());
         }
     }
