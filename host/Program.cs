@@ -29,6 +29,7 @@ app.UseAuthenticatedUser();
 app.UseTenantResolution();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseTenantBounds();
 
 app.MapTenancy();
 app.MapAccess();

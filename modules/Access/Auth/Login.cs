@@ -56,7 +56,8 @@ internal static partial class Login
 
         var o = options.Value;
         var limits = o.RateLimits;
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var user = await UserStore.FindByEmailAsync(connection, request.Email!.Trim(), ct);
         if (user is null)
         {
@@ -75,6 +76,7 @@ internal static partial class Login
         if (check == PasswordCheck.Failed)
         {
             await CountFailureAsync(connection, user.Id, limits, ct);
+            await session.CommitAsync(ct);
             LogFailed(logger, user.Id);
             return InvalidCredentials();
         }
@@ -84,7 +86,7 @@ internal static partial class Login
             return InvalidCredentials();
         }
 
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var transaction = session.Transaction;
         // Bookkeeping only: this statement names no audited column, so the audit trigger does not fire.
         await using (var succeed = new NpgsqlCommand(
             "UPDATE users SET failed_login_count = 0, failed_login_since = NULL, last_login_at = now() WHERE id = $1", connection, transaction))
@@ -102,7 +104,7 @@ internal static partial class Login
         }
 
         var refresh = await RefreshTokens.IssueAsync(connection, transaction, user.Id, Guid.CreateVersion7(), o.RefreshTokenDays, ct);
-        await transaction.CommitAsync(ct);
+        await session.CommitAsync(ct);
         var access = issuer.Issue(user.Id, user.Email, user.Role, tenants.Required.Identifier);
         return TypedResults.Ok(new TokenResponse(access.Token, refresh, "Bearer", access.ExpiresIn));
     }

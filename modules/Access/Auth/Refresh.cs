@@ -32,8 +32,9 @@ internal static partial class Refresh
             return Problems.Validation("refreshToken", "refreshToken is required.");
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var result = await RefreshTokens.RotateAsync(connection, request.RefreshToken, options.Value.RefreshTokenDays, ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
+        var result = await RefreshTokens.RotateAsync(session, request.RefreshToken, options.Value.RefreshTokenDays, ct);
         switch (result.Outcome)
         {
             case RefreshOutcome.Rotated:
@@ -64,8 +65,10 @@ internal static class Logout
             return Problems.Validation("refreshToken", "refreshToken is required.");
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await RefreshTokens.RevokeFamilyOfAsync(connection, request.RefreshToken, ct);
+        await session.CommitAsync(ct);
         return TypedResults.NoContent();
     }
 }
@@ -82,7 +85,8 @@ internal static class Me
             return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var user = await Users.UserStore.FindAsync(connection, id, ct);
         return user is { Status: Users.UserStatus.Active }
             ? TypedResults.Ok(new MeResponse(user.Id, user.Email, user.Name, user.Role, tenants.Required.Identifier))

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using Monolith.Tenancy.Isolation;
 using Npgsql;
 
 namespace Monolith.Access.Tokens;
@@ -39,9 +40,9 @@ internal static class RefreshTokens
     }
 
     /// <summary>Spends the presented token and issues the next of its family, in one transaction.</summary>
-    public static async Task<RefreshResult> RotateAsync(NpgsqlConnection connection, string presented, int days, CancellationToken ct)
+    public static async Task<RefreshResult> RotateAsync(TenantConnection session, string presented, int days, CancellationToken ct)
     {
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         Guid id, userId, familyId;
         bool spentOrRevoked, expired;
         string email, role, status;

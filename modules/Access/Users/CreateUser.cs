@@ -25,7 +25,8 @@ internal static class CreateUser
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var actor = await Actor.LoadAsync(connection, null, http.User, ct);
         if (actor is null)
         {
@@ -40,7 +41,8 @@ internal static class CreateUser
         var hash = passwords.Hash(request.Password!);
         try
         {
-            var user = await UserStore.InsertAsync(connection, null, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, ct);
+            var user = await UserStore.InsertAsync(connection, session.Transaction, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, ct);
+            await session.CommitAsync(ct);
             http.Response.Headers.ETag = user.ETag;
             return TypedResults.Created($"/users/{user.Id}", user.ToResponse());
         }
@@ -64,7 +66,8 @@ internal static class GetUser
 {
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         if (await UsersEndpoints.CheckReaderAsync(connection, http) is { } denied)
         {
             return denied;

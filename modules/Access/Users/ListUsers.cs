@@ -36,7 +36,8 @@ internal static class ListUsers
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         if (await UsersEndpoints.CheckReaderAsync(connection, http) is { } denied)
         {
             return denied;

@@ -33,20 +33,21 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
         var generated = password is null ? Passwords.Passwords.Generate() : null;
         var hash = passwords.Hash(password ?? generated!);
         var trimmed = email.Trim();
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var command = new NpgsqlCommand(
+        await using var session = await database.BeginAsync(ct);
+        await using var command = session.Command(
             """
             INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT ((lower(email))) DO UPDATE SET
                 role = excluded.role, status = 'active', password_hash = excluded.password_hash,
                 failed_login_count = 0, failed_login_since = NULL, version = users.version + 1, updated_at = now()
-            """, connection);
+            """);
         command.Parameters.AddWithValue(Guid.CreateVersion7());
         command.Parameters.AddWithValue(trimmed);
         command.Parameters.AddWithValue(NameOf(trimmed));
         command.Parameters.AddWithValue(Roles.Owner);
         command.Parameters.AddWithValue(hash);
         await command.ExecuteNonQueryAsync(ct);
+        await session.CommitAsync(ct);
         return generated;
     }
 

@@ -48,8 +48,8 @@ internal static class UpdateUser
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
         var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
         if (actor is null)
@@ -130,8 +130,8 @@ internal static class DeleteUser
 {
     public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
         var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
         if (actor is null)

@@ -25,7 +25,7 @@ public sealed class ClientAbortTests(MonolithFixture fixture) : IntegrationTest(
     {
         var logs = new KeptEvents();
         await using var factory = new MonolithFactory(
-            Fixture.ConnectionString,
+            Fixture.Connections,
             new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Information" },
             services => services.AddSingleton<ILogEventSink>(logs));
         var tokens = await factory.LoginAsync(MonolithFixture.Alpha, MonolithFixture.OwnerEmail(MonolithFixture.Alpha), MonolithFixture.OwnerPassword);

@@ -27,7 +27,7 @@ public sealed class CorsTests(MonolithFixture fixture) : IntegrationTest(fixture
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Cors:AllowedOrigins:0"] = Allowed,
             ["Cors:AllowedOrigins:1"] = AllowedWithPort + "/", // a trailing slash is forgiven
@@ -157,7 +157,7 @@ public sealed class CorsTests(MonolithFixture fixture) : IntegrationTest(fixture
     [Fact]
     public void An_allowed_origin_that_is_not_an_origin_is_a_start_up_error()
     {
-        using var broken = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        using var broken = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Cors:AllowedOrigins:0"] = "https://app.example.test/some/path",
         });

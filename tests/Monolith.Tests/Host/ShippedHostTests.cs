@@ -14,7 +14,7 @@ public sealed class ShippedHostTests(MonolithFixture fixture) : IntegrationTest(
     [Fact]
     public async Task The_shipped_host_has_no_bench_endpoints_whatever_the_configuration()
     {
-        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?> { ["Bench:Enabled"] = "true" });
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?> { ["Bench:Enabled"] = "true" });
         var routes = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Select(e => "/" + e.RoutePattern.RawText?.TrimStart('/')).ToList();
         Assert.NotEmpty(routes);

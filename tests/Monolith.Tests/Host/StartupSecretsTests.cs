@@ -126,14 +126,16 @@ public sealed partial class StartupSecretsTests
     [Fact]
     public void The_host_refuses_to_start_in_production_with_the_compose_defaults_naming_each_setting()
     {
+        // What docker-compose.yml gives the host when nothing overrides its defaults; nothing is reached: the host stops first.
+        const string compose = $"Host=127.0.0.1;Port=1;Username=postgres;Password={ComposePassword};Database=none";
         using var factory = new MonolithFactory(
-            $"Host=127.0.0.1;Port=1;Username=postgres;Password={ComposePassword};Database=none",
+            new TestConnections(compose, compose, compose),
             new Dictionary<string, string?>
             {
-                ["environment"] = Environments.Production,
                 ["Platform:ApiKey"] = "dev-only-platform-key-do-not-use-in-production",
                 ["Auth:SigningKey"] = "dev-only-signing-key-do-not-use-in-production-0123456789",
-            });
+            },
+            environment: Environments.Production);
         var error = Assert.ThrowsAny<Exception>(() => factory.Server);
         var messages = new List<string>();
         for (Exception? e = error; e is not null; e = e.InnerException)

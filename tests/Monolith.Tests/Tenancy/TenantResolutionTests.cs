@@ -61,7 +61,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task The_host_strategy_resolves_a_subdomain_of_the_base_domain()
     {
-        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Tenancy:BaseDomain"] = "monolith.test",
         });
@@ -75,7 +75,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task The_header_wins_over_the_host_in_the_default_order()
     {
-        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Tenancy:BaseDomain"] = "monolith.test",
         });
@@ -88,7 +88,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     public async Task A_configured_resolution_order_replaces_the_default_one()
     {
         // Configuration names the host strategy alone: the header strategy is off, not appended after it.
-        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Tenancy:BaseDomain"] = "monolith.test",
             ["Tenancy:ResolutionOrder:0"] = "host",
@@ -106,7 +106,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     {
         var identifier = MonolithFixture.UniqueIdentifier("live");
         await Fixture.ProvisionAsync(identifier);
-        await using var second = new MonolithFactory(Fixture.ConnectionString);
+        await using var second = new MonolithFactory(Fixture.Connections);
         var client = second.TenantClient(identifier);
         await client.AuthorizeAsOwnerAsync(Fixture, identifier); // same signing key: the token works on both instances
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(Probe)).StatusCode); // now cached there
