@@ -21,19 +21,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The superuser gets a password: the host runs in Production, which refuses a database password that is missing.
-pgpass=$(head -c 48 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
-(umask 077 && printf '%s\n' "$pgpass" >"$work/pg-password")
-server=$(bash build/pg-cluster.sh start "$work/pg" 0 "$work/pg-password" | tail -n 1)
-export PGPASSWORD=$pgpass  # psql, and Npgsql where a connection string has no password
-psql "$(echo "$server" | sed 's/Host=/host=/;s/;Port=/ port=/;s/;Username=/ user=/;s/;Database=/ dbname=/')" -qc "CREATE DATABASE monolith_bench" >/dev/null
-db="${server/Database=postgres/Database=monolith_bench};Maximum Pool Size=100"
+# shellcheck source=build/bench/cluster.sh
+. build/bench/cluster.sh
+bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
 
 dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null  # also builds the host it runs
 
 port=$(shuf -i 20000-60000 -n 1)
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
-export ConnectionStrings__Monolith="$db;Password=$pgpass" Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
+export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
   Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000
 # The shipped host plus the bench-only /bench/* endpoints (build/bench/Monolith.Bench/Endpoints).
