@@ -18,11 +18,12 @@ builder.AddAuditing();
 builder.AddToggles();
 
 var app = builder.Build();
+app.UseForwardedHeaders();
 app.UseHttpConventions();
 app.UseObservability();
 app.UseAuthentication();
-app.UseAuthenticatedUser();
 app.UseTenantResolution();
+app.UseAuthenticatedUser();
 app.UseAuthorization();
 app.UseRateLimiter();
 

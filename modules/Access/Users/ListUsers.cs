@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
@@ -36,13 +37,14 @@ internal static class ListUsers
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        if (await UsersEndpoints.CheckReaderAsync(connection, http) is { } denied)
+        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
         {
             return denied;
         }
 
-        var rows = await UserStore.ListAsync(connection, role, status, page.Cursor is null ? null : after, page.Limit + 1, ct);
+        var rows = await UserStore.ListAsync(unit.Connection, unit.Transaction, role, status, page.Cursor is null ? null : after, page.Limit + 1, ct);
+        await unit.CommitAsync(ct);
         var items = rows.Take(page.Limit).Select(r => r.ToResponse()).ToArray();
         var next = rows.Count > page.Limit ? Cursor.Encode(items[^1].Id) : null;
         return TypedResults.Ok(new Page<UserResponse>(items, next));
