@@ -25,6 +25,7 @@ internal static partial class Refresh
         TenantDatabase database,
         TenantContext tenants,
         AccessTokenIssuer issuer,
+        CurrentUsers users,
         IOptions<AccessOptions> options,
         ILogger<AuthLog> logger,
         CancellationToken ct)
@@ -50,6 +51,7 @@ internal static partial class Refresh
                 var access = issuer.Issue(result.UserId, result.Email!, result.Role!, tenants.Required, result.SessionId);
                 return TypedResults.Ok(new TokenResponse(access.Token, result.Token!, "Bearer", access.ExpiresIn));
             case RefreshOutcome.Reused:
+                users.Forget(tenants.Required.Id, result.UserId, result.SessionId);
                 LogReuse(logger, result.UserId, result.SessionId);
                 return InvalidRefreshToken();
             default:
@@ -70,7 +72,8 @@ internal static partial class Refresh
 /// </summary>
 internal static class Logout
 {
-    public static async Task<Results<NoContent, ValidationProblem>> HandleAsync(RefreshRequest request, TenantDatabase database, CancellationToken ct)
+    public static async Task<Results<NoContent, ValidationProblem>> HandleAsync(
+        RefreshRequest request, TenantDatabase database, TenantContext tenants, CurrentUsers users, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.RefreshToken) || request.RefreshToken.Length > 200)
         {
@@ -78,8 +81,13 @@ internal static class Logout
         }
 
         await using var unit = await TenantUnit.BeginAsync(database, ct);
-        await SessionStore.EndByRefreshTokenAsync(unit.Connection, unit.Transaction, request.RefreshToken, SessionEndReasons.Logout, ct);
+        var ended = await SessionStore.EndByRefreshTokenAsync(unit.Connection, unit.Transaction, request.RefreshToken, SessionEndReasons.Logout, ct);
         await unit.CommitAsync(ct);
+        if (ended is { } session)
+        {
+            users.Forget(tenants.Required.Id, session.UserId, session.SessionId);
+        }
+
         return TypedResults.NoContent();
     }
 }

@@ -117,6 +117,30 @@ internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
         }
     }
 
+    /// <summary>
+    /// This instance's own change, after its commit: dropped at once (the notification does the same on every instance
+    /// a moment later). <paramref name="sessionId"/> null for every session of the user.
+    /// </summary>
+    public void Forget(Guid tenantId, Guid userId, Guid? sessionId = null)
+    {
+        lock (gate)
+        {
+            generation++;
+            if (!tenants.TryGetValue(tenantId, out var bucket))
+            {
+                return;
+            }
+
+            foreach (var key in bucket.Entries.Keys)
+            {
+                if (key.User == userId && (sessionId is null || key.Session == sessionId) && bucket.Entries.TryRemove(key, out _))
+                {
+                    entries--;
+                }
+            }
+        }
+    }
+
     /// <summary>"schema:user:session:version", user and session <c>*</c> for all.</summary>
     public void OnNotification(string payload)
     {

@@ -44,28 +44,32 @@ internal static class SessionStore
             WITH ended AS (
                 UPDATE sessions SET ended_at = now(), end_reason = $2 WHERE id = $1 AND ended_at IS NULL RETURNING id)
             UPDATE refresh_tokens SET revoked_at = now()
-            WHERE family_id = $1 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM ended)
+            WHERE family_id IN (SELECT id FROM ended) AND revoked_at IS NULL
             """, connection, transaction);
         command.Parameters.AddWithValue(sessionId);
         command.Parameters.AddWithValue(reason);
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Ends the session the presented refresh token belongs to, if it is one of this tenant's.</summary>
-    public static async Task EndByRefreshTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string presented, string reason, CancellationToken ct)
+    /// <summary>Ends the session the presented refresh token belongs to, if it is one of this tenant's; returns it when it was live.</summary>
+    public static async Task<(Guid UserId, Guid SessionId)?> EndByRefreshTokenAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string presented, string reason, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
             """
             WITH ended AS (
                 UPDATE sessions SET ended_at = now(), end_reason = $2
                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1) AND ended_at IS NULL
-                RETURNING id)
-            UPDATE refresh_tokens SET revoked_at = now()
-            WHERE family_id IN (SELECT id FROM ended) AND revoked_at IS NULL
+                RETURNING id, user_id),
+            revoked AS (
+                UPDATE refresh_tokens SET revoked_at = now()
+                WHERE family_id IN (SELECT id FROM ended) AND revoked_at IS NULL)
+            SELECT user_id, id FROM ended
             """, connection, transaction);
         command.Parameters.AddWithValue(Tokens.RefreshTokens.Hash(presented));
         command.Parameters.AddWithValue(reason);
-        await command.ExecuteNonQueryAsync(ct);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetGuid(0), reader.GetGuid(1)) : null;
     }
 
     /// <summary>Ends every live session of the user (disabled, new password), except <paramref name="keep"/> when given.</summary>

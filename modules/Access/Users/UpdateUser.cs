@@ -5,6 +5,7 @@ using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
@@ -21,7 +22,8 @@ public sealed record UpdateUserRequest(string? Email, string? Name, string? Role
 internal static class UpdateUser
 {
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CancellationToken ct)
+        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CurrentUsers users,
+        TenantContext tenants, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         if (request.Email is not null)
@@ -133,6 +135,7 @@ internal static class UpdateUser
         }
 
         await unit.CommitAsync(ct);
+        users.Forget(tenants.Required.Id, user.Id);
         http.Response.Headers.ETag = updated!.ETag;
         return TypedResults.Ok(updated.ToResponse());
     }
@@ -141,7 +144,8 @@ internal static class UpdateUser
 /// <summary><c>DELETE /users/{id}</c>: owners only by owners; never the last active owner (409). Its sessions and tokens go with it.</summary>
 internal static class DeleteUser
 {
-    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
+        Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
     {
         await using var unit = await TenantUnit.BeginAsync(database, ct);
         var (connection, transaction) = (unit.Connection, unit.Transaction);
@@ -175,6 +179,7 @@ internal static class DeleteUser
 
         await UserStore.DeleteAsync(connection, transaction, user.Id, ct);
         await unit.CommitAsync(ct);
+        users.Forget(tenants.Required.Id, user.Id);
         return TypedResults.NoContent();
     }
 }
