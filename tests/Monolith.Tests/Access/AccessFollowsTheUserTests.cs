@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Monolith.Access.Authorization;
 using Monolith.Tenancy;
 using Monolith.Tests.Support;
 using Npgsql;
@@ -104,11 +106,10 @@ public sealed class AccessFollowsTheUserTests(MonolithFixture fixture, SecondHos
             await using var command = new NpgsqlCommand(
                 $"""
                  SET session_replication_role = replica;
-                 UPDATE "{schema}".users SET status = 'disabled' WHERE id = $1;
+                 UPDATE "{schema}".users SET status = 'disabled' WHERE id = '{user.Id}';
                  UPDATE "{schema}".access_state SET version = version + 1;
                  RESET session_replication_role;
                  """, connection);
-            command.Parameters.AddWithValue(user.Id);
             await command.ExecuteNonQueryAsync();
         }
 
@@ -145,6 +146,7 @@ public sealed class AccessFollowsTheUserTests(MonolithFixture fixture, SecondHos
         var onB = second.Factory.TenantClient(Alpha).WithBearer(tokens.AccessToken);
         Assert.Equal(HttpStatusCode.OK, (await onB.GetAsync("/customers")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await onB.GetAsync("/customers")).StatusCode); // from B's cache
+        Assert.True(second.Factory.Services.GetRequiredService<CurrentUsers>().Count > 0, "B caches the user's state");
         return (user, onB);
     }
 
