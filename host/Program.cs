@@ -26,6 +26,7 @@ app.UseTenantResolution();
 app.UseAuthenticatedUser();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseTenantBounds();
 
 app.MapTenancy();
 app.MapAccess();

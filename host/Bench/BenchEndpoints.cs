@@ -22,7 +22,8 @@ internal static class BenchEndpoints
         // The tenant path: a pooled connection bound to the tenant (role + search_path), then the query.
         bench.MapGet("/session", async (TenantDatabase database, CancellationToken ct) =>
         {
-            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var session = await database.BeginAsync(ct);
+            var connection = session.Connection;
             await using var command = new Npgsql.NpgsqlCommand("SELECT current_schema(), current_user, (SELECT count(*) FROM tenant_settings)", connection);
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);

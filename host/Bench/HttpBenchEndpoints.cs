@@ -31,7 +31,8 @@ internal static class HttpBenchEndpoints
         bench.MapGet("/customers-raw", async (HttpContext http, TenantDatabase database, IOptions<JsonOptions> options, CancellationToken ct) =>
         {
             const int limit = 50;
-            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var session = await database.BeginAsync(ct);
+            var connection = session.Connection;
             await using var command = new Npgsql.NpgsqlCommand(CustomersSql, connection);
             command.Parameters.AddWithValue(limit + 1);
             http.Response.ContentType = "application/json; charset=utf-8";

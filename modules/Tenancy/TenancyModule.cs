@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
+using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
@@ -21,6 +22,9 @@ public static class TenancyModule
 {
     public const string ConnectionStringName = "Monolith";
 
+    /// <summary>The owner role's connection (migrations, provisioning, jobs, the CLI); unset: the request role's (docs/adr/0005).</summary>
+    public const string OwnerConnectionStringName = "MonolithOwner";
+
     /// <summary>
     /// The services the host and the CLI share: the pool, the catalog, the tenant context, provisioning
     /// and migrations. No background work.
@@ -29,8 +33,12 @@ public static class TenancyModule
     {
         services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.Section));
         services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section));
-        services.AddSingleton(_ => new PlatformDatabase(ConnectionString(configuration)));
+        services.AddSingleton(_ => new PlatformDatabase(
+            ConnectionString(configuration),
+            configuration.GetConnectionString(OwnerConnectionStringName),
+            configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}")));
         services.AddSingleton<TenantContext>();
+        services.AddSingleton<TenantBounds>();
         services.AddSingleton<TenantDatabase>();
         services.AddSingleton<TenantCatalog>();
         services.AddSingleton<TenantCatalogCache>();
@@ -53,7 +61,9 @@ public static class TenancyModule
         builder.Services.AddSingleton<PlatformKey>();
         builder.Services.AddSingleton<PlatformKeyFilter>();
         builder.Services.AddSingleton<IReadOnlyList<ITenantResolutionStrategy>>(sp => Strategies(sp.GetRequiredService<IOptions<TenancyOptions>>().Value));
+        builder.Services.AddHostedService<RequestRoleCheck>();
         builder.Services.AddHostedService<PlatformMigrationOnStartup>();
+        builder.AddTenantBounds();
         builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();
         builder.Services.AddSingleton<ChangeNotificationHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotificationHub>());
@@ -77,6 +87,10 @@ public static class TenancyModule
     /// <summary>After authentication (the claim strategy reads the token), before authorization.</summary>
     public static IApplicationBuilder UseTenantResolution(this IApplicationBuilder app) => app.UseMiddleware<TenantResolutionMiddleware>();
 
+    /// <summary>After the rate limiter: a tenant request holds one of its tenant's slots while it runs, within its time limit.</summary>
+    public static IApplicationBuilder UseTenantBounds(this IApplicationBuilder app) =>
+        app.UseMiddleware<TenantBoundsMiddleware>().UseRequestTimeouts();
+
     public static IEndpointRouteBuilder MapTenancy(this IEndpointRouteBuilder app)
     {
         PlatformEndpoints.Map(app);
@@ -89,6 +103,10 @@ public static class TenancyModule
             ? value
             : throw new InvalidOperationException(
                 $"ConnectionStrings__{ConnectionStringName} is not set. ./build/run.sh sets it to its embedded PostgreSQL; elsewhere set it in the environment.");
+
+    /// <summary>The owner role's connection string, for platform work outside the pools (Hangfire, the log sink); unset: the request role's.</summary>
+    public static string OwnerConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(OwnerConnectionStringName) is { Length: > 0 } owner ? owner : ConnectionString(configuration);
 
     private static List<ITenantResolutionStrategy> Strategies(TenancyOptions options)
     {

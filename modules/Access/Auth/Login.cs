@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Sessions;
@@ -70,7 +69,7 @@ internal static partial class Login
         // (1) An attempt of the address, and the user; the connection goes back to the pool before the hash.
         LoginAttempt attempt;
         UserRow? user = null;
-        await using (var unit = await TenantUnit.BeginAsync(database, ct))
+        await using (var unit = await database.BeginAsync(ct))
         {
             attempt = await LoginAttempts.TakeAsync(unit, email, o.RateLimits, ct);
             if (attempt.Allowed)
@@ -108,7 +107,7 @@ internal static partial class Login
         string currentEmail, role;
         Guid sessionId;
         string refresh;
-        await using (var unit = await TenantUnit.BeginAsync(database, ct))
+        await using (var unit = await database.BeginAsync(ct))
         {
             // Bookkeeping only (last_login_at): unless a rehash sets password_hash, no audited column changes.
             await using (var succeed = unit.Command(rehash is null

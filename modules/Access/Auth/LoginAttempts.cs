@@ -1,4 +1,4 @@
-using Monolith.Access.Data;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
@@ -19,7 +19,7 @@ internal static class LoginAttempts
 
     private static int takes;
 
-    public static async Task<LoginAttempt> TakeAsync(TenantUnit unit, string email, RateLimitOptions limits, CancellationToken ct)
+    public static async Task<LoginAttempt> TakeAsync(TenantConnection unit, string email, RateLimitOptions limits, CancellationToken ct)
     {
         var window = (double)Math.Max(1, limits.AccountLockoutWindowSeconds);
         await using var command = unit.Command(
@@ -60,7 +60,7 @@ internal static class LoginAttempts
     }
 
     /// <summary>After a successful login: the address starts again from zero.</summary>
-    public static async Task ResetAsync(TenantUnit unit, string email, CancellationToken ct)
+    public static async Task ResetAsync(TenantConnection unit, string email, CancellationToken ct)
     {
         await using var command = unit.Command($"DELETE FROM login_failures WHERE address_hash = {AddressHash}");
         command.Parameters.AddWithValue(email);

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
-using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
 using Monolith.SharedKernel.Http;
@@ -36,7 +35,7 @@ internal static partial class Refresh
         }
 
         RefreshResult result;
-        await using (var unit = await TenantUnit.BeginAsync(database, ct))
+        await using (var unit = await database.BeginAsync(ct))
         {
             result = await RefreshTokens.RotateAsync(unit.Connection, unit.Transaction, request.RefreshToken, options.Value.RefreshTokenDays, ct);
             if (result.Outcome != RefreshOutcome.Invalid)
@@ -80,7 +79,7 @@ internal static class Logout
             return Problems.Validation("refreshToken", "refreshToken is required.");
         }
 
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         var ended = await SessionStore.EndByRefreshTokenAsync(unit.Connection, unit.Transaction, request.RefreshToken, SessionEndReasons.Logout, ct);
         await unit.CommitAsync(ct);
         if (ended is { } session)
@@ -104,7 +103,7 @@ internal static class Me
             return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
         }
 
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         var user = await Users.UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
         await unit.CommitAsync(ct);
         return user is { Status: Users.UserStatus.Active }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Monolith.Access.Data;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
@@ -61,7 +60,7 @@ internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
 
     private async Task<(long Version, CurrentUser? User)> LoadAsync(Guid userId, Guid sessionId, CancellationToken ct)
     {
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         await using var command = unit.Command(
             """
             SELECT coalesce((SELECT version FROM access_state), 0), u.role, u.email

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
-using Monolith.Access.Data;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -28,7 +27,7 @@ internal static class CreateUser
 
         // The hash first, holding no connection.
         var hash = passwords.Hash(request.Password!);
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, ct);
         if (actor is null)
         {
@@ -67,7 +66,7 @@ internal static class GetUser
 {
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
         {
             return denied;

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
@@ -37,7 +36,7 @@ internal static class ListUsers
             return Problems.Validation(errors);
         }
 
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
         {
             return denied;

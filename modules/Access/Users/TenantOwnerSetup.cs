@@ -1,7 +1,6 @@
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
-using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 
 namespace Monolith.Access.Users;
@@ -34,7 +33,7 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
         var generated = password is null ? Passwords.Passwords.Generate() : null;
         var hash = passwords.Hash(password ?? generated!);
         var trimmed = email.Trim();
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         Guid userId;
         await using (var command = unit.Command(
             """

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
-using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
@@ -62,7 +61,7 @@ internal static class UpdateUser
 
         // The hash before the transaction: no row lock and no pooled connection waits for it.
         var newHash = request.Password is null ? null : passwords.Hash(request.Password);
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         var (connection, transaction) = (unit.Connection, unit.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
         var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
@@ -147,7 +146,7 @@ internal static class DeleteUser
     public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
         Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
     {
-        await using var unit = await TenantUnit.BeginAsync(database, ct);
+        await using var unit = await database.BeginAsync(ct);
         var (connection, transaction) = (unit.Connection, unit.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
         var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Access.Authorization;
-using Monolith.Access.Data;
+using Monolith.Tenancy.Isolation;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy.Resolution;
@@ -27,7 +27,7 @@ internal static class UsersEndpoints
         Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
 
     /// <summary>The cached current role passed the policy; this checks the caller's row itself, inside the request's transaction.</summary>
-    public static async Task<ProblemHttpResult?> CheckReaderAsync(TenantUnit unit, HttpContext http)
+    public static async Task<ProblemHttpResult?> CheckReaderAsync(TenantConnection unit, HttpContext http)
     {
         var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, http.RequestAborted);
         return actor is null ? ActorGone()

@@ -25,9 +25,9 @@ internal static class VerifyAuditTrail
 
     public static async Task<AuditVerification> VerifyAsync(TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
         // One snapshot for the anchor and the records, so a concurrent retention run cannot make a gap appear.
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        await using var session = await database.BeginAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
 
         byte[]? expected = null;
         await using (var anchor = new NpgsqlCommand("SELECT last_hash FROM audit_chain_anchor", connection, transaction))

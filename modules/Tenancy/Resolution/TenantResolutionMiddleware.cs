@@ -11,11 +11,12 @@ public sealed class TenantScopedAttribute : Attribute;
 
 public static class TenantEndpointExtensions
 {
-    /// <summary>Every endpoint in the group runs inside its request's tenant (CONTRACT §3).</summary>
+    /// <summary>Every endpoint in the group runs inside its request's tenant (CONTRACT §3), within its time limit (§8).</summary>
     public static TBuilder RequireTenant<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(new TenantScopedAttribute());
+        builder.WithRequestTimeout(Bounds.TenantBoundsSetup.RequestTimeoutPolicy);
         return builder;
     }
 }

@@ -32,7 +32,7 @@ public sealed class AccessHostFixture : IAsyncLifetime
     {
         var database = await TestDatabase.Shared;
         Factory = new MonolithFactory(
-            database.ConnectionString,
+            database.Connections,
             new Dictionary<string, string?>
             {
                 ["Serilog:MinimumLevel:Default"] = "Verbose",

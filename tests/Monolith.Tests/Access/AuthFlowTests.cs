@@ -160,7 +160,7 @@ public sealed class AuthFlowTests(MonolithFixture fixture) : IntegrationTest(fix
     public async Task The_cli_creates_an_owner_whose_generated_password_signs_in()
     {
         var identifier = MonolithFixture.UniqueIdentifier("clio");
-        var run = await CliRunner.RunAsync([new("ConnectionStrings:Monolith", Fixture.ConnectionString)],
+        var run = await CliRunner.RunAsync([.. Fixture.Connections.Settings],
             "tenants", "create", identifier, "--name", "Cli Owner", "--owner-email", $"chief@{identifier}.test", "--json");
         Assert.Equal(0, run.ExitCode);
         var password = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("owner").GetProperty("password").GetString();

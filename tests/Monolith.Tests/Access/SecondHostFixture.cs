@@ -14,7 +14,7 @@ public sealed class SecondHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var database = await TestDatabase.Shared;
-        Factory = new MonolithFactory(database.ConnectionString);
+        Factory = new MonolithFactory(database.Connections);
         _ = Factory.Server;
         await ListeningAsync(Factory);
     }

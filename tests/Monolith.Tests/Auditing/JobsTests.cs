@@ -26,7 +26,7 @@ public sealed class JobsHost : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var database = await TestDatabase.Shared;
-        Factory = new MonolithFactory(database.ConnectionString, new Dictionary<string, string?>
+        Factory = new MonolithFactory(database.Connections, new Dictionary<string, string?>
         {
             ["Jobs:ServerEnabled"] = "true",
             ["Jobs:WorkerCount"] = "2",
@@ -76,10 +76,12 @@ public sealed class TenantProbeJob(TenantContext tenants, TenantDatabase databas
     {
         var operation = OperationContext.Current;
         Seen[probe] = new ProbeObservation(tenants.Current?.Identifier, operation?.ActorKind, operation?.ActorName, operation?.RequestId);
-        await using var connection = await database.OpenConnectionAsync();
+        await using var session = await database.BeginAsync();
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("INSERT INTO tenant_settings (key, value) VALUES ($1, 'true')", connection);
         command.Parameters.AddWithValue(probe);
         await command.ExecuteNonQueryAsync();
+        await session.CommitAsync(CancellationToken.None);
     }
 }
 
@@ -133,6 +135,7 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         var schema = $"\"{tenant.SchemaName}\"";
         await Fixture.SuperuserSqlAsync(
             $$"""
+            SET ROLE {{TestDatabase.OwnerRole}};
             CREATE SEQUENCE {{schema}}.crash_once;
             CREATE FUNCTION {{schema}}.crash_once() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -229,7 +232,7 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
     [Fact]
     public async Task A_worker_only_process_answers_nothing_but_its_health()
     {
-        await using var worker = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var worker = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Jobs:WorkerOnly"] = "true",
             ["Jobs:WorkerCount"] = "1",

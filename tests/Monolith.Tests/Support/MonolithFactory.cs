@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Monolith.Tests.Support;
 
 /// <summary>The real host, over HTTP in memory, on the test run's real PostgreSQL.</summary>
-public sealed class MonolithFactory(string connectionString, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+public sealed class MonolithFactory(TestConnections database, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
     public const string PlatformKey = "test-platform-key-0123456789abcdef0123456789";
@@ -15,7 +15,11 @@ public sealed class MonolithFactory(string connectionString, IDictionary<string,
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.UseSetting("ConnectionStrings:Monolith", connectionString);
+        foreach (var (key, value) in database.Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.UseSetting("Platform:ApiKey", PlatformKey);
         builder.UseSetting("Auth:SigningKey", SigningKey);
         builder.UseSetting("Tenancy:CatalogPollMilliseconds", "200");

@@ -116,11 +116,14 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
     public async Task A_provisioning_that_died_with_its_process_is_cleaned_up_by_the_next_attempt()
     {
         var identifier = MonolithFixture.UniqueIdentifier("crash");
-        // What a crash after the catalog insert leaves: a 'provisioning' row whose lock nobody holds, and a schema.
+        // What a crash after the catalog insert leaves: a 'provisioning' row whose lock nobody holds, and a schema and
+        // role made by the owner role (as provisioning makes them).
         var id = Guid.CreateVersion7();
+        var role = TenantIdentifier.RoleNameOf(id);
         await ExecuteAsync(
-            $"INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status) VALUES ('{id}', '{identifier}', 'x', '{TenantIdentifier.SchemaNameOf(identifier)}', '{TenantIdentifier.RoleNameOf(id)}', 'provisioning');" +
-            $"CREATE SCHEMA \"{TenantIdentifier.SchemaNameOf(identifier)}\"; CREATE ROLE \"{TenantIdentifier.RoleNameOf(id)}\" NOLOGIN;");
+            $"SET ROLE {TestDatabase.OwnerRole};" +
+            $"INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status) VALUES ('{id}', '{identifier}', 'x', '{TenantIdentifier.SchemaNameOf(identifier)}', '{role}', 'provisioning');" +
+            $"CREATE ROLE \"{role}\" NOLOGIN; GRANT \"{role}\" TO CURRENT_USER; CREATE SCHEMA \"{TenantIdentifier.SchemaNameOf(identifier)}\";");
 
         var result = await Fixture.Service<TenantProvisioner>().CreateAsync(Command(identifier), CancellationToken.None);
 

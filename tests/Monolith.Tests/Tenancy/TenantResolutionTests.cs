@@ -53,7 +53,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task The_host_strategy_resolves_a_subdomain_of_the_base_domain()
     {
-        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Tenancy:BaseDomain"] = "monolith.test",
         });
@@ -74,7 +74,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task The_header_wins_over_the_host_in_the_default_order()
     {
-        await using var factory = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Tenancy:BaseDomain"] = "monolith.test",
         });
@@ -92,7 +92,7 @@ public sealed class TenantResolutionTests(MonolithFixture fixture) : Integration
     {
         var identifier = MonolithFixture.UniqueIdentifier("live");
         await Fixture.ProvisionAsync(identifier);
-        await using var second = new MonolithFactory(Fixture.ConnectionString);
+        await using var second = new MonolithFactory(Fixture.Connections);
         var client = second.TenantClient(identifier);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/bench/session")).StatusCode); // now cached there
 
