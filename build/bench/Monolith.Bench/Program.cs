@@ -7,6 +7,8 @@ return args switch
     ["provision-phases", var connectionString, var count] => await ProvisioningPhasesBench.RunAsync(connectionString, int.Parse(count)),
     ["hash-cost", var count] => HttpBench.HashCost(int.Parse(count)),
     ["login", var url, var tenant, var email, var count] => await HttpBench.LoginAsync(new Uri(url), tenant, email, int.Parse(count)),
+    ["login-load", var url, var tenant, var email, var seconds, var concurrency, var sampleDb, var role, var probeToken] =>
+        await IdentityBench.LoginLoadAsync(new Uri(url), tenant, email, int.Parse(seconds), int.Parse(concurrency), sampleDb, role, probeToken),
     ["tenants", var url, var key, var prefix, var count, var customers, var parallel, var output] =>
         await HttpBench.TenantsAsync(new Uri(url), key, prefix, int.Parse(count), int.Parse(customers), int.Parse(parallel), output),
     ["customers", var url, var tenant, var email, var count] => await HttpBench.CustomersAsync(new Uri(url), tenant, email, int.Parse(count)),
