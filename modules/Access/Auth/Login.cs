@@ -89,19 +89,19 @@ internal static partial class Login
         // (2) The hash, holding nothing.
         if (user is null)
         {
-            passwords.VerifyDummy(password);
+            await passwords.VerifyDummyAsync(password, ct);
             LogUnknown(logger);
             return InvalidCredentials();
         }
 
-        var check = passwords.Verify(user.PasswordHash, password);
+        var check = await passwords.VerifyAsync(user.PasswordHash, password, ct);
         if (check == PasswordCheck.Failed || user.Status != UserStatus.Active)
         {
             LogFailed(logger, user.Id);
             return InvalidCredentials();
         }
 
-        var rehash = check == PasswordCheck.SuccessRehashNeeded ? passwords.Hash(password) : null;
+        var rehash = check == PasswordCheck.SuccessRehashNeeded ? await passwords.HashAsync(password, ct) : null;
 
         // (3) The writes, only if the user is still what was checked: active, with that hash.
         string currentEmail, role;

@@ -26,7 +26,7 @@ internal static class CreateUser
         }
 
         // The hash first, holding no connection.
-        var hash = passwords.Hash(request.Password!);
+        var hash = await passwords.HashAsync(request.Password!, ct);
         await using var unit = await database.BeginAsync(ct);
         var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, ct);
         if (actor is null)

@@ -31,7 +31,7 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
     public async Task<string?> CreateOwnerAsync(string email, string? password, CancellationToken ct)
     {
         var generated = password is null ? Passwords.Passwords.Generate() : null;
-        var hash = passwords.Hash(password ?? generated!);
+        var hash = await passwords.HashAsync(password ?? generated!, ct);
         var trimmed = email.Trim();
         await using var unit = await database.BeginAsync(ct);
         Guid userId;

@@ -60,7 +60,7 @@ internal static class UpdateUser
         }
 
         // The hash before the transaction: no row lock and no pooled connection waits for it.
-        var newHash = request.Password is null ? null : passwords.Hash(request.Password);
+        var newHash = request.Password is null ? null : await passwords.HashAsync(request.Password, ct);
         await using var unit = await database.BeginAsync(ct);
         var (connection, transaction) = (unit.Connection, unit.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
