@@ -32,8 +32,8 @@ public sealed class TenancyOptions
     /// <summary>Default statement timeout of a tenant's database work; a tenant's own <c>statementTimeoutMs</c> wins.</summary>
     public int StatementTimeoutMs { get; set; } = 5000;
 
-    /// <summary>How long a tenant statement waits for a lock before it fails (at most the statement timeout).</summary>
-    public int LockTimeoutMs { get; set; } = 2000;
+    /// <summary>How long a tenant statement waits for a lock before it fails; unset: the statement timeout (it is never longer).</summary>
+    public int? LockTimeoutMs { get; set; }
 
     /// <summary>A tenant transaction left idle this long is ended by the server (its connection closes).</summary>
     public int IdleInTransactionTimeoutMs { get; set; } = 15000;

@@ -11,7 +11,7 @@ public sealed class TenantBounds(IOptions<TenancyOptions> options, PlatformDatab
 {
     private readonly TenancyOptions settings = options.Value;
 
-    public int LockTimeoutMs => settings.LockTimeoutMs;
+    public int LockTimeoutMs(TenantInfo tenant) => Math.Min(settings.LockTimeoutMs ?? int.MaxValue, StatementTimeoutMs(tenant));
 
     public int IdleInTransactionTimeoutMs => settings.IdleInTransactionTimeoutMs;
 

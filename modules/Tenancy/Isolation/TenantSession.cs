@@ -45,7 +45,7 @@ internal static class TenantSession
         command.Parameters.AddWithValue(operation?.ActorEmail ?? operation?.ActorName ?? string.Empty);
         command.Parameters.AddWithValue(tenant.RoleName);
         command.Parameters.AddWithValue(Milliseconds(statementTimeout));
-        command.Parameters.AddWithValue(Milliseconds(Math.Min(bounds.LockTimeoutMs, statementTimeout)));
+        command.Parameters.AddWithValue(Milliseconds(bounds.LockTimeoutMs(tenant)));
         command.Parameters.AddWithValue(Milliseconds(bounds.IdleInTransactionTimeoutMs));
         await command.ExecuteNonQueryAsync(ct);
     }

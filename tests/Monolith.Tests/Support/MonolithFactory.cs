@@ -6,7 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Monolith.Tests.Support;
 
 /// <summary>The real host, over HTTP in memory, on the test run's real PostgreSQL.</summary>
-public sealed class MonolithFactory(TestConnections database, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+public sealed class MonolithFactory(
+    TestConnections database, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string environment = "Testing")
     : WebApplicationFactory<Program>
 {
     public const string PlatformKey = "test-platform-key-0123456789abcdef0123456789";
@@ -14,7 +15,7 @@ public sealed class MonolithFactory(TestConnections database, IDictionary<string
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(environment);
         foreach (var (key, value) in database.Settings)
         {
             builder.UseSetting(key, value);

@@ -105,6 +105,38 @@ public sealed class TestDatabase
         }.ConnectionString;
     }
 
+    /// <summary>
+    /// A durable cluster of its own from the machine's binaries, with the two roles and a database, for a test that must
+    /// crash and restart its server. Removed when disposed.
+    /// </summary>
+    public static async Task<PrivateCluster> StartPrivateClusterAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "monolith-test-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        var server = RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "start", directory, "0").Trim().Split('\n')[^1];
+        return new PrivateCluster(directory, await CreateDatabaseAsync(server, "monolith_crash"));
+    }
+
+    public sealed class PrivateCluster(string directory, TestConnections connections) : IDisposable
+    {
+        public TestConnections Connections { get; } = connections;
+
+        /// <summary>Stops the server as a crash would (immediate shutdown: no checkpoint) and starts it again.</summary>
+        public void CrashAndRestart() => RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "crash-restart", directory);
+
+        public void Dispose()
+        {
+            RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "stop", directory);
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort: the directory is under the temp folder
+            }
+        }
+    }
+
     private static string Psql()
     {
         var bindir = Environment.GetEnvironmentVariable("PG_BINDIR") is { Length: > 0 } configured
