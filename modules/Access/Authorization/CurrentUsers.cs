@@ -214,6 +214,9 @@ internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
             {
                 await using var transaction = await connection.BeginTransactionAsync(ct);
                 await using var commands = new NpgsqlBatch(connection, transaction);
+                // The poll never makes anyone wait: a lock it cannot have at once (a migration, a TRUNCATE) fails it
+                // instead, and the batch's tenants are simply forgotten (they reload on use).
+                commands.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('lock_timeout', '100ms', true)"));
                 foreach (var bucket in batch)
                 {
                     var role = new NpgsqlBatchCommand("SELECT set_config('role', $1, true)");
@@ -225,6 +228,7 @@ internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
 
                 await using (var reader = await commands.ExecuteReaderAsync(ct))
                 {
+                    await reader.NextResultAsync(ct); // past the lock timeout's result
                     for (var i = 0; i < batch.Count; i++)
                     {
                         await reader.NextResultAsync(ct); // past the role's result
@@ -238,7 +242,8 @@ internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
             }
             catch (PostgresException)
             {
-                // A cached tenant is gone (its schema or role): forget the batch's tenants; they reload on use.
+                // A cached tenant is gone (its schema or role), or a lock was not free: forget the batch's tenants; they
+                // reload on use.
                 lock (gate)
                 {
                     generation++;
