@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Identity benchmarks (issue 10), "before" and "after" side by side in one run, on one throwaway PostgreSQL cluster
-# (durable settings), each host in Release with the bench-only endpoints, on a database of its own with the two roles:
-#   before = the git ref BEFORE_REF (default: main), exported with git archive and built in a temporary directory;
+# (durable settings), each the bench host in Release (`Monolith.Bench host`: the shipped host plus /bench/*) on a
+# database of its own with the two roles:
+#   before = the git ref BEFORE_REF (default: main; it must have `Monolith.Bench host`), exported with git archive and
+#            built in a temporary directory;
 #   after  = this working tree.
 #  1. The per-request state check: GET /bench/http/viewer (Bearer, viewer policy) ÷ GET /bench/http/anonymous on each
 #     host, wrk -t2 -c32, ROUNDS alternating rounds (before viewer, before anonymous, after viewer, after anonymous), medians.
@@ -37,11 +39,10 @@ trap cleanup EXIT
 echo "# build/bench/identity.sh $before_ref $seconds $login_seconds $rounds  ($(date -u +%FT%TZ), $(nproc) cores; before = $before_ref $(git rev-parse --short "$before_ref"), after = $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo '+changes'))"
 mkdir -p "$work/before"
 git archive "$before_ref" | tar -x -C "$work/before"
-dotnet build "$work/before/host/Monolith.Host.csproj" -c Release -v quiet --nologo >/dev/null
-dotnet build host/Monolith.Host.csproj -c Release -v quiet --nologo >/dev/null
+dotnet build "$work/before/build/bench/Monolith.Bench" -c Release -v quiet --nologo >/dev/null  # also builds the host it runs
 dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null
 bench="dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll"
-declare -A dll=([before]="$work/before/host/bin/Release/net10.0/Monolith.Host.dll" [after]="host/bin/Release/net10.0/Monolith.Host.dll")
+declare -A tree=([before]="$work/before" [after]="$PWD")
 
 server=$(bash build/pg-cluster.sh start "$work/pg" 0 | tail -n 1)
 pg_host=$(echo "$server" | sed -E 's/.*Host=([^;]+).*/\1/'); pg_port=$(echo "$server" | sed -E 's/.*Port=([^;]+).*/\1/')
@@ -61,12 +62,12 @@ start_host() { # start_host NAME POOL
   local name=$1 pool=$2 url="http://127.0.0.1:${port[$1]}"
   ConnectionStrings__Monolith="Host=$pg_host;Port=$pg_port;Database=bench_$name;Username=bench_app;Password=$app_password;Maximum Pool Size=$pool" \
   ConnectionStrings__MonolithOwner="Host=$pg_host;Port=$pg_port;Database=bench_$name;Username=bench_owner;Password=$owner_password" \
-  Platform__ApiKey="$key" Auth__SigningKey="$signing" Bench__Enabled=true ASPNETCORE_ENVIRONMENT=Production \
+  Platform__ApiKey="$key" Auth__SigningKey="$signing" ASPNETCORE_ENVIRONMENT=Production \
   Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false Auth__AccessTokenMinutes=240 \
   Auth__RateLimits__LoginPermitLimit=100000000 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__TenantPermitLimit=0 \
   Auth__RateLimits__AccountMaxFailures=1000000 \
   Tenancy__MaxConcurrency=1000 \
-    dotnet "${dll[$name]}" --urls "$url" >>"$work/host-$name.log" 2>&1 &
+    dotnet "${tree[$name]}/build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll" host --urls "$url" >>"$work/host-$name.log" 2>&1 &
   pids[$name]=$!
   for _ in $(seq 1 150); do curl -sf "$url/health/ready" >/dev/null && return; sleep 0.2; done
   echo "host $name did not start" >&2; tail -n 40 "$work/host-$name.log" >&2; exit 1

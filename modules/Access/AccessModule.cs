@@ -22,20 +22,12 @@ namespace Monolith.Access;
 
 public static class AccessModule
 {
-    /// <summary>Bearer authentication, the role policies, the rate limits, users and the tenant owner setup.</summary>
+    /// <summary>
+    /// Bearer authentication, the role policies, the rate limits, users and the tenant owner setup. The signing key's
+    /// Production rules are the host's start-up validation (<see cref="SharedKernel.Secrets.StartupSecrets"/>).
+    /// </summary>
     public static IHostApplicationBuilder AddAccess(this IHostApplicationBuilder builder)
     {
-        if (builder.Environment.IsProduction())
-        {
-            var key = builder.Configuration[$"{AccessOptions.Section}:SigningKey"];
-            if (string.IsNullOrEmpty(key))
-            {
-                throw new InvalidOperationException(SigningKeys.MissingKeyMessage);
-            }
-
-            SigningKeys.Check(key);
-        }
-
         var services = builder.Services;
         services.AddAccessCore(builder.Configuration);
         services.AddSingleton<SigningKeys>();

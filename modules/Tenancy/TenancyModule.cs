@@ -71,16 +71,6 @@ public static class TenancyModule
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MigrationJobs>());
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
-        if (builder.Environment.IsProduction())
-        {
-            var key = builder.Configuration[$"{PlatformOptions.Section}:ApiKey"];
-            if (string.IsNullOrEmpty(key) || key.Length < PlatformOptions.MinimumKeyLength)
-            {
-                throw new InvalidOperationException(
-                    $"Platform__ApiKey must be set to a secret of at least {PlatformOptions.MinimumKeyLength} characters in Production.");
-            }
-        }
-
         return builder;
     }
 
@@ -108,12 +98,20 @@ public static class TenancyModule
     public static string OwnerConnectionString(IConfiguration configuration) =>
         configuration.GetConnectionString(OwnerConnectionStringName) is { Length: > 0 } owner ? owner : ConnectionString(configuration);
 
-    private static List<ITenantResolutionStrategy> Strategies(TenancyOptions options)
+    /// <summary>The resolution strategies in the configured order; an unknown or repeated name is a start-up error.</summary>
+    internal static List<ITenantResolutionStrategy> Strategies(TenancyOptions options)
     {
         var strategies = new List<ITenantResolutionStrategy>();
-        foreach (var name in options.ResolutionOrder)
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in options.EffectiveResolutionOrder())
         {
-            strategies.Add(name.ToLowerInvariant() switch
+            var key = name.Trim().ToLowerInvariant();
+            if (!seen.Add(key))
+            {
+                throw new InvalidOperationException($"Tenancy:ResolutionOrder names the strategy '{key}' twice.");
+            }
+
+            strategies.Add(key switch
             {
                 "header" => new HeaderStrategy(),
                 "host" => new HostStrategy(options.BaseDomain),

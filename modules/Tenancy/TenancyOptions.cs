@@ -4,8 +4,18 @@ public sealed class TenancyOptions
 {
     public const string Section = "Tenancy";
 
-    /// <summary>Strategies in the order they are asked: "header", "host", "claim".</summary>
-    public string[] ResolutionOrder { get; set; } = ["header", "host", "claim"];
+    /// <summary>The order used when configuration names none.</summary>
+    public static readonly IReadOnlyList<string> DefaultResolutionOrder = ["header", "host", "claim"];
+
+    /// <summary>
+    /// Strategies in the order they are asked ("header", "host", "claim"); a configured list replaces
+    /// <see cref="DefaultResolutionOrder"/> (a strategy left out is off). Empty here on purpose: the configuration
+    /// binder appends to an array it finds, so a default in the initializer would survive any configured order.
+    /// </summary>
+    public string[] ResolutionOrder { get; set; } = [];
+
+    /// <summary>The configured order, or the default when none is configured.</summary>
+    public IReadOnlyList<string> EffectiveResolutionOrder() => ResolutionOrder.Length > 0 ? ResolutionOrder : DefaultResolutionOrder;
 
     /// <summary>For the host strategy: a request to <c>acme.{BaseDomain}</c> is tenant <c>acme</c>. Unset: the strategy names no tenant.</summary>
     public string? BaseDomain { get; set; }

@@ -24,7 +24,6 @@ public sealed class MonolithFactory(
         builder.UseSetting("Platform:ApiKey", PlatformKey);
         builder.UseSetting("Auth:SigningKey", SigningKey);
         builder.UseSetting("Tenancy:CatalogPollMilliseconds", "200");
-        builder.UseSetting("Bench:Enabled", "true");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         // No Hangfire server (workers, schedulers) unless a test asks for one: it would only slow the suite down.
         builder.UseSetting("Jobs:ServerEnabled", "false");
