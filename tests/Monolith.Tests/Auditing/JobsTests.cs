@@ -218,7 +218,7 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         wrongKey.DefaultRequestHeaders.Add("X-Platform-Key", "not-the-key");
         Assert.Equal(HttpStatusCode.Unauthorized, (await wrongKey.GetAsync("/hangfire")).StatusCode);
 
-        // A tenant's token stands for a user of that tenant only: outside a tenant it is nobody, never an operator.
+        // A tenant's token never authenticates an operator: outside its tenant it stands for nobody (docs/adr/0013).
         var tenantUser = await Fixture.ClientAsAsync(MonolithFixture.Alpha, Roles.Owner);
         Assert.Equal(HttpStatusCode.Unauthorized, (await tenantUser.GetAsync("/hangfire")).StatusCode);
 
