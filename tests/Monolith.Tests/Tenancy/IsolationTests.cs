@@ -129,14 +129,23 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
         });
         Assert.Equal(0, mismatches);
 
-        // The same over HTTP, through resolution middleware and the pool, interleaved across tenants.
-        var clients = tenants.Select(t => (Tenant: t, Client: Fixture.Factory.TenantClient(t.Identifier))).ToArray();
+        // The same over HTTP, through resolution, the tenant session and the pool, interleaved across tenants: each tenant
+        // holds a marker naming itself, and every answer must carry the asking tenant's own marker.
+        var clients = new List<(TenantInfo Tenant, HttpClient Client)>();
+        foreach (var tenant in tenants)
+        {
+            var client = Fixture.Factory.TenantClient(tenant.Identifier);
+            await client.AuthorizeAsOwnerAsync(Fixture, tenant.Identifier);
+            Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/settings/isolation-marker", new { value = tenant.Identifier })).StatusCode);
+            clients.Add((tenant, client));
+        }
+
         var httpMismatches = 0;
         await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
         {
-            var (tenant, client) = clients[i % clients.Length];
-            var session = await client.GetFromJsonAsync<JsonElement>("/bench/session", ct);
-            if (session.GetProperty("schema").GetString() != tenant.SchemaName || session.GetProperty("role").GetString() != tenant.RoleName)
+            var (tenant, client) = clients[i % clients.Count];
+            var marker = await client.GetFromJsonAsync<JsonElement>("/settings/isolation-marker", ct);
+            if (marker.GetProperty("value").GetString() != tenant.Identifier)
             {
                 Interlocked.Increment(ref httpMismatches);
             }
