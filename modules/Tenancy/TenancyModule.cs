@@ -10,6 +10,7 @@ using Monolith.Migrations;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
@@ -53,7 +54,7 @@ public static class TenancyModule
         return services;
     }
 
-    /// <summary>Everything the web host needs: core services, resolution strategies, the platform key, catalog listener and migration jobs.</summary>
+    /// <summary>Everything the web host needs: core services, resolution strategies, the platform key, the change-notification hub (with the catalog's subscriber) and migration jobs.</summary>
     public static IHostApplicationBuilder AddTenancy(this IHostApplicationBuilder builder)
     {
         builder.Services.AddTenancyCore(builder.Configuration);
@@ -63,7 +64,9 @@ public static class TenancyModule
         builder.Services.AddHostedService<RequestRoleCheck>();
         builder.Services.AddHostedService<PlatformMigrationOnStartup>();
         builder.AddTenantBounds();
-        builder.Services.AddHostedService<CatalogChangeListener>();
+        builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();
+        builder.Services.AddSingleton<ChangeNotificationHub>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotificationHub>());
         builder.Services.AddSingleton<MigrationJobs>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MigrationJobs>());
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);

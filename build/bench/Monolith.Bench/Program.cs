@@ -16,6 +16,8 @@ internal static class BenchProgram
         ["provision-phases", var connectionString, var count] => await ProvisioningPhasesBench.RunAsync(connectionString, int.Parse(count)),
         ["hash-cost", var count] => HttpBench.HashCost(int.Parse(count)),
         ["login", var url, var tenant, var email, var count] => await HttpBench.LoginAsync(new Uri(url), tenant, email, int.Parse(count)),
+        ["login-load", var url, var tenant, var email, var seconds, var concurrency, var sampleDb, var role, var probeToken] =>
+            await IdentityBench.LoginLoadAsync(new Uri(url), tenant, email, int.Parse(seconds), int.Parse(concurrency), sampleDb, role, probeToken),
         ["tenants", var url, var key, var prefix, var count, var customers, var parallel, var output] =>
             await HttpBench.TenantsAsync(new Uri(url), key, prefix, int.Parse(count), int.Parse(customers), int.Parse(parallel), output),
         ["customers", var url, var tenant, var email, var count] => await HttpBench.CustomersAsync(new Uri(url), tenant, email, int.Parse(count)),
@@ -31,7 +33,7 @@ internal static class BenchProgram
     private static int Usage()
     {
         Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
-            " | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
+            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
         return 2;
     }
 }

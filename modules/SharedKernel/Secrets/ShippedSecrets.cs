@@ -12,8 +12,10 @@ public static class ShippedSecrets
 
     private static readonly HashSet<string> Values = new(StringComparer.Ordinal)
     {
-        // docker-compose.yml defaults (POSTGRES_PASSWORD, PLATFORM_API_KEY, AUTH_SIGNING_KEY)
+        // docker-compose.yml defaults (POSTGRES_PASSWORD, MONOLITH_OWNER_PASSWORD, MONOLITH_APP_PASSWORD, PLATFORM_API_KEY, AUTH_SIGNING_KEY)
         "dev-only-postgres-password",
+        "dev-only-owner-password-do-not-use-in-production",
+        "dev-only-app-password-do-not-use-in-production",
         "dev-only-platform-key-do-not-use-in-production",
         "dev-only-signing-key-do-not-use-in-production-0123456789",
 

@@ -27,9 +27,10 @@ public sealed class MonolithFactory(
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         // No Hangfire server (workers, schedulers) unless a test asks for one: it would only slow the suite down.
         builder.UseSetting("Jobs:ServerEnabled", "false");
-        // Many logins from one address: the per tenant+IP login limit and the tenant request limit are off here;
-        // the Access tests lower them on hosts of their own.
+        // Many logins from one address: the anonymous limit per tenant + address, the per-user and the per-tenant request
+        // limits are off here; the Access tests lower them on hosts of their own.
         builder.UseSetting("Auth:RateLimits:LoginPermitLimit", "1000000");
+        builder.UseSetting("Auth:RateLimits:UserPermitLimit", "0");
         builder.UseSetting("Auth:RateLimits:TenantPermitLimit", "0");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

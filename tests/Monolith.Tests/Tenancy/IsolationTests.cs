@@ -129,14 +129,14 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
         });
         Assert.Equal(0, mismatches);
 
-        // The same over HTTP, through resolution, the tenant session and the pool, interleaved across tenants: each tenant
-        // holds a marker naming itself, and every answer must carry the asking tenant's own marker.
+        // The same over HTTP, through authentication, resolution, the bounds and the pool, interleaved across tenants:
+        // each tenant holds a setting naming itself, and every answer must name the tenant that asked.
         var clients = new List<(TenantInfo Tenant, HttpClient Client)>();
         foreach (var tenant in tenants)
         {
             var client = Fixture.Factory.TenantClient(tenant.Identifier);
             await client.AuthorizeAsOwnerAsync(Fixture, tenant.Identifier);
-            Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/settings/isolation-marker", new { value = tenant.Identifier })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/settings/whoami", new { value = tenant.Identifier })).StatusCode);
             clients.Add((tenant, client));
         }
 
@@ -144,8 +144,8 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
         await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
         {
             var (tenant, client) = clients[i % clients.Count];
-            var marker = await client.GetFromJsonAsync<JsonElement>("/settings/isolation-marker", ct);
-            if (marker.GetProperty("value").GetString() != tenant.Identifier)
+            var setting = await client.GetFromJsonAsync<JsonElement>("/settings/whoami", ct);
+            if (setting.GetProperty("value").GetString() != tenant.Identifier)
             {
                 Interlocked.Increment(ref httpMismatches);
             }
