@@ -9,27 +9,30 @@ namespace Monolith.SharedKernel.Http;
 
 /// <summary>
 /// Text is Unicode (CONTRACT §2): a NUL character or an unpaired surrogate in the path (so in a route value), a query
-/// name or value, a header or a string of a JSON body answers 400 <c>/problems/invalid-text</c> before any endpoint
-/// sees it. PostgreSQL text cannot hold a NUL, and a lone surrogate cannot be encoded as UTF-8: past this point both
-/// would be 500s. The answer names where the text is, never the text.
+/// name or value, a header or a string of a JSON body answers 400 before any endpoint sees it, as a validation problem
+/// (<c>/problems/validation</c>) whose <c>errors</c> names the field: the JSON path of a body member
+/// (<c>projects[1].name</c>), the query parameter, the header, or <c>path</c>. PostgreSQL text cannot hold a NUL, and a
+/// lone surrogate cannot be encoded as UTF-8: past this point both would be 500s. The answer never echoes the text.
 /// </summary>
 internal sealed class UnicodeTextMiddleware(RequestDelegate next)
 {
-    public const string ProblemCode = "invalid-text";
+    public const string Message = "must be Unicode text without NUL characters or unpaired surrogates.";
 
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        var where = FindInPath(request) ?? FindInQuery(request) ?? FindInHeaders(request);
-        if (where is null && HasJsonBody(request))
+        var found = FindInPath(request) ?? FindInQuery(request) ?? FindInHeaders(request);
+        if (found is null && HasJsonBody(request))
         {
-            where = await FindInJsonBodyAsync(request, context.RequestAborted);
+            found = await FindInJsonBodyAsync(request, context.RequestAborted);
         }
 
-        if (where is not null)
+        if (found is { } invalid)
         {
-            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemCode, "The request is invalid.",
-                $"{where} contains a NUL character or an unpaired surrogate; text must be Unicode without NUL.");
+            await Problems.Validation(
+                    new Dictionary<string, string[]> { [invalid.Field] = [Message] },
+                    $"{invalid.Where} contains a NUL character or an unpaired surrogate; text must be Unicode without NUL.")
+                .ExecuteAsync(context);
             return;
         }
 
@@ -66,10 +69,10 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
         return true;
     }
 
-    private static string? FindInPath(HttpRequest request) =>
-        IsValid(request.PathBase.Value) && IsValid(request.Path.Value) ? null : "The request path";
+    private static InvalidText? FindInPath(HttpRequest request) =>
+        IsValid(request.PathBase.Value) && IsValid(request.Path.Value) ? null : new InvalidText("path", "The request path");
 
-    private static string? FindInQuery(HttpRequest request)
+    private static InvalidText? FindInQuery(HttpRequest request)
     {
         if (!request.QueryString.HasValue)
         {
@@ -80,14 +83,14 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
         {
             if (!IsValid(name))
             {
-                return "A query parameter name";
+                return new InvalidText("query", "A query parameter name");
             }
 
             foreach (var value in values)
             {
                 if (!IsValid(value))
                 {
-                    return $"The query parameter '{name}'";
+                    return new InvalidText(name, $"The query parameter '{name}'");
                 }
             }
         }
@@ -95,15 +98,20 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
         return null;
     }
 
-    private static string? FindInHeaders(HttpRequest request)
+    private static InvalidText? FindInHeaders(HttpRequest request)
     {
         foreach (var (name, values) in request.Headers)
         {
+            if (!IsValid(name))
+            {
+                return new InvalidText("headers", "A header name");
+            }
+
             foreach (var value in values)
             {
                 if (!IsValid(value))
                 {
-                    return IsValid(name) ? $"The header '{name}'" : "A header name";
+                    return new InvalidText(name, $"The header '{name}'");
                 }
             }
         }
@@ -117,7 +125,7 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
     /// Reads the body once (buffered, so the endpoint reads it again from the start) and looks at every string and
     /// member name. Malformed JSON is left to the endpoint, which answers it with its own 400.
     /// </summary>
-    private static async Task<string?> FindInJsonBodyAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<InvalidText?> FindInJsonBodyAsync(HttpRequest request, CancellationToken ct)
     {
         request.EnableBuffering();
         var buffer = new ArrayBufferWriter<byte>(request.ContentLength is > 0 and < 1_048_576 ? (int)request.ContentLength.Value : 4096);
@@ -136,8 +144,8 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
         return FindInJson(buffer.WrittenSpan);
     }
 
-    /// <summary>The JSON path of the first string (value or member name) that is not valid text, or null.</summary>
-    internal static string? FindInJson(ReadOnlySpan<byte> json)
+    /// <summary>The first string (value or member name) that is not valid text, named by its JSON path; or null.</summary>
+    internal static InvalidText? FindInJson(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
         var path = new List<object>(); // per open container: the current member name (object) or index (array)
@@ -157,7 +165,7 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
                     case JsonTokenType.PropertyName:
                         if (!IsValidJsonString(ref reader))
                         {
-                            return Describe(path);
+                            return Describe(path[..^1], memberName: true);
                         }
 
                         path[^1] = reader.GetString()!;
@@ -166,7 +174,7 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
                         Step(path);
                         if (!IsValidJsonString(ref reader))
                         {
-                            return Describe(path);
+                            return Describe(path, memberName: false);
                         }
 
                         break;
@@ -193,15 +201,24 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
         }
     }
 
-    private static string Describe(List<object> path)
+    /// <summary>
+    /// <c>projects[1].name</c> as the field (the form validation errors use), <c>$.projects[1].name</c> in the sentence.
+    /// A bad member name is reported on the object that holds it.
+    /// </summary>
+    private static InvalidText Describe(List<object> path, bool memberName)
     {
-        var text = new StringBuilder("The JSON body at '$");
+        var field = new StringBuilder();
         foreach (var step in path)
         {
-            _ = step is int index ? text.Append('[').Append(index).Append(']') : text.Append('.').Append(step);
+            _ = step is int index
+                ? field.Append('[').Append(index).Append(']')
+                : field.Append(field.Length > 0 ? "." : string.Empty).Append(step);
         }
 
-        return text.Append('\'').ToString();
+        var jsonPath = field.Length == 0 ? "$" : field[0] == '[' ? "$" + field : "$." + field;
+        return new InvalidText(
+            field.Length == 0 ? "body" : field.ToString(),
+            memberName ? $"A member name in the JSON body at '{jsonPath}'" : $"The JSON body at '{jsonPath}'");
     }
 
     /// <summary>
@@ -259,3 +276,6 @@ internal sealed class UnicodeTextMiddleware(RequestDelegate next)
         return !pendingHigh;
     }
 }
+
+/// <summary>Where invalid text was found: the field the validation problem names, and the sentence for its detail.</summary>
+internal sealed record InvalidText(string Field, string Where);

@@ -15,7 +15,7 @@ namespace Monolith.Tests.Host;
 
 /// <summary>
 /// CONTRACT §2 "Text is Unicode": NUL or an unpaired surrogate in a query value, a JSON body, a header or a route
-/// value is a 400 problem on every endpoint, never a 500 (PostgreSQL text cannot hold NUL; a lone surrogate has no
+/// value is a 400 validation problem naming the field on every endpoint, never a 500 (PostgreSQL text cannot hold NUL; a lone surrogate has no
 /// UTF-8). Shown on endpoints of several modules.
 /// </summary>
 [Trait("Category", Categories.Security)]
@@ -32,36 +32,39 @@ public sealed class UnicodeTextTests(MonolithFixture fixture) : IntegrationTest(
         return client;
     }
 
-    private static async Task AssertInvalidTextAsync(HttpResponseMessage response, string where)
+    /// <summary>400 validation problem naming the field, without echoing the text.</summary>
+    private static async Task AssertInvalidTextAsync(HttpResponseMessage response, string field)
     {
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = JsonDocument.Parse(body).RootElement;
-        Assert.Equal("/problems/invalid-text", problem.GetProperty("type").GetString());
-        Assert.Contains(where, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("/problems/validation", problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToArray());
+        Assert.Contains("NUL", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0000", body, StringComparison.Ordinal);
         Assert.True(response.Headers.Contains("X-Request-Id"));
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Theory]
-    [InlineData("/platform/logs?q=%00x", "'q'")]                 // Auditing, the issue's example
-    [InlineData("/platform/tenants?status=act%00ive", "'status'")] // Tenancy
-    public async Task A_nul_in_a_platform_query_value_is_400(string url, string where)
+    [InlineData("/platform/logs?q=%00x", "q")]                 // Auditing, the issue's example
+    [InlineData("/platform/tenants?status=act%00ive", "status")] // Tenancy
+    public async Task A_nul_in_a_platform_query_value_is_400(string url, string field)
     {
-        await AssertInvalidTextAsync(await Fixture.Factory.PlatformClient().GetAsync(url), where);
+        await AssertInvalidTextAsync(await Fixture.Factory.PlatformClient().GetAsync(url), field);
     }
 
     [Theory]
-    [InlineData("/customers?q=ac%00me", "'q'")]  // Customers
-    [InlineData("/users?limit=1&cursor=%00", "'cursor'")] // Access
-    [InlineData("/features?x%00y=1", "query parameter name")] // Toggles
-    [InlineData("/audit-events?action=%00", "'action'")] // Auditing
-    public async Task A_nul_in_a_tenant_query_is_400(string url, string where)
+    [InlineData("/customers?q=ac%00me", "q")]  // Customers
+    [InlineData("/users?limit=1&cursor=%00", "cursor")] // Access
+    [InlineData("/features?x%00y=1", "query")] // Toggles
+    [InlineData("/audit-events?action=%00", "action")] // Auditing
+    public async Task A_nul_in_a_tenant_query_is_400(string url, string field)
     {
         var client = await OwnerAsync();
-        await AssertInvalidTextAsync(await client.GetAsync(url), where);
+        await AssertInvalidTextAsync(await client.GetAsync(url), field);
     }
 
     [Fact]
@@ -71,9 +74,9 @@ public sealed class UnicodeTextTests(MonolithFixture fixture) : IntegrationTest(
         var created = await client.PostAsJsonAsync("/customers", CustomerBuilder.Customer(name: "Before"));
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
-        await AssertInvalidTextAsync(await client.PatchAsync($"/customers/{id}", Json($$"""{"name": {{LoneSurrogate}}}""")), "'$.name'");
-        await AssertInvalidTextAsync(await client.PatchAsync($"/customers/{id}", Json($$"""{"legalName": {{LoneLowSurrogate}}}""")), "'$.legalName'");
-        await AssertInvalidTextAsync(await client.PatchAsync($"/customers/{id}", Json($$"""{"name": {{Nul}}}""")), "'$.name'");
+        await AssertInvalidTextAsync(await client.PatchAsync($"/customers/{id}", Json($$"""{"name": {{LoneSurrogate}}}""")), "name");
+        await AssertInvalidTextAsync(await client.PatchAsync($"/customers/{id}", Json($$"""{"legalName": {{LoneLowSurrogate}}}""")), "legalName");
+        await AssertInvalidTextAsync(await client.PatchAsync($"/customers/{id}", Json($$"""{"name": {{Nul}}}""")), "name");
 
         var after = await client.GetFromJsonAsync<JsonElement>($"/customers/{id}");
         Assert.Equal("Before", after.GetProperty("name").GetString());
@@ -84,7 +87,7 @@ public sealed class UnicodeTextTests(MonolithFixture fixture) : IntegrationTest(
     {
         var client = await OwnerAsync();
         var body = $$"""{"name":"Acme","email":"a@acme.example","projects":[{"name":"One"},{"name":{{Nul}}}]}""";
-        await AssertInvalidTextAsync(await client.PostAsync("/customers", Json(body)), "'$.projects[1].name'");
+        await AssertInvalidTextAsync(await client.PostAsync("/customers", Json(body)), "projects[1].name");
     }
 
     [Fact]
@@ -95,20 +98,20 @@ public sealed class UnicodeTextTests(MonolithFixture fixture) : IntegrationTest(
 
         // Tenancy (platform API and tenant settings, whose value is stored as jsonb)
         await AssertInvalidTextAsync(await platform.PostAsync("/platform/tenants",
-            Json($$"""{"identifier":"text-test","name":{{Nul}},"ownerEmail":"o@text.test"}""")), "'$.name'");
+            Json($$"""{"identifier":"text-test","name":{{Nul}},"ownerEmail":"o@text.test"}""")), "name");
         await AssertInvalidTextAsync(await owner.PutAsync("/settings/text-check",
-            Json("{\"value\":{\"nested\":[" + LoneSurrogate + "]}}")), "'$.value.nested[0]'");
+            Json("{\"value\":{\"nested\":[" + LoneSurrogate + "]}}")), "value.nested[0]");
         // Access
         await AssertInvalidTextAsync(await owner.PostAsync("/users",
-            Json($$"""{"email":"x@alpha.test","name":{{LoneSurrogate}},"role":"viewer","password":"long-enough-password"}""")), "'$.name'");
+            Json($$"""{"email":"x@alpha.test","name":{{LoneSurrogate}},"role":"viewer","password":"long-enough-password"}""")), "name");
         await AssertInvalidTextAsync(await owner.PostAsync("/auth/token",
-            Json($$"""{"email":{{Nul}},"password":"whatever-it-is"}""")), "'$.email'");
+            Json($$"""{"email":{{Nul}},"password":"whatever-it-is"}""")), "email");
         // Toggles
         await AssertInvalidTextAsync(await owner.PutAsync("/features/text-check",
-            Json($$"""{"description":{{Nul}},"enabled":true}""")), "'$.description'");
+            Json($$"""{"description":{{Nul}},"enabled":true}""")), "description");
         // a member name is text too
         await AssertInvalidTextAsync(await owner.PutAsync("/features/text-check",
-            Json("""{"descr\u0000iption":"x","enabled":true}""")), "The JSON body");
+            Json("""{"descr\u0000iption":"x","enabled":true}""")), "body");
     }
 
     [Fact]
@@ -118,16 +121,16 @@ public sealed class UnicodeTextTests(MonolithFixture fixture) : IntegrationTest(
         using var withTenant = new HttpRequestMessage(HttpMethod.Get, "/customers");
         withTenant.Headers.TryAddWithoutValidation("X-Tenant", "al\0pha");
         var plain = Fixture.Factory.CreateClient();
-        await AssertInvalidTextAsync(await plain.SendAsync(withTenant), "'X-Tenant'");
+        await AssertInvalidTextAsync(await plain.SendAsync(withTenant), "X-Tenant");
 
         using var idempotency = new HttpRequestMessage(HttpMethod.Post, "/customers") { Content = JsonContent.Create(CustomerBuilder.Customer()) };
         idempotency.Headers.TryAddWithoutValidation("Idempotency-Key", "key-\ud800");
-        await AssertInvalidTextAsync(await client.SendAsync(idempotency), "'Idempotency-Key'");
+        await AssertInvalidTextAsync(await client.SendAsync(idempotency), "Idempotency-Key");
 
         using var anyHeader = new HttpRequestMessage(HttpMethod.Get, "/platform/tenants");
         anyHeader.Headers.TryAddWithoutValidation("X-Platform-Key", MonolithFactory.PlatformKey);
         anyHeader.Headers.TryAddWithoutValidation("X-Something", "a\0b");
-        await AssertInvalidTextAsync(await plain.SendAsync(anyHeader), "'X-Something'");
+        await AssertInvalidTextAsync(await plain.SendAsync(anyHeader), "X-Something");
     }
 
     [Theory]
@@ -169,7 +172,7 @@ public sealed class UnicodeTextTests(MonolithFixture fixture) : IntegrationTest(
         var response = await client.PostAsync("/customers", Json("{\"name\": \"unterminated"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.NotEqual("/problems/invalid-text", problem.GetProperty("type").GetString());
+        Assert.Equal("/problems/invalid-request", problem.GetProperty("type").GetString());
     }
 }
 
@@ -221,7 +224,7 @@ public sealed class UnicodeTextRuleTests
     {
         var text = input.Get;
         var found = UnicodeTextMiddleware.FindInJson(EscapedJson(text));
-        return (Reference(text) ? found is null : found == "The JSON body at '$.v[1]'").ToProperty();
+        return (Reference(text) ? found is null : found is { Field: "v[1]", Where: "The JSON body at '$.v[1]'" }).ToProperty();
     }
 
     [Fact]
@@ -242,7 +245,7 @@ public sealed class UnicodeTextRuleTests
     {
         foreach (var path in new[] { "/platform/tenants/al\0pha", "/features/a\ud800b" })
         {
-            var context = new DefaultHttpContext { RequestServices = new ServiceCollection().BuildServiceProvider() };
+            var context = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
             context.Request.Path = path;
             context.Response.Body = new MemoryStream();
             var reached = false;
@@ -251,7 +254,8 @@ public sealed class UnicodeTextRuleTests
             Assert.Equal(StatusCodes.Status400BadRequest, context.Response.StatusCode);
             context.Response.Body.Position = 0;
             var problem = await JsonDocument.ParseAsync(context.Response.Body);
-            Assert.Equal("/problems/invalid-text", problem.RootElement.GetProperty("type").GetString());
+            Assert.Equal("/problems/validation", problem.RootElement.GetProperty("type").GetString());
+            Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty("path", out _));
         }
     }
 

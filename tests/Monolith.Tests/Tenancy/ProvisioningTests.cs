@@ -166,7 +166,7 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
         Assert.False(await SchemaExistsAsync(tenant.SchemaName));
         Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM pg_roles WHERE rolname = '{tenant.RoleName}'"));
         Assert.Equal(HttpStatusCode.NotFound, (await platform.GetAsync($"/platform/tenants/{identifier}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await Fixture.Factory.TenantClient(identifier).GetAsync("/bench/session")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Fixture.Factory.TenantClient(identifier).GetAsync("/me")).StatusCode); // tenant-not-found
         Assert.Equal(HttpStatusCode.NotFound, (await platform.DeleteAsync($"/platform/tenants/{identifier}")).StatusCode);
 
         var again = await Fixture.ProvisionAsync(identifier);
