@@ -90,18 +90,23 @@ monolith_db_running() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
-# Exports ConnectionStrings__Monolith. When it is already set, it is used as given and nothing is started.
-# Otherwise the embedded cluster in .data/postgres is started (unless it runs already) and the database
-# "monolith" created in it when missing.
+# Exports ConnectionStrings__Monolith (the request role) and ConnectionStrings__MonolithOwner (the owner role).
+# When ConnectionStrings__Monolith is already set, both are used as given and nothing is started.
+# Otherwise the embedded cluster in .data/postgres is started (unless it runs already), and build/sql/roles.sql makes
+# (or adopts) the database "monolith" with its two roles: monolith_owner and monolith_app, their passwords generated
+# once into .data/ (docs/adr/0005).
 monolith_db_start() {
   if [ -n "${ConnectionStrings__Monolith:-}" ]; then
     export ConnectionStrings__Monolith
+    [ -n "${ConnectionStrings__MonolithOwner:-}" ] && export ConnectionStrings__MonolithOwner
     return 0
   fi
   monolith_ensure_pg_binaries
   monolith_data_dir
-  local password base bindir port
+  local password owner_password app_password base bindir port
   password=$(monolith_secret_file "$MONOLITH_PG_PASSWORD_FILE")
+  owner_password=$(monolith_secret_file "$MONOLITH_DATA/owner-password")
+  app_password=$(monolith_secret_file "$MONOLITH_DATA/app-password")
   if monolith_db_running; then
     say "using the embedded PostgreSQL already running in .data/postgres"
   else
@@ -113,14 +118,14 @@ monolith_db_start() {
     || die "the embedded PostgreSQL did not start (log: .data/postgres/server.log)"
   bindir=$(monolith_pg_bindir)
   port=$(cat "$MONOLITH_PG_DIR/port")
-  if ! PGPASSWORD=$password PGCONNECT_TIMEOUT=10 "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -XtAq \
-      -c "SELECT 1 FROM pg_database WHERE datname = '$MONOLITH_DATABASE'" 2>/dev/null | grep -q 1; then
-    PGPASSWORD=$password "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Xq \
-      -c "CREATE DATABASE $MONOLITH_DATABASE" >/dev/null \
-      || die "could not create the database '$MONOLITH_DATABASE' in the embedded PostgreSQL"
-  fi
-  base=${base/Database=postgres/Database=$MONOLITH_DATABASE}
-  export ConnectionStrings__Monolith="$base;Password=$password"
+  PGPASSWORD=$password PGCONNECT_TIMEOUT=10 MONOLITH_OWNER_PASSWORD=$owner_password MONOLITH_APP_PASSWORD=$app_password \
+    "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Xq \
+      -v owner_role=monolith_owner -v app_role=monolith_app -v database="$MONOLITH_DATABASE" \
+      -f "$MONOLITH_ROOT/build/sql/roles.sql" >/dev/null \
+    || die "could not prepare the database '$MONOLITH_DATABASE' and its roles in the embedded PostgreSQL"
+  base="Host=127.0.0.1;Port=$port;Database=$MONOLITH_DATABASE"
+  export ConnectionStrings__Monolith="$base;Username=monolith_app;Password=$app_password"
+  export ConnectionStrings__MonolithOwner="$base;Username=monolith_owner;Password=$owner_password"
 }
 
 # Stops the embedded cluster, but only when this process started it.

@@ -5,6 +5,7 @@
 #       and print its connection string on stdout. With PASSWORD_FILE the superuser "postgres" gets that
 #       password (scram); without, local trust. --throwaway turns durability off (tests).
 #   pg-cluster.sh stop DIR      stop it (fast shutdown).
+#   pg-cluster.sh crash-restart DIR   stop it the way a crash does (immediate shutdown) and start it again (tests).
 # As root, PostgreSQL runs as the "postgres" user (it refuses root); DIR is handed to that user.
 set -euo pipefail
 
@@ -32,7 +33,7 @@ free_port() {
 }
 
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pg-cluster.sh start|stop DIR [PORT] [PASSWORD_FILE] [--throwaway]"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pg-cluster.sh start|stop|crash-restart DIR [PORT] [PASSWORD_FILE] [--throwaway]"
 bindir=$(find_bindir)
 
 case "$cmd" in
@@ -84,6 +85,10 @@ case "$cmd" in
   stop)
     [ -f "$dir/data/PG_VERSION" ] || exit 0
     as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    ;;
+  crash-restart)
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 restart >/dev/null \
+      || { tail -n 20 "$dir/server.log" >&2; die "the server did not restart (log: $dir/server.log)"; }
     ;;
   *) die "unknown command '$cmd'" ;;
 esac

@@ -12,6 +12,13 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && [ -z "${MONOLITH_TES
     || { echo "test.sh: could not install postgresql; set MONOLITH_TEST_DB instead" >&2; exit 1; }
 fi
 
+# The pooler tests run through a real PgBouncer (Debian's package; started by the tests themselves).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] && [ "$(id -u)" = "0" ]; then
+  echo "test.sh: installing pgbouncer (apt-get)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) \
+    || { echo "test.sh: could not install pgbouncer; the pooler tests will fail" >&2; }
+fi
+
 results=TestResults
 rm -rf "$results"
 dotnet restore Monolith.sln --nologo -v quiet

@@ -9,6 +9,7 @@ using Monolith.Auditing.Logging;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
@@ -242,12 +243,13 @@ public static class CliApp
 
         var options = services.GetRequiredService<IOptions<TenancyOptions>>().Value;
         var catalog = services.GetRequiredService<TenantCatalog>();
+        var bounds = services.GetRequiredService<TenantBounds>();
         var all = new List<TenantResponse>();
         string? after = null;
         while (true)
         {
             var page = await catalog.ListAsync(status, after, 500, ct);
-            all.AddRange(page.Select(t => PlatformEndpoints.ToResponse(t, options)));
+            all.AddRange(page.Select(t => PlatformEndpoints.ToResponse(t, options, bounds)));
             if (page.Count < 500)
             {
                 break;
@@ -288,12 +290,12 @@ public static class CliApp
         }
 
         var options = services.GetRequiredService<IOptions<TenancyOptions>>().Value;
-        var tenant = PlatformEndpoints.ToResponse(outcome.Tenant!, options);
+        var tenant = PlatformEndpoints.ToResponse(outcome.Tenant!, options, services.GetRequiredService<TenantBounds>());
         if (json)
         {
             object body = created
                 ? new CreatedTenantResponse(tenant.Id, tenant.Identifier, tenant.Name, tenant.Status, tenant.SchemaVersion, tenant.CreatedAt,
-                    tenant.AuditRetentionDays, tenant.LogRetentionDays, new OwnerCredentials(ownerEmail!.Trim(), outcome.GeneratedOwnerPassword))
+                    tenant.AuditRetentionDays, tenant.LogRetentionDays, tenant.StatementTimeoutMs, tenant.MaxConcurrency, new OwnerCredentials(ownerEmail!.Trim(), outcome.GeneratedOwnerPassword))
                 : tenant;
             await stdout.WriteLineAsync(JsonSerializer.Serialize(body, Json));
             return Success;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Monolith.Auditing.Logging;
+using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Resolution;
 using Scalar.AspNetCore;
@@ -70,8 +71,11 @@ internal static class Observability
                     }
                 }
             };
+            // A client abort (499, see ClientAbortMiddleware) is the client's doing: Information, like any 4xx.
             options.GetLevel = (context, _, exception) =>
-                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information;
+                (exception is not null && !ClientAbort.Is(context, exception)) || context.Response.StatusCode >= 500
+                    ? LogEventLevel.Error
+                    : LogEventLevel.Information;
         });
     }
 

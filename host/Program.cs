@@ -2,14 +2,15 @@ using Monolith.Access;
 using Monolith.Customers;
 using Monolith.Auditing;
 using Monolith.Host;
-using Monolith.Host.Bench;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Secrets;
 using Monolith.Tenancy;
 using Monolith.Toggles;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.RefuseWeakSecretsInProduction();
 builder.AddObservability();
-builder.Services.AddHttpConventions();
+builder.Services.AddHttpConventions(builder.Configuration);
 builder.Services.AddOpenApi();
 builder.AddTenancy();
 builder.AddAccess();
@@ -18,13 +19,18 @@ builder.AddAuditing();
 builder.AddToggles();
 
 var app = builder.Build();
-app.UseHttpConventions();
-app.UseObservability();
+app.UseForwardedHeaders();  // X-Forwarded-For from the proxies named in ForwardedHeaders__KnownProxies only
+app.UseHttpConventions();   // X-Request-Id, exceptions and bare status codes as problems
+app.UseObservability();     // one log line per request
+app.UseClientAborts();      // a client that goes away mid-request is logged as such, not as a 500
+app.UseCrossOrigin();       // CORS: preflights are answered here, before authentication and tenant resolution
+app.UseUnicodeText();       // NUL or an unpaired surrogate anywhere in the request: 400
 app.UseAuthentication();
-app.UseAuthenticatedUser();
 app.UseTenantResolution();
+app.UseAuthenticatedUser();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseTenantBounds();
 
 app.MapTenancy();
 app.MapAccess();
@@ -32,7 +38,6 @@ app.MapCustomers();
 app.MapAuditing();
 app.MapToggles();
 app.MapOperations();
-app.MapBenchEndpoints();
 
 app.Run();
 

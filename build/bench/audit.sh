@@ -35,10 +35,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server=$(bash build/pg-cluster.sh start "$work/pg" 0 | tail -n 1)
+# shellcheck source=build/bench/cluster.sh
+. build/bench/cluster.sh
+bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings (docs/adr/0005)
 pgurl() { echo "$1" | sed 's/Host=/host=/;s/;Port=/ port=/;s/;Username=/ user=/;s/;Database=/ dbname=/;s/;Maximum Pool Size=[0-9]*//'; }
-psql "$(pgurl "$server")" -qc "CREATE DATABASE monolith_bench" >/dev/null
-db="${server/Database=postgres/Database=monolith_bench};Maximum Pool Size=100"
 sql() { psql "$(pgurl "$db")" -v ON_ERROR_STOP=1 -qAtX "$@"; }
 
 echo "# build/bench/audit.sh \"$modes\" $seconds $spread  ($(date -u +%FT%TZ), $(nproc) cores, durable cluster)"
@@ -49,8 +49,8 @@ bench="dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll"
 lua=build/bench/lua
 
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
-export ConnectionStrings__Monolith="$db" Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
-  Bench__Enabled=true ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
+export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
+  ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
   Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240 DOTNET_NOLOGO=1
 port=$(shuf -i 20000-60000 -n 1)
 url="http://127.0.0.1:$port"
@@ -201,6 +201,6 @@ PY
 fi
 
 if has memory; then
-  echo "## One PostgreSQL backend after serving $memory_tenants tenants: functions per schema (scripts before 0010) vs shared (all scripts)"
-  $bench backend-memory "$db" "$memory_tenants" 2
+  echo "## One PostgreSQL backend after serving $memory_tenants tenants: functions per schema (every tenant script but 0010) vs shared (all of them)"
+  $bench backend-memory "$db" "$memory_tenants" 2  # as the superuser: it reads the backend's /proc entry
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmarks of Access and Customers (issues 3 and 4), side by side in one run on a throwaway PostgreSQL cluster
-# (durable settings) and the host in Release with the bench-only endpoints (Bench__Enabled=true):
+# (durable settings) and the bench host in Release: the shipped host plus the bench-only endpoints
+# (`Monolith.Bench host`, build/bench/Monolith.Bench/Endpoints):
 #   login latency (POST /auth/token) and the password hash cost in process;
 #   token validation: an anonymous vs a viewer-only trivial tenant endpoint (wrk, alternating runs, medians);
 #   GET /customers?limit=50 through the full stack vs the same SQL + JSON by hand on a tenant connection;
@@ -30,23 +31,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server=$(bash build/pg-cluster.sh start "$work/pg" 0 | tail -n 1)
-psql "$(echo "$server" | sed 's/Host=/host=/;s/;Port=/ port=/;s/;Username=/ user=/;s/;Database=/ dbname=/')" -qc "CREATE DATABASE monolith_bench" >/dev/null
-db="${server/Database=postgres/Database=monolith_bench};Maximum Pool Size=100"
+# shellcheck source=build/bench/cluster.sh
+. build/bench/cluster.sh
+bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
 
-dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null
-dotnet build host/Monolith.Host.csproj -c Release -v quiet --nologo >/dev/null
+dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null  # also builds the host it runs
 
 port=$(shuf -i 20000-60000 -n 1)
 url="http://127.0.0.1:$port"
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 # Limits raised for the bench only: the per-tenant request limit off (0), login limit per tenant + IP out of reach,
 # access tokens valid for the whole run (the tokens of the TENANTS tenants are issued once, before the host restart).
-export ConnectionStrings__Monolith="$db" Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
-  Bench__Enabled=true ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
+export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
+  ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
   Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240
 start_host() {
-  dotnet host/bin/Release/net10.0/Monolith.Host.dll --urls "$url" >>"$work/host.log" 2>&1 &
+  dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll host --urls "$url" >>"$work/host.log" 2>&1 &
   host_pid=$!
   for _ in $(seq 1 150); do curl -sf "$url/health/ready" >/dev/null && return; sleep 0.2; done
   echo "host did not start" >&2; cat "$work/host.log" >&2; exit 1

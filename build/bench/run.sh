@@ -21,19 +21,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server=$(bash build/pg-cluster.sh start "$work/pg" 0 | tail -n 1)
-psql "$(echo "$server" | sed 's/Host=/host=/;s/;Port=/ port=/;s/;Username=/ user=/;s/;Database=/ dbname=/')" -qc "CREATE DATABASE monolith_bench" >/dev/null
-db="${server/Database=postgres/Database=monolith_bench};Maximum Pool Size=100"
+# shellcheck source=build/bench/cluster.sh
+. build/bench/cluster.sh
+bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
 
-dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null
-dotnet build host/Monolith.Host.csproj -c Release -v quiet --nologo >/dev/null
+dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null  # also builds the host it runs
 
 port=$(shuf -i 20000-60000 -n 1)
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
-export ConnectionStrings__Monolith="$db" Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
-  Bench__Enabled=true ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
+export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
+  ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
   Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000
-dotnet host/bin/Release/net10.0/Monolith.Host.dll --urls "http://127.0.0.1:$port" >"$work/host.log" 2>&1 &
+# The shipped host plus the bench-only /bench/* endpoints (build/bench/Monolith.Bench/Endpoints).
+dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll host --urls "http://127.0.0.1:$port" >"$work/host.log" 2>&1 &
 host_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
 

@@ -14,6 +14,7 @@ using Monolith.Access.RateLimiting;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
 
@@ -21,20 +22,12 @@ namespace Monolith.Access;
 
 public static class AccessModule
 {
-    /// <summary>Bearer authentication, the role policies, the rate limits, users and the tenant owner setup.</summary>
+    /// <summary>
+    /// Bearer authentication, the role policies, the rate limits, users and the tenant owner setup. The signing key's
+    /// Production rules are the host's start-up validation (<see cref="SharedKernel.Secrets.StartupSecrets"/>).
+    /// </summary>
     public static IHostApplicationBuilder AddAccess(this IHostApplicationBuilder builder)
     {
-        if (builder.Environment.IsProduction())
-        {
-            var key = builder.Configuration[$"{AccessOptions.Section}:SigningKey"];
-            if (string.IsNullOrEmpty(key))
-            {
-                throw new InvalidOperationException(SigningKeys.MissingKeyMessage);
-            }
-
-            SigningKeys.Check(key);
-        }
-
         var services = builder.Services;
         services.AddAccessCore(builder.Configuration);
         services.AddSingleton<SigningKeys>();
@@ -44,6 +37,9 @@ public static class AccessModule
         services.AddAuthorization(RolePolicies.Add);
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, UnroutedRequests>();
         AccessRateLimits.Add(services);
+        ForwardedHeadersSetup.Add(services, builder.Configuration);
+        services.AddSingleton<CurrentUsers>();
+        services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<CurrentUsers>());
         return builder;
     }
 
@@ -57,15 +53,19 @@ public static class AccessModule
         return services;
     }
 
-    /// <summary>After authentication: the token's user becomes the operation's actor and the log events' UserId.</summary>
+    /// <summary>
+    /// After tenant resolution, before authorization: the token's user and session as they are now (401 when gone); the
+    /// current role replaces the token's for every policy; the user becomes the operation's actor and the log events' UserId.
+    /// </summary>
     public static IApplicationBuilder UseAuthenticatedUser(this IApplicationBuilder app) => app.UseMiddleware<AuthenticatedUserMiddleware>();
 
     public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
     {
         // Anonymous by design: these endpoints take the credentials. Tenant-scoped: users live in the tenant.
         var auth = app.MapGroup("/auth").RequireTenant().AllowAnonymous().WithTags("Auth");
-        auth.MapPost("/token", Login.HandleAsync).RequireRateLimiting(AccessRateLimits.LoginPolicy);
-        auth.MapPost("/refresh", Refresh.HandleAsync).RequireRateLimiting(AccessRateLimits.LoginPolicy);
+        // Counted per tenant + client address by the anonymous limit (AccessRateLimits).
+        auth.MapPost("/token", Login.HandleAsync);
+        auth.MapPost("/refresh", Refresh.HandleAsync);
         auth.MapPost("/logout", Logout.HandleAsync);
 
         app.MapGet("/me", Me.HandleAsync).RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Auth");

@@ -24,20 +24,31 @@ public sealed class AccessOptions
     public RateLimitOptions RateLimits { get; set; } = new();
 }
 
-/// <summary><c>Auth:RateLimits</c>: every limit is configurable so tests (and operators) can tune them.</summary>
+/// <summary><c>Auth:RateLimits</c>: every limit is configurable so tests (and operators) can tune them (docs/adr/0013).</summary>
 public sealed class RateLimitOptions
 {
-    /// <summary>Login (and refresh) requests per tenant and client IP within <see cref="LoginWindowSeconds"/>.</summary>
+    /// <summary>
+    /// Anonymous requests to a tenant (<c>/auth/*</c>, <c>/invitations/accept</c>) per tenant and client address within
+    /// <see cref="LoginWindowSeconds"/>, per host instance.
+    /// </summary>
     public int LoginPermitLimit { get; set; } = 20;
 
     public int LoginWindowSeconds { get; set; } = 60;
 
-    /// <summary>Failed logins of one account within <see cref="AccountLockoutWindowSeconds"/> before it answers 429.</summary>
+    /// <summary>Login attempts per e-mail address (known or not) within <see cref="AccountLockoutWindowSeconds"/> before it answers 429.</summary>
     public int AccountMaxFailures { get; set; } = 10;
 
     public int AccountLockoutWindowSeconds { get; set; } = 900;
 
-    /// <summary>Requests per tenant within <see cref="TenantWindowSeconds"/>; 0 disables the limit.</summary>
+    /// <summary>Signed-in requests per user within <see cref="UserWindowSeconds"/>, per host instance; 0 disables the limit.</summary>
+    public int UserPermitLimit { get; set; } = 1200;
+
+    public int UserWindowSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Signed-in requests of all the users of a tenant within <see cref="TenantWindowSeconds"/>, per host instance;
+    /// anonymous requests never count against it. 0 disables the limit.
+    /// </summary>
     public int TenantPermitLimit { get; set; } = 6000;
 
     public int TenantWindowSeconds { get; set; } = 60;

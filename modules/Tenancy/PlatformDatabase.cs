@@ -3,32 +3,92 @@ using Npgsql;
 namespace Monolith.Tenancy;
 
 /// <summary>
-/// The one connection pool of the host. Connections taken from it directly run as the owner role
-/// with the default search_path: for platform work only (catalog, jobs, logs). Tenant data is
-/// reached through <see cref="Isolation.TenantDatabase"/>, which switches role and schema.
+/// The host's two connection pools (docs/adr/0005).
+/// <list type="bullet">
+/// <item><see cref="DataSource"/>: <c>ConnectionStrings__MonolithOwner</c>, the role that owns the schemas. For platform work
+/// only: provisioning, migrations, retention, jobs, logs, the catalog's writes.</item>
+/// <item><see cref="RequestDataSource"/>: <c>ConnectionStrings__Monolith</c>, the request role. It owns nothing and holds no
+/// privilege on tenant tables; tenant data is reached through <see cref="Isolation.TenantDatabase"/>, which becomes the
+/// tenant's role for one transaction at a time.</item>
+/// </list>
+/// Without an owner connection string both pools use <c>ConnectionStrings__Monolith</c> (the layout before the two
+/// roles); the start-up check then finds a request role that owns the schemas and says so.
 /// </summary>
 public sealed class PlatformDatabase : IAsyncDisposable
 {
-    public PlatformDatabase(string connectionString)
+    public PlatformDatabase(string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false)
     {
-        // Npgsql resets every connection that returns to the pool (DISCARD ALL), which is what clears a tenant's role and
-        // search_path before the next request. A connection string that turns the reset off is refused (docs/adr/0001).
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (builder.NoResetOnClose)
-        {
-            throw new InvalidOperationException(
-                "ConnectionStrings__Monolith turns off Npgsql's connection reset (No Reset On Close): one tenant's role and search_path would reach the next request. Remove that setting.");
-        }
+        var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
+        var owner = ownerConnectionString is { Length: > 0 }
+            ? Validated(ownerConnectionString, TenancyModule.OwnerConnectionStringName, transactionPooling: false)
+            : request;
 
-        ConnectionString = builder.ConnectionString;
-        DataSource = NpgsqlDataSource.Create(ConnectionString);
+        RequestConnectionString = request.ConnectionString;
+        RequestRole = request.Username ?? string.Empty;
+        ConnectionString = owner.ConnectionString;
+        HasSeparateOwner = ownerConnectionString is { Length: > 0 };
+        TransactionPooling = transactionPooling;
+        RequestDataSource = NpgsqlDataSource.Create(RequestConnectionString);
+        DataSource = HasSeparateOwner ? NpgsqlDataSource.Create(ConnectionString) : RequestDataSource;
     }
 
+    /// <summary>The owner role's connection string (migrations, provisioning).</summary>
     public string ConnectionString { get; }
 
+    /// <summary>The owner role's pool.</summary>
     public NpgsqlDataSource DataSource { get; }
+
+    public string RequestConnectionString { get; }
+
+    /// <summary>The request role's pool: reads the catalog itself, reaches tenant data only as a tenant role.</summary>
+    public NpgsqlDataSource RequestDataSource { get; }
+
+    /// <summary>The request role's name, granted membership of every tenant role at provisioning.</summary>
+    public string RequestRole { get; }
+
+    public bool HasSeparateOwner { get; }
+
+    public bool TransactionPooling { get; }
+
+    /// <summary>The request pool's size: the default per-tenant concurrency bound is a quarter of it.</summary>
+    public int RequestPoolSize => new NpgsqlConnectionStringBuilder(RequestConnectionString).MaxPoolSize;
 
     public ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct = default) => DataSource.OpenConnectionAsync(ct);
 
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await RequestDataSource.DisposeAsync();
+        if (HasSeparateOwner)
+        {
+            await DataSource.DisposeAsync();
+        }
+    }
+
+    private static NpgsqlConnectionStringBuilder Validated(string connectionString, string name, bool transactionPooling)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.Multiplexing)
+        {
+            // Multiplexing sends many callers' statements over one connection: a tenant's SET ROLE would reach them all.
+            throw new InvalidOperationException(
+                $"ConnectionStrings__{name} turns on Multiplexing: tenant sessions cannot share a connection. Remove that setting.");
+        }
+
+        // Npgsql resets every connection that returns to the pool (DISCARD ALL). Tenant settings are transaction-local, but
+        // the reset is the second wall against anything a statement left behind; only behind a transaction-mode pooler,
+        // which resets nothing and must not be sent DISCARD ALL, may it be turned off (docs/adr/0001, 0005).
+        if (builder.NoResetOnClose && !transactionPooling)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings__{name} turns off Npgsql's connection reset (No Reset On Close) while Tenancy__TransactionPooling is off: one request's session state could reach the next. Remove that setting.");
+        }
+
+        if (transactionPooling && builder.MaxAutoPrepare > 0)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings__{name} sets Max Auto Prepare while Tenancy__TransactionPooling is on: a transaction-mode pooler cannot keep prepared statements. Remove that setting.");
+        }
+
+        return builder;
+    }
 }

@@ -7,8 +7,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
+using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
@@ -20,6 +22,9 @@ public static class TenancyModule
 {
     public const string ConnectionStringName = "Monolith";
 
+    /// <summary>The owner role's connection (migrations, provisioning, jobs, the CLI); unset: the request role's (docs/adr/0005).</summary>
+    public const string OwnerConnectionStringName = "MonolithOwner";
+
     /// <summary>
     /// The services the host and the CLI share: the pool, the catalog, the tenant context, provisioning
     /// and migrations. No background work.
@@ -28,8 +33,12 @@ public static class TenancyModule
     {
         services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.Section));
         services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section));
-        services.AddSingleton(_ => new PlatformDatabase(ConnectionString(configuration)));
+        services.AddSingleton(_ => new PlatformDatabase(
+            ConnectionString(configuration),
+            configuration.GetConnectionString(OwnerConnectionStringName),
+            configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}")));
         services.AddSingleton<TenantContext>();
+        services.AddSingleton<TenantBounds>();
         services.AddSingleton<TenantDatabase>();
         services.AddSingleton<TenantCatalog>();
         services.AddSingleton<TenantCatalogCache>();
@@ -45,34 +54,32 @@ public static class TenancyModule
         return services;
     }
 
-    /// <summary>Everything the web host needs: core services, resolution strategies, the platform key, catalog listener and migration jobs.</summary>
+    /// <summary>Everything the web host needs: core services, resolution strategies, the platform key, the change-notification hub (with the catalog's subscriber) and migration jobs.</summary>
     public static IHostApplicationBuilder AddTenancy(this IHostApplicationBuilder builder)
     {
         builder.Services.AddTenancyCore(builder.Configuration);
         builder.Services.AddSingleton<PlatformKey>();
         builder.Services.AddSingleton<PlatformKeyFilter>();
         builder.Services.AddSingleton<IReadOnlyList<ITenantResolutionStrategy>>(sp => Strategies(sp.GetRequiredService<IOptions<TenancyOptions>>().Value));
+        builder.Services.AddHostedService<RequestRoleCheck>();
         builder.Services.AddHostedService<PlatformMigrationOnStartup>();
-        builder.Services.AddHostedService<CatalogChangeListener>();
+        builder.AddTenantBounds();
+        builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();
+        builder.Services.AddSingleton<ChangeNotificationHub>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotificationHub>());
         builder.Services.AddSingleton<MigrationJobs>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MigrationJobs>());
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
-
-        if (builder.Environment.IsProduction())
-        {
-            var key = builder.Configuration[$"{PlatformOptions.Section}:ApiKey"];
-            if (string.IsNullOrEmpty(key) || key.Length < PlatformOptions.MinimumKeyLength)
-            {
-                throw new InvalidOperationException(
-                    $"Platform__ApiKey must be set to a secret of at least {PlatformOptions.MinimumKeyLength} characters in Production.");
-            }
-        }
 
         return builder;
     }
 
     /// <summary>After authentication (the claim strategy reads the token), before authorization.</summary>
     public static IApplicationBuilder UseTenantResolution(this IApplicationBuilder app) => app.UseMiddleware<TenantResolutionMiddleware>();
+
+    /// <summary>After the rate limiter: a tenant request holds one of its tenant's slots while it runs, within its time limit.</summary>
+    public static IApplicationBuilder UseTenantBounds(this IApplicationBuilder app) =>
+        app.UseMiddleware<TenantBoundsMiddleware>().UseRequestTimeouts();
 
     public static IEndpointRouteBuilder MapTenancy(this IEndpointRouteBuilder app)
     {
@@ -87,12 +94,24 @@ public static class TenancyModule
             : throw new InvalidOperationException(
                 $"ConnectionStrings__{ConnectionStringName} is not set. ./build/run.sh sets it to its embedded PostgreSQL; elsewhere set it in the environment.");
 
-    private static List<ITenantResolutionStrategy> Strategies(TenancyOptions options)
+    /// <summary>The owner role's connection string, for platform work outside the pools (Hangfire, the log sink); unset: the request role's.</summary>
+    public static string OwnerConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(OwnerConnectionStringName) is { Length: > 0 } owner ? owner : ConnectionString(configuration);
+
+    /// <summary>The resolution strategies in the configured order; an unknown or repeated name is a start-up error.</summary>
+    internal static List<ITenantResolutionStrategy> Strategies(TenancyOptions options)
     {
         var strategies = new List<ITenantResolutionStrategy>();
-        foreach (var name in options.ResolutionOrder)
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in options.EffectiveResolutionOrder())
         {
-            strategies.Add(name.ToLowerInvariant() switch
+            var key = name.Trim().ToLowerInvariant();
+            if (!seen.Add(key))
+            {
+                throw new InvalidOperationException($"Tenancy:ResolutionOrder names the strategy '{key}' twice.");
+            }
+
+            strategies.Add(key switch
             {
                 "header" => new HeaderStrategy(),
                 "host" => new HostStrategy(options.BaseDomain),

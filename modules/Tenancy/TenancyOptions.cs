@@ -4,8 +4,18 @@ public sealed class TenancyOptions
 {
     public const string Section = "Tenancy";
 
-    /// <summary>Strategies in the order they are asked: "header", "host", "claim".</summary>
-    public string[] ResolutionOrder { get; set; } = ["header", "host", "claim"];
+    /// <summary>The order used when configuration names none.</summary>
+    public static readonly IReadOnlyList<string> DefaultResolutionOrder = ["header", "host", "claim"];
+
+    /// <summary>
+    /// Strategies in the order they are asked ("header", "host", "claim"); a configured list replaces
+    /// <see cref="DefaultResolutionOrder"/> (a strategy left out is off). Empty here on purpose: the configuration
+    /// binder appends to an array it finds, so a default in the initializer would survive any configured order.
+    /// </summary>
+    public string[] ResolutionOrder { get; set; } = [];
+
+    /// <summary>The configured order, or the default when none is configured.</summary>
+    public IReadOnlyList<string> EffectiveResolutionOrder() => ResolutionOrder.Length > 0 ? ResolutionOrder : DefaultResolutionOrder;
 
     /// <summary>For the host strategy: a request to <c>acme.{BaseDomain}</c> is tenant <c>acme</c>. Unset: the strategy names no tenant.</summary>
     public string? BaseDomain { get; set; }
@@ -22,4 +32,30 @@ public sealed class TenancyOptions
 
     /// <summary>Apply the platform scripts when the host starts (cheap when current).</summary>
     public bool MigratePlatformOnStartup { get; set; } = true;
+
+    /// <summary>
+    /// The host runs behind a transaction-mode pooler (PgBouncer): it then accepts <c>No Reset On Close</c> and refuses
+    /// automatic preparation. Tenant settings are transaction-local either way (docs/adr/0005).
+    /// </summary>
+    public bool TransactionPooling { get; set; }
+
+    /// <summary>Default statement timeout of a tenant's database work; a tenant's own <c>statementTimeoutMs</c> wins.</summary>
+    public int StatementTimeoutMs { get; set; } = 5000;
+
+    /// <summary>How long a tenant statement waits for a lock before it fails; unset: the statement timeout (it is never longer).</summary>
+    public int? LockTimeoutMs { get; set; }
+
+    /// <summary>A tenant transaction left idle this long is ended by the server (its connection closes).</summary>
+    public int IdleInTransactionTimeoutMs { get; set; } = 15000;
+
+    /// <summary>Default number of one tenant's requests working on the database at once; null: a quarter of the pool.</summary>
+    public int? MaxConcurrency { get; set; }
+
+    /// <summary>How long a request waits for one of its tenant's slots before it answers 503 tenant-busy.</summary>
+    public int ConcurrencyQueueMs { get; set; } = 1000;
+
+    /// <summary>Time limit of a whole tenant request (ASP.NET Core request timeouts); past it the request answers 503.</summary>
+    public int RequestTimeoutMs { get; set; } = 30000;
+
+    public const int MaxStatementTimeoutMs = 600_000;
 }

@@ -6,7 +6,7 @@ namespace Monolith.Bench;
 
 /// <summary>
 /// Private memory of one PostgreSQL backend after it has served COUNT tenants, for two layouts side by side:
-/// <c>per-schema</c> (the tenant scripts before 0010: every schema carries its own copies of the trail's, customers' and
+/// <c>per-schema</c> (every tenant script but 0010: every schema carries its own copies of the trail's, customers' and
 /// toggles' functions) and <c>shared</c> (every script: one copy in schema <c>monolith</c>). For each layout COUNT schemas
 /// are made with DbUp, then ONE connection serves each tenant the way the host does (DISCARD ALL, role + search_path +
 /// audit settings, a customer with a project, a rename, a page of customers, the settings) and the backend's
@@ -16,7 +16,7 @@ internal static class BackendMemoryBench
 {
     public static async Task<int> RunAsync(string connectionString, int count, int parallel)
     {
-        var before = new MigrationScripts(MigrationScripts.Tenant.Scripts.Where(s => string.CompareOrdinal(s.Name, "0010") < 0));
+        var before = new MigrationScripts(MigrationScripts.Tenant.Scripts.Where(s => !s.Name.StartsWith("0010_", StringComparison.Ordinal)));
         var layouts = new (string Name, MigrationScripts Scripts)[] { ("per-schema", before), ("shared", MigrationScripts.Tenant) };
         foreach (var (name, scripts) in layouts)
         {

@@ -1,28 +1,40 @@
-using Monolith.Bench;
+using Monolith.Bench.Endpoints;
 
-return args switch
-{
-    ["provision", var url, var key, var count, var parallel] => await ProvisioningBench.RunAsync(new Uri(url), key, int.Parse(count), int.Parse(parallel)),
-    ["migrate", var connectionString, var parallel] => await MigrationBench.RunAsync(connectionString, int.Parse(parallel)),
-    ["provision-phases", var connectionString, var count] => await ProvisioningPhasesBench.RunAsync(connectionString, int.Parse(count)),
-    ["hash-cost", var count] => HttpBench.HashCost(int.Parse(count)),
-    ["login", var url, var tenant, var email, var count] => await HttpBench.LoginAsync(new Uri(url), tenant, email, int.Parse(count)),
-    ["tenants", var url, var key, var prefix, var count, var customers, var parallel, var output] =>
-        await HttpBench.TenantsAsync(new Uri(url), key, prefix, int.Parse(count), int.Parse(customers), int.Parse(parallel), output),
-    ["customers", var url, var tenant, var email, var count] => await HttpBench.CustomersAsync(new Uri(url), tenant, email, int.Parse(count)),
-    ["post-rate", var url, var tenant, var token, var rate, var seconds] =>
-        await HttpBench.PostRateAsync(new Uri(url), tenant, token, int.Parse(rate), int.Parse(seconds)),
-    ["logsink", var connectionString, var events] => await LogSinkBench.RunAsync(connectionString, int.Parse(events)),
-    ["audit-writer", var url, var tenant, var token, var seconds, var output, var concurrency] =>
-        await AuditWriterBench.RunAsync(new Uri(url), tenant, token, int.Parse(seconds), output, int.Parse(concurrency)),
-    ["backend-memory", var connectionString, var count, var parallel] => await BackendMemoryBench.RunAsync(connectionString, int.Parse(count), int.Parse(parallel)),
-    ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
-    _ => Usage(),
-};
+namespace Monolith.Bench;
 
-static int Usage()
+/// <summary>
+/// The bench's entry point. A class rather than top-level statements: the global <c>Program</c> is the shipped
+/// host's, which <c>host</c> runs through <see cref="BenchHost"/>.
+/// </summary>
+internal static class BenchProgram
 {
-    Console.Error.WriteLine("usage: Monolith.Bench provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
-        " | backend-memory CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
-    return 2;
+    public static async Task<int> Main(string[] args) => args switch
+    {
+        ["host", "--urls", var url] => await BenchHost.RunAsync(url),
+        ["provision", var url, var key, var count, var parallel] => await ProvisioningBench.RunAsync(new Uri(url), key, int.Parse(count), int.Parse(parallel)),
+        ["migrate", var connectionString, var parallel] => await MigrationBench.RunAsync(connectionString, int.Parse(parallel)),
+        ["provision-phases", var connectionString, var count] => await ProvisioningPhasesBench.RunAsync(connectionString, int.Parse(count)),
+        ["hash-cost", var count] => HttpBench.HashCost(int.Parse(count)),
+        ["login", var url, var tenant, var email, var count] => await HttpBench.LoginAsync(new Uri(url), tenant, email, int.Parse(count)),
+        ["login-load", var url, var tenant, var email, var seconds, var concurrency, var sampleDb, var role, var probeToken] =>
+            await IdentityBench.LoginLoadAsync(new Uri(url), tenant, email, int.Parse(seconds), int.Parse(concurrency), sampleDb, role, probeToken),
+        ["tenants", var url, var key, var prefix, var count, var customers, var parallel, var output] =>
+            await HttpBench.TenantsAsync(new Uri(url), key, prefix, int.Parse(count), int.Parse(customers), int.Parse(parallel), output),
+        ["customers", var url, var tenant, var email, var count] => await HttpBench.CustomersAsync(new Uri(url), tenant, email, int.Parse(count)),
+        ["post-rate", var url, var tenant, var token, var rate, var seconds] =>
+            await HttpBench.PostRateAsync(new Uri(url), tenant, token, int.Parse(rate), int.Parse(seconds)),
+        ["logsink", var connectionString, var events] => await LogSinkBench.RunAsync(connectionString, int.Parse(events)),
+        ["audit-writer", var url, var tenant, var token, var seconds, var output, var concurrency] =>
+            await AuditWriterBench.RunAsync(new Uri(url), tenant, token, int.Parse(seconds), output, int.Parse(concurrency)),
+        ["backend-memory", var connectionString, var count, var parallel] => await BackendMemoryBench.RunAsync(connectionString, int.Parse(count), int.Parse(parallel)),
+        ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
+        _ => Usage(),
+    };
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
+            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-memory CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
+        return 2;
+    }
 }

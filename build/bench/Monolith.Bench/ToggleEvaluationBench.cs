@@ -43,7 +43,7 @@ public class ToggleEvaluationBench
     [GlobalSetup]
     public void Setup()
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection([new("ConnectionStrings:Monolith", Environment.GetEnvironmentVariable("MONOLITH_BENCH_DB"))]);
         builder.Services.AddLogging().AddTenancyCore(builder.Configuration);
         builder.AddToggles();

@@ -298,3 +298,81 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Identity (module Access, tenant script 0020): the access change signal, as that script has it.
+CREATE FUNCTION monolith.access_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    user_id text := '*';
+    session_id text := '*';
+BEGIN
+    EXECUTE format('INSERT INTO %I.access_state AS a (id, version) VALUES (true, 1) ON CONFLICT (id) DO UPDATE SET version = a.version + 1',
+                   TG_TABLE_SCHEMA);
+    IF TG_LEVEL = 'ROW' THEN
+        IF TG_TABLE_NAME = 'sessions' THEN
+            user_id := OLD.user_id::text;
+            session_id := OLD.id::text;
+        ELSE
+            user_id := OLD.id::text;
+        END IF;
+    END IF;
+
+    PERFORM pg_notify('monolith_access', TG_TABLE_SCHEMA || ':' || user_id || ':' || session_id);
+    RETURN NULL;
+END
+$$;
+
+-- Moves one tenant schema onto the functions above: every trigger that runs a function of the schema which has a
+-- namesake here now runs the shared one (same name, timing, events, columns, condition and arguments); an audit trigger
+-- becomes a DEFERRABLE INITIALLY DEFERRED constraint trigger (sealed at commit); then the schema's copies of those
+-- functions are dropped. Idempotent; does nothing before tenant script 0010 has made the chain's head. Run by that
+-- script and after every tenant migration (DbUpRunner), so a later tenant script that still creates its own copy of one
+-- of them is moved over too. Owner only.
+CREATE FUNCTION monolith.adopt_shared_functions(schema text) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t record;
+    f record;
+    definition text;
+    moved integer := 0;
+BEGIN
+    IF to_regclass(quote_ident(schema) || '.audit_chain_head') IS NULL THEN
+        RETURN 0; -- tenant script 0010 has not run here yet: the old trail still needs its own functions
+    END IF;
+    FOR t IN
+        SELECT tg.tgname, c.relname, p.proname, tg.tgconstraint <> 0 AS is_constraint, pg_get_triggerdef(tg.oid) AS def
+        FROM pg_trigger tg
+        JOIN pg_class c ON c.oid = tg.tgrelid
+        JOIN pg_proc p ON p.oid = tg.tgfoid
+        WHERE c.relnamespace = schema::regnamespace
+          AND p.pronamespace = schema::regnamespace
+          AND NOT tg.tgisinternal
+          AND EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = 'monolith'::regnamespace AND s.proname = p.proname
+                                                AND s.prorettype = 'trigger'::regtype)
+        ORDER BY c.relname, tg.tgname
+    LOOP
+        definition := regexp_replace(t.def, 'EXECUTE FUNCTION [^\s(]+\(', 'EXECUTE FUNCTION monolith.' || quote_ident(t.proname) || '(');
+        IF t.proname = 'audit_row_change' AND NOT t.is_constraint THEN
+            definition := regexp_replace(definition, '^CREATE TRIGGER (\S+) AFTER (.*) ON (\S+) FOR EACH ROW ',
+                                         'CREATE CONSTRAINT TRIGGER \1 AFTER \2 ON \3 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW ');
+            IF definition NOT LIKE 'CREATE CONSTRAINT TRIGGER %' THEN
+                RAISE EXCEPTION 'audit trigger % on %.% is not an AFTER ... FOR EACH ROW trigger: %', t.tgname, schema, t.relname, t.def;
+            END IF;
+        END IF;
+        EXECUTE format('DROP TRIGGER %I ON %I.%I', t.tgname, schema, t.relname);
+        EXECUTE definition;
+        moved := moved + 1;
+    END LOOP;
+
+    FOR f IN
+        SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
+        FROM pg_proc p
+        WHERE p.pronamespace = schema::regnamespace
+          AND EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = 'monolith'::regnamespace AND s.proname = p.proname)
+    LOOP
+        EXECUTE format('DROP FUNCTION %I.%I(%s)', schema, f.proname, f.args);
+    END LOOP;
+    RETURN moved;
+END
+$$;
+REVOKE ALL ON FUNCTION monolith.adopt_shared_functions(text) FROM PUBLIC;

@@ -1,12 +1,13 @@
 -- Moves this tenant onto the shared functions of schema `monolith` (platform script 0010, docs/adr/0032) and onto the
 -- audit chain that is sealed at commit:
+--   * the chain's head moves into audit_chain_head, positions are given by it (no identity any more), and the tenant
+--     role keeps SELECT only on its trail: records are written by monolith.audit_row_change (SECURITY DEFINER) alone;
 --   * every trigger that runs a function of this schema which has a namesake in `monolith` now runs the shared one,
 --     with the same name, events, columns and arguments; audit triggers become DEFERRABLE INITIALLY DEFERRED constraint
 --     triggers (records are sealed at commit, the chain's head is locked only for the seal and the commit);
---   * then this schema's copies of those functions are dropped: the schema keeps tables, indexes and triggers only;
---   * the chain's head moves into audit_chain_head, positions are given by it (no identity any more), and the tenant
---     role keeps SELECT only on its trail: records are written by monolith.audit_row_change (SECURITY DEFINER) alone.
--- Generic on purpose: triggers added by other modules' scripts before this one move over too.
+--   * then this schema's copies of those functions are dropped: the schema keeps tables, indexes and triggers only.
+-- Generic on purpose: triggers of scripts before this one move over here, those of later scripts right after them
+-- (DbUpRunner runs monolith.adopt_shared_functions after every tenant migration).
 -- No writer of the old chain may be half-way: they hold the trail's table until they commit, new ones wait for this one.
 LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE;
 
@@ -34,48 +35,5 @@ ALTER TABLE audit_events ALTER COLUMN seq DROP IDENTITY IF EXISTS;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_events FROM $tenant_role$;
 GRANT SELECT ON audit_events TO $tenant_role$;
 
-DO $$
-DECLARE
-    t record;
-    definition text;
-BEGIN
-    FOR t IN
-        SELECT tg.tgname, c.relname, p.proname, tg.tgconstraint <> 0 AS is_constraint, pg_get_triggerdef(tg.oid) AS def
-        FROM pg_trigger tg
-        JOIN pg_class c ON c.oid = tg.tgrelid
-        JOIN pg_proc p ON p.oid = tg.tgfoid
-        WHERE c.relnamespace = current_schema()::regnamespace
-          AND p.pronamespace = current_schema()::regnamespace
-          AND NOT tg.tgisinternal
-          AND EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = 'monolith'::regnamespace AND s.proname = p.proname
-                                                AND s.prorettype = 'trigger'::regtype)
-        ORDER BY c.relname, tg.tgname
-    LOOP
-        definition := regexp_replace(t.def, 'EXECUTE FUNCTION [^\s(]+\(', 'EXECUTE FUNCTION monolith.' || quote_ident(t.proname) || '(');
-        IF t.proname = 'audit_row_change' AND NOT t.is_constraint THEN
-            definition := regexp_replace(definition, '^CREATE TRIGGER (\S+) AFTER (.*) ON (\S+) FOR EACH ROW ',
-                                         'CREATE CONSTRAINT TRIGGER \1 AFTER \2 ON \3 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW ');
-            IF definition NOT LIKE 'CREATE CONSTRAINT TRIGGER %' THEN
-                RAISE EXCEPTION 'audit trigger % on % is not an AFTER ... FOR EACH ROW trigger: %', t.tgname, t.relname, t.def;
-            END IF;
-        END IF;
-        EXECUTE format('DROP TRIGGER %I ON %I.%I', t.tgname, current_schema(), t.relname);
-        EXECUTE definition;
-    END LOOP;
-END
-$$;
-
-DO $$
-DECLARE
-    f record;
-BEGIN
-    FOR f IN
-        SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
-        FROM pg_proc p
-        WHERE p.pronamespace = current_schema()::regnamespace
-          AND EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = 'monolith'::regnamespace AND s.proname = p.proname)
-    LOOP
-        EXECUTE format('DROP FUNCTION %I.%I(%s)', current_schema(), f.proname, f.args);
-    END LOOP;
-END
-$$;
+-- The triggers and the functions (monolith.adopt_shared_functions, platform script 0010).
+SELECT monolith.adopt_shared_functions(current_schema());

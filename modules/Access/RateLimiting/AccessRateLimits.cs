@@ -1,24 +1,32 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Monolith.Access.Tokens;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
 
 namespace Monolith.Access.RateLimiting;
 
 /// <summary>
-/// ASP.NET Core's rate limiter, per host instance: login attempts per tenant + client IP (policy
-/// <see cref="LoginPolicy"/>), and every tenant request per tenant (the global limiter). The per-account
-/// limit on failed logins lives in the users table instead, so it holds across instances.
+/// Request limits per caller (CONTRACT §3), with ASP.NET Core's rate limiter, per host instance (docs/adr/0013):
+/// <list type="bullet">
+/// <item>anonymous requests to a tenant (<c>/auth/*</c>, <c>/invitations/accept</c>): per tenant and client address
+/// (<c>LoginPermitLimit</c> per <c>LoginWindowSeconds</c>); an IPv6 client counts by its /64;</item>
+/// <item>signed-in requests: per user (<c>UserPermitLimit</c> per <c>UserWindowSeconds</c>), and all signed-in
+/// requests of a tenant under <c>TenantPermitLimit</c> per <c>TenantWindowSeconds</c>, a ceiling anonymous requests
+/// never count against.</item>
+/// </list>
+/// The limiter runs after authorization: a request a policy refuses is not counted. The per-address login lockout
+/// lives in the database instead (<see cref="Auth.LoginAttempts"/>), so it holds across instances.
 /// </summary>
 internal static class AccessRateLimits
 {
-    public const string LoginPolicy = "access-login";
-
     public static void Add(IServiceCollection services)
     {
         services.AddRateLimiter(_ => { });
@@ -34,14 +42,31 @@ internal static class AccessRateLimits
                 await WriteTooManyAsync(context.HttpContext, retryAfter);
             };
 
-            options.AddPolicy(LoginPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-                $"{tenants.Current?.Identifier}|{context.Connection.RemoteIpAddress}",
-                _ => Window(limits.LoginPermitLimit, limits.LoginWindowSeconds)));
+            var callers = PartitionedRateLimiter.Create<HttpContext, CallerKey>(context =>
+            {
+                if (tenants.Current is not { } tenant)
+                {
+                    return RateLimitPartition.GetNoLimiter(default(CallerKey));
+                }
 
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ =>
-                tenants.Current is { } tenant && limits.TenantPermitLimit > 0
-                    ? RateLimitPartition.GetFixedWindowLimiter(tenant.Identifier, _ => Window(limits.TenantPermitLimit, limits.TenantWindowSeconds))
-                    : RateLimitPartition.GetNoLimiter(string.Empty));
+                if (SignedInUser(context) is { } user)
+                {
+                    return limits.UserPermitLimit > 0
+                        ? RateLimitPartition.GetFixedWindowLimiter(new CallerKey(tenant.Id, user, null),
+                            _ => Window(limits.UserPermitLimit, limits.UserWindowSeconds))
+                        : RateLimitPartition.GetNoLimiter(default(CallerKey));
+                }
+
+                return RateLimitPartition.GetFixedWindowLimiter(new CallerKey(tenant.Id, Guid.Empty, ClientAddress(context.Connection.RemoteIpAddress)),
+                    _ => Window(limits.LoginPermitLimit, limits.LoginWindowSeconds));
+            });
+
+            var signedInPerTenant = PartitionedRateLimiter.Create<HttpContext, Guid>(context =>
+                tenants.Current is { } tenant && limits.TenantPermitLimit > 0 && SignedInUser(context) is not null
+                    ? RateLimitPartition.GetFixedWindowLimiter(tenant.Id, _ => Window(limits.TenantPermitLimit, limits.TenantWindowSeconds))
+                    : RateLimitPartition.GetNoLimiter(Guid.Empty));
+
+            options.GlobalLimiter = PartitionedRateLimiter.CreateChained(callers, signedInPerTenant);
         });
     }
 
@@ -52,6 +77,33 @@ internal static class AccessRateLimits
             $"Too many requests; retry after {retryAfterSeconds} seconds.");
     }
 
+    /// <summary>The address a client is counted by: an IPv4 address as it is, an IPv6 address by its /64 (one subscriber's prefix).</summary>
+    public static string ClientAddress(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return string.Empty;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
+    }
+
+    /// <summary>The user of a request the current-state check let through as signed in; null for anonymous callers.</summary>
+    private static Guid? SignedInUser(HttpContext context) =>
+        context.User.Identity?.IsAuthenticated == true && Guid.TryParse(context.User.FindFirst(AccessClaims.Subject)?.Value, out var id) ? id : null;
+
     private static FixedWindowRateLimiterOptions Window(int permits, int seconds) => new()
     {
         PermitLimit = Math.Max(1, permits),
@@ -59,6 +111,9 @@ internal static class AccessRateLimits
         QueueLimit = 0,
         AutoReplenishment = true,
     };
+
+    /// <summary>A signed-in user of a tenant (Address null), or an anonymous client address of a tenant (User empty).</summary>
+    private readonly record struct CallerKey(Guid Tenant, Guid User, string? Address);
 }
 
 /// <summary>429 with <c>Retry-After</c>, as an endpoint result.</summary>

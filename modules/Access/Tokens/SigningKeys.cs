@@ -4,26 +4,28 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Monolith.SharedKernel.Secrets;
 
 namespace Monolith.Access.Tokens;
 
 /// <summary>
-/// The HS256 key tokens are signed and validated with. A configured key shorter than 32 bytes is always a
-/// start-up error; a missing key is one in Production, and elsewhere a random key for this process only
-/// (tokens then die with the process, and instances do not share them).
+/// The HS256 key tokens are signed and validated with. In Production the key must pass the host's secrets rule
+/// (<see cref="StartupSecrets"/>: set, 32 characters or more, not a value shipped in this repository). Elsewhere a
+/// configured key shorter than 32 bytes is still an error (HS256 needs them), and a missing key becomes a random
+/// key for this process only (tokens then die with the process, and instances do not share them).
 /// </summary>
 internal sealed partial class SigningKeys
 {
     public SigningKeys(IOptions<AccessOptions> options, IHostEnvironment environment, ILogger<SigningKeys> logger)
     {
         var configured = options.Value.SigningKey;
+        if (environment.IsProduction() && StartupSecrets.Problem(StartupSecrets.SigningKey, configured) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
         if (string.IsNullOrEmpty(configured))
         {
-            if (environment.IsProduction())
-            {
-                throw new InvalidOperationException(MissingKeyMessage);
-            }
-
             LogEphemeralKey(logger);
             Key = new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(AccessOptions.MinimumSigningKeyBytes)) { KeyId = "ephemeral" };
             return;
@@ -31,9 +33,6 @@ internal sealed partial class SigningKeys
 
         Key = new SymmetricSecurityKey(Check(configured)) { KeyId = "auth" };
     }
-
-    public const string MissingKeyMessage =
-        "Auth__SigningKey must be set to a secret of at least 32 bytes (UTF-8) in Production: access tokens are signed with it (HS256).";
 
     public SymmetricSecurityKey Key { get; }
 

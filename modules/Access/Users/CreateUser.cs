@@ -25,8 +25,10 @@ internal static class CreateUser
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var actor = await Actor.LoadAsync(connection, null, http.User, ct);
+        // The hash first, holding no connection.
+        var hash = await passwords.HashAsync(request.Password!, ct);
+        await using var unit = await database.BeginAsync(ct);
+        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, ct);
         if (actor is null)
         {
             return UsersEndpoints.ActorGone();
@@ -37,10 +39,10 @@ internal static class CreateUser
             return Problems.Forbidden("role-escalation", "Nobody can grant a role above their own.");
         }
 
-        var hash = passwords.Hash(request.Password!);
         try
         {
-            var user = await UserStore.InsertAsync(connection, null, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, ct);
+            var user = await UserStore.InsertAsync(unit.Connection, unit.Transaction, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, ct);
+            await unit.CommitAsync(ct);
             http.Response.Headers.ETag = user.ETag;
             return TypedResults.Created($"/users/{user.Id}", user.ToResponse());
         }
@@ -64,13 +66,14 @@ internal static class GetUser
 {
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        if (await UsersEndpoints.CheckReaderAsync(connection, http) is { } denied)
+        await using var unit = await database.BeginAsync(ct);
+        if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
         {
             return denied;
         }
 
-        var user = await UserStore.FindAsync(connection, id, ct);
+        var user = await UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
+        await unit.CommitAsync(ct);
         if (user is null)
         {
             return UsersEndpoints.NotFound();

@@ -36,13 +36,14 @@ internal static class ListUsers
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        if (await UsersEndpoints.CheckReaderAsync(connection, http) is { } denied)
+        await using var unit = await database.BeginAsync(ct);
+        if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
         {
             return denied;
         }
 
-        var rows = await UserStore.ListAsync(connection, role, status, page.Cursor is null ? null : after, page.Limit + 1, ct);
+        var rows = await UserStore.ListAsync(unit.Connection, unit.Transaction, role, status, page.Cursor is null ? null : after, page.Limit + 1, ct);
+        await unit.CommitAsync(ct);
         var items = rows.Take(page.Limit).Select(r => r.ToResponse()).ToArray();
         var next = rows.Count > page.Limit ? Cursor.Encode(items[^1].Id) : null;
         return TypedResults.Ok(new Page<UserResponse>(items, next));

@@ -1,14 +1,14 @@
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
-using Npgsql;
+using Monolith.Access.Sessions;
 
 namespace Monolith.Access.Users;
 
 /// <summary>
 /// A new tenant's first owner (POST /platform/tenants, <c>tenants create</c>). Runs inside the new tenant's
 /// context. Idempotent for an e-mail that already exists: that user becomes an active owner again, with the
-/// given password (or a new generated one).
+/// given password (or a new generated one), and its sessions end.
 /// </summary>
 internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwords passwords) : ITenantOwnerSetup
 {
@@ -31,22 +31,31 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
     public async Task<string?> CreateOwnerAsync(string email, string? password, CancellationToken ct)
     {
         var generated = password is null ? Passwords.Passwords.Generate() : null;
-        var hash = passwords.Hash(password ?? generated!);
+        var hash = await passwords.HashAsync(password ?? generated!, ct);
         var trimmed = email.Trim();
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var command = new NpgsqlCommand(
+        await using var unit = await database.BeginAsync(ct);
+        Guid userId;
+        await using (var command = unit.Command(
             """
             INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT ((lower(email))) DO UPDATE SET
                 role = excluded.role, status = 'active', password_hash = excluded.password_hash,
                 failed_login_count = 0, failed_login_since = NULL, version = users.version + 1, updated_at = now()
-            """, connection);
-        command.Parameters.AddWithValue(Guid.CreateVersion7());
-        command.Parameters.AddWithValue(trimmed);
-        command.Parameters.AddWithValue(NameOf(trimmed));
-        command.Parameters.AddWithValue(Roles.Owner);
-        command.Parameters.AddWithValue(hash);
-        await command.ExecuteNonQueryAsync(ct);
+            RETURNING id
+            """))
+        {
+            command.Parameters.AddWithValue(Guid.CreateVersion7());
+            command.Parameters.AddWithValue(trimmed);
+            command.Parameters.AddWithValue(NameOf(trimmed));
+            command.Parameters.AddWithValue(Roles.Owner);
+            command.Parameters.AddWithValue(hash);
+            userId = (Guid)(await command.ExecuteScalarAsync(ct))!;
+        }
+
+        // An existing user got a new password: its sessions end, and its address may try again at once.
+        await SessionStore.EndAllAsync(unit.Connection, unit.Transaction, userId, SessionEndReasons.Password, ct);
+        await Auth.LoginAttempts.ResetAsync(unit, trimmed, ct);
+        await unit.CommitAsync(ct);
         return generated;
     }
 

@@ -1,9 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
-using Monolith.Access.Tokens;
+using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
@@ -14,13 +15,14 @@ public sealed record UpdateUserRequest(string? Email, string? Name, string? Role
 
 /// <summary>
 /// <c>PATCH /users/{id}</c>. Owners are changed only by owners; nobody grants above their own role; the last
-/// active owner can be neither demoted nor disabled (409). Demoting, disabling or a new password revokes the
-/// user's refresh tokens.
+/// active owner can be neither demoted nor disabled (409). Disabling or a new password ends the user's sessions; a
+/// new role applies to the sessions as they are (docs/adr/0013).
 /// </summary>
 internal static class UpdateUser
 {
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CancellationToken ct)
+        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CurrentUsers users,
+        TenantContext tenants, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         if (request.Email is not null)
@@ -48,8 +50,19 @@ internal static class UpdateUser
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (request.Password is not null)
+        {
+            CreateUser.Add(errors, "password", Passwords.Passwords.Validate(request.Password, request.Email));
+            if (errors.Count > 0)
+            {
+                return Problems.Validation(errors);
+            }
+        }
+
+        // The hash before the transaction: no row lock and no pooled connection waits for it.
+        var newHash = request.Password is null ? null : await passwords.HashAsync(request.Password, ct);
+        await using var unit = await database.BeginAsync(ct);
+        var (connection, transaction) = (unit.Connection, unit.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
         var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
         if (actor is null)
@@ -94,7 +107,7 @@ internal static class UpdateUser
             Name = request.Name?.Trim() ?? user.Name,
             Role = request.Role ?? user.Role,
             Status = request.Status ?? user.Status,
-            PasswordHash = request.Password is null ? user.PasswordHash : passwords.Hash(request.Password),
+            PasswordHash = newHash ?? user.PasswordHash,
         };
         var staysActiveOwner = changed.Role == Roles.Owner && changed.Status == UserStatus.Active;
         if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner))
@@ -112,26 +125,29 @@ internal static class UpdateUser
             return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
         }
 
-        var demoted = Roles.Rank(changed.Role) < Roles.Rank(user.Role);
+        // A new role needs nothing more: every instance applies it within a second (the users trigger tells them).
+        // Disabling and a new password end the user's sessions, refresh and access tokens alike.
         var disabled = changed.Status != UserStatus.Active && user.Status == UserStatus.Active;
-        if (demoted || disabled || request.Password is not null)
+        if (disabled || request.Password is not null)
         {
-            await RefreshTokens.RevokeUserAsync(connection, transaction, user.Id, ct);
+            await SessionStore.EndAllAsync(connection, transaction, user.Id, disabled ? SessionEndReasons.Disabled : SessionEndReasons.Password, ct);
         }
 
-        await transaction.CommitAsync(ct);
+        await unit.CommitAsync(ct);
+        users.Forget(tenants.Required.Id, user.Id);
         http.Response.Headers.ETag = updated!.ETag;
         return TypedResults.Ok(updated.ToResponse());
     }
 }
 
-/// <summary><c>DELETE /users/{id}</c>: owners only by owners; never the last active owner (409). Its refresh tokens go with it.</summary>
+/// <summary><c>DELETE /users/{id}</c>: owners only by owners; never the last active owner (409). Its sessions and tokens go with it.</summary>
 internal static class DeleteUser
 {
-    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
+        Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var unit = await database.BeginAsync(ct);
+        var (connection, transaction) = (unit.Connection, unit.Transaction);
         var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
         var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
         if (actor is null)
@@ -161,7 +177,8 @@ internal static class DeleteUser
         }
 
         await UserStore.DeleteAsync(connection, transaction, user.Id, ct);
-        await transaction.CommitAsync(ct);
+        await unit.CommitAsync(ct);
+        users.Forget(tenants.Required.Id, user.Id);
         return TypedResults.NoContent();
     }
 }

@@ -46,18 +46,18 @@ internal static class UserStore
     public static Task<UserRow?> FindAsync(NpgsqlConnection connection, Guid id, CancellationToken ct, NpgsqlTransaction? transaction = null, bool forUpdate = false) =>
         SingleAsync(connection, transaction, $"SELECT {Columns} FROM users WHERE id = $1{(forUpdate ? " FOR UPDATE" : string.Empty)}", ct, id);
 
-    public static Task<UserRow?> FindByEmailAsync(NpgsqlConnection connection, string email, CancellationToken ct) =>
-        SingleAsync(connection, null, $"SELECT {Columns} FROM users WHERE lower(email) = lower($1)", ct, email);
+    public static Task<UserRow?> FindByEmailAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, CancellationToken ct) =>
+        SingleAsync(connection, transaction, $"SELECT {Columns} FROM users WHERE lower(email) = lower($1)", ct, email);
 
     public static async Task<List<UserRow>> ListAsync(
-        NpgsqlConnection connection, string? role, string? status, Guid? after, int take, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string? role, string? status, Guid? after, int take, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
             $"""
              SELECT {Columns} FROM users
              WHERE ($1::text IS NULL OR role = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3)
              ORDER BY id LIMIT $4
-             """, connection);
+             """, connection, transaction);
         command.Parameters.Add(Nullable(role));
         command.Parameters.Add(Nullable(status));
         command.Parameters.Add(new NpgsqlParameter { Value = after.HasValue ? after.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });

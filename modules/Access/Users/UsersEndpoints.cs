@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Access.Authorization;
+using Monolith.Tenancy.Isolation;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy.Resolution;
-using Npgsql;
 
 namespace Monolith.Access.Users;
 
@@ -26,10 +26,10 @@ internal static class UsersEndpoints
     public static ProblemHttpResult ActorGone() =>
         Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
 
-    /// <summary>The token's role passed the policy; this checks the caller still exists, is active and is still admin or above.</summary>
-    public static async Task<ProblemHttpResult?> CheckReaderAsync(NpgsqlConnection connection, HttpContext http)
+    /// <summary>The cached current role passed the policy; this checks the caller's row itself, inside the request's transaction.</summary>
+    public static async Task<ProblemHttpResult?> CheckReaderAsync(TenantConnection unit, HttpContext http)
     {
-        var actor = await Actor.LoadAsync(connection, null, http.User, http.RequestAborted);
+        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, http.RequestAborted);
         return actor is null ? ActorGone()
             : Roles.IsAtLeast(actor.Role, Roles.Admin) ? null
             : Problems.Forbidden("forbidden", "Your role does not allow this operation.");

@@ -37,7 +37,7 @@ internal static class JobsSetup
         var services = builder.Services;
         services.AddOptions<JobsOptions>().Bind(builder.Configuration.GetSection(JobsOptions.Section));
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
-        var connectionString = TenancyModule.ConnectionString(builder.Configuration);
+        var connectionString = TenancyModule.OwnerConnectionString(builder.Configuration);
 
         services.AddSingleton<TenantJobFilter>();
         services.AddSingleton<IJobFilterProvider>(sp =>

@@ -72,7 +72,7 @@ public static class LoggingModule
         ArgumentNullException.ThrowIfNull(writeTo);
         ArgumentNullException.ThrowIfNull(configuration);
         var options = configuration.GetSection(PostgresLogOptions.Section).Get<PostgresLogOptions>() ?? new PostgresLogOptions();
-        var connectionString = options.ConnectionString is { Length: > 0 } own ? own : configuration.GetConnectionString(TenancyModule.ConnectionStringName);
+        var connectionString = options.ConnectionString is { Length: > 0 } own ? own : configuration.GetConnectionString(TenancyModule.OwnerConnectionStringName) ?? configuration.GetConnectionString(TenancyModule.ConnectionStringName);
         if (!options.Enabled || string.IsNullOrEmpty(connectionString))
         {
             return writeTo.Sink(new NoSink());

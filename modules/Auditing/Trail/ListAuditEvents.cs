@@ -137,8 +137,8 @@ internal static class ListAuditEvents
 
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY seq DESC LIMIT {page.Limit + 1}");
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var command = new NpgsqlCommand(sql.ToString(), connection);
+        await using var session = await database.BeginAsync(ct);
+        await using var command = session.Command(sql.ToString());
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });

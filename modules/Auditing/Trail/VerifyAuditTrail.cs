@@ -43,25 +43,26 @@ internal static class VerifyAuditTrail
     public static async Task<AuditVerification> VerifyAsync(TenantDatabase database, int batchSize, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        await using var connection = await database.OpenConnectionAsync(ct);
 
-        // 1. Anchor what is there now (committed on its own: the anchor outlives this check).
+        // 1. Anchor what is there now, in a transaction of its own: the anchor outlives this check.
         long anchoredSeq;
         byte[]? anchoredHash;
-        await using (var anchor = new NpgsqlCommand("SELECT anchored_seq, anchored_hash FROM monolith.audit_anchor()", connection))
-        await using (var reader = await anchor.ExecuteReaderAsync(ct))
+        await using (var anchoring = await database.BeginAsync(ct))
         {
-            await reader.ReadAsync(ct);
-            anchoredSeq = reader.GetInt64(0);
-            anchoredHash = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+            await using (var anchor = anchoring.Command("SELECT anchored_seq, anchored_hash FROM monolith.audit_anchor()"))
+            await using (var reader = await anchor.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                anchoredSeq = reader.GetInt64(0);
+                anchoredHash = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+            }
+
+            await anchoring.CommitAsync(ct);
         }
 
-        // 2. Walk the trail in one snapshot.
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        await using (var readOnly = new NpgsqlCommand("SET TRANSACTION READ ONLY", connection, transaction))
-        {
-            await readOnly.ExecuteNonQueryAsync(ct);
-        }
+        // 2. Walk the trail in one snapshot (a concurrent retention run cannot make a gap appear).
+        await using var session = await database.BeginAsync(IsolationLevel.RepeatableRead, ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
 
         long removedSeq = 0;
         byte[]? removedHash = null;

@@ -28,7 +28,8 @@ internal static class AssignmentEndpoints
             return Problems.Validation(errors.ToDictionary());
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var rows = await Lists.ReadChildRowsAsync(connection, ListSql(after is not null), id, page, after, reader => WarehouseStore.Read(reader).Warehouse, ct);
 
         if (rows.Count == 0 && await ProjectStore.FindAsync(connection, null, id, RowLock.None, ct) is null)

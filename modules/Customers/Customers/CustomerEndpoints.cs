@@ -25,7 +25,8 @@ internal static class CustomerEndpoints
     public static async Task<Results<Ok<CustomerResponse>, ProblemHttpResult>> GetAsync(
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         if (await FindAsync(connection, null, id, RowLock.None, ct) is not { } found)
         {
             return NotFound();

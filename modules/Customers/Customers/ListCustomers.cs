@@ -33,7 +33,8 @@ internal static class ListCustomers
         }
 
         var (sql, args) = Build(query!);
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var arg in args)
         {

@@ -31,7 +31,8 @@ internal static class ProjectEndpoints
             return Problems.Validation(errors.ToDictionary());
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var rows = await Lists.ReadChildRowsAsync(connection, ListSql(after is not null), customerId, page, after, reader => ProjectStore.Read(reader).Project, ct);
 
         if (rows.Count == 0 && !await CustomerExistsAsync(connection, customerId, ct))
@@ -78,7 +79,8 @@ internal static class ProjectEndpoints
     public static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> GetAsync(
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         if (await ProjectStore.FindAsync(connection, null, id, RowLock.None, ct) is not { } found)
         {
             return Problems.NotFound("No project with that id.");

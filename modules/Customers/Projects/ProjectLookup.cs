@@ -9,7 +9,8 @@ internal sealed class ProjectLookup(TenantDatabase database) : IProjectLookup
 {
     public async Task<bool> ExistsAsync(Guid projectId, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new Npgsql.NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)", connection);
         command.With(projectId);
         return (bool)(await command.ExecuteScalarAsync(ct))!;

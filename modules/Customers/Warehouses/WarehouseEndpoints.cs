@@ -57,7 +57,8 @@ internal static class WarehouseEndpoints
             return Problems.Validation(errors.ToDictionary());
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var rows = await Lists.ReadChildRowsAsync(connection, ListSql(after is not null), customerId, page, after, reader => WarehouseStore.Read(reader).Warehouse, ct);
 
         if (rows.Count == 0 && !await Projects.ProjectEndpoints.CustomerExistsAsync(connection, customerId, ct))
@@ -108,7 +109,8 @@ internal static class WarehouseEndpoints
     public static async Task<Results<Ok<WarehouseResponse>, ProblemHttpResult>> GetAsync(
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         if (await WarehouseStore.FindAsync(connection, null, id, RowLock.None, ct) is not { } found)
         {
             return NotFound();

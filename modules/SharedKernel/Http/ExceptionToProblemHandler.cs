@@ -20,9 +20,9 @@ internal sealed partial class ExceptionToProblemHandler(ILogger<ExceptionToProbl
             return true;
         }
 
-        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        if (ClientAbort.Is(httpContext, exception))
         {
-            return true; // the client went away; nobody to answer
+            return true; // the client went away; nobody to answer (ClientAbortMiddleware logs it, inside the request log)
         }
 
         LogUnhandled(logger, exception);

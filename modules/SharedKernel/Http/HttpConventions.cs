@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Monolith.SharedKernel.Http;
@@ -12,8 +13,9 @@ namespace Monolith.SharedKernel.Http;
 /// <summary>The conventions of CONTRACT §2 that hold for every endpoint of every module.</summary>
 public static class HttpConventions
 {
-    public static IServiceCollection AddHttpConventions(this IServiceCollection services)
+    public static IServiceCollection AddHttpConventions(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddCrossOrigin(configuration);
         services.Configure<JsonOptions>(options => Configure(options.SerializerOptions));
         // Bad bodies and parameters throw, so the exception handler can answer them as problems with a reason.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -45,4 +47,10 @@ public static class HttpConventions
         app.UseStatusCodePages();
         return app;
     }
+
+    /// <summary>Inside the request log: a client that disconnects mid-request is logged as a client abort (499), not as a 500.</summary>
+    public static IApplicationBuilder UseClientAborts(this IApplicationBuilder app) => app.UseMiddleware<ClientAbortMiddleware>();
+
+    /// <summary>Before anything reads the request: NUL or an unpaired surrogate in its path, query, headers or JSON body is 400.</summary>
+    public static IApplicationBuilder UseUnicodeText(this IApplicationBuilder app) => app.UseMiddleware<UnicodeTextMiddleware>();
 }

@@ -3,15 +3,20 @@ using NpgsqlTypes;
 
 namespace Monolith.Tenancy.Catalog;
 
-/// <summary>Reads and writes <c>platform.tenants</c>. Uncached: callers that serve requests go through <see cref="TenantCatalogCache"/>.</summary>
+/// <summary>
+/// Reads and writes <c>platform.tenants</c>. Uncached: callers that serve requests go through <see cref="TenantCatalogCache"/>.
+/// A lookup by identifier reads through the request role's pool (it runs on the request path, and that role may read the
+/// catalog); everything else is platform work on the owner's pool.
+/// </summary>
 internal sealed class TenantCatalog(PlatformDatabase database)
 {
     private const string Columns =
-        "id, identifier, name, schema_name, role_name, status, schema_version, audit_retention_days, log_retention_days, created_at, updated_at";
+        "id, identifier, name, schema_name, role_name, status, schema_version, audit_retention_days, log_retention_days, created_at, updated_at, " +
+        "statement_timeout_ms, max_concurrency";
 
     public async Task<TenantInfo?> FindAsync(string identifier, CancellationToken ct)
     {
-        await using var command = database.DataSource.CreateCommand($"SELECT {Columns} FROM platform.tenants WHERE identifier = $1");
+        await using var command = database.RequestDataSource.CreateCommand($"SELECT {Columns} FROM platform.tenants WHERE identifier = $1");
         command.Parameters.AddWithValue(identifier);
         return await ReadSingleAsync(command, ct);
     }
@@ -74,22 +79,28 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         return await ReadSingleAsync(command, ct);
     }
 
-    public async Task<TenantInfo?> UpdateAsync(string identifier, string? name, int? auditRetentionDays, int? logRetentionDays, CancellationToken ct)
+    public async Task<TenantInfo?> UpdateAsync(string identifier, TenantChanges changes, CancellationToken ct)
     {
         await using var command = database.DataSource.CreateCommand(
             $"""
              UPDATE platform.tenants SET
                  name = COALESCE($2, name),
-                 audit_retention_days = COALESCE($3, audit_retention_days),
-                 log_retention_days = COALESCE($4, log_retention_days),
+                 audit_retention_days = CASE WHEN $3 THEN $4 ELSE audit_retention_days END,
+                 log_retention_days = CASE WHEN $5 THEN $6 ELSE log_retention_days END,
+                 statement_timeout_ms = CASE WHEN $7 THEN $8 ELSE statement_timeout_ms END,
+                 max_concurrency = CASE WHEN $9 THEN $10 ELSE max_concurrency END,
                  updated_at = now()
              WHERE identifier = $1 AND status IN ('active', 'suspended')
              RETURNING {Columns}
              """);
         command.Parameters.AddWithValue(identifier);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)auditRetentionDays ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)logRetentionDays ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)changes.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        foreach (var setting in new[] { changes.AuditRetentionDays, changes.LogRetentionDays, changes.StatementTimeoutMs, changes.MaxConcurrency })
+        {
+            command.Parameters.AddWithValue(setting.Given);
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)setting.Value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        }
+
         return await ReadSingleAsync(command, ct);
     }
 
@@ -123,7 +134,9 @@ internal sealed class TenantCatalog(PlatformDatabase database)
                 reader.IsDBNull(7) ? null : reader.GetInt32(7),
                 reader.IsDBNull(8) ? null : reader.GetInt32(8),
                 reader.GetFieldValue<DateTimeOffset>(9),
-                reader.GetFieldValue<DateTimeOffset>(10)));
+                reader.GetFieldValue<DateTimeOffset>(10),
+                reader.IsDBNull(11) ? null : reader.GetInt32(11),
+                reader.IsDBNull(12) ? null : reader.GetInt32(12)));
         }
 
         return result;

@@ -4,7 +4,7 @@ namespace Monolith.Tenancy.Catalog;
 
 /// <summary>
 /// Per-instance cache of catalog rows by identifier, including "no such tenant" (so unknown names do not
-/// each cost a query). Entries are dropped by <see cref="CatalogChangeListener"/> when any instance
+/// each cost a query). Entries are dropped by <see cref="CatalogChangeSubscriber"/> when any instance
 /// changes the catalog, and by this instance's own writes at once.
 /// </summary>
 internal sealed class TenantCatalogCache(TenantCatalog catalog)

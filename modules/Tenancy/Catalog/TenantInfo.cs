@@ -22,4 +22,6 @@ public sealed record TenantInfo(
     int? AuditRetentionDays,
     int? LogRetentionDays,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    int? StatementTimeoutMs = null,
+    int? MaxConcurrency = null);

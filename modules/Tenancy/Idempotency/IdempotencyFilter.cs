@@ -70,8 +70,8 @@ public static class IdempotencyFilter
         var fingerprint = Fingerprint(http, context.Arguments[bodyIndex], bodyType);
 
         var database = http.RequestServices.GetRequiredService<TenantDatabase>();
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var tenant = await database.BeginAsync(ct);
+        var (connection, transaction) = (tenant.Connection, tenant.Transaction);
 
         await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/idempotency/' || $1 || '/' || $2, 0))", connection, transaction))
         {

@@ -32,17 +32,8 @@ public sealed class TenantTransaction : IAsyncDisposable
             return new TenantTransaction(ambient.Connection, ambient.Transaction, owned: false);
         }
 
-        var connection = await database.OpenConnectionAsync(ct);
-        try
-        {
-            var transaction = await connection.BeginTransactionAsync(ct);
-            return new TenantTransaction(connection, transaction, owned: true);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+        var tenant = await database.BeginAsync(ct);
+        return new TenantTransaction(tenant.Connection, tenant.Transaction, owned: true);
     }
 
     /// <summary>

@@ -1,49 +1,87 @@
-using System.Data.Common;
+using System.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
+using Monolith.Tenancy.Bounds;
 using Npgsql;
 
 namespace Monolith.Tenancy.Isolation;
 
 /// <summary>
-/// The only way to tenant data. Every connection it opens, and every connection a module's DbContext
-/// opens, is bound to the tenant in scope (<see cref="TenantContext"/>); with no tenant in scope it throws
-/// instead of running with the owner's rights.
+/// The only way to tenant data. Each unit of work is one transaction on the request role's pool, bound to the tenant in
+/// scope (<see cref="TenantContext"/>) by <see cref="TenantSession"/>: its role, schema and bounds, all transaction-local.
+/// With no tenant in scope it throws instead of running with anyone else's rights.
 /// </summary>
-public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tenants)
+public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tenants, TenantBounds bounds)
 {
-    private readonly TenantConnectionInterceptor interceptor = new(tenants);
+    /// <summary>A read-committed transaction bound to the current tenant.</summary>
+    public Task<TenantConnection> BeginAsync(CancellationToken ct = default) => BeginAsync(IsolationLevel.ReadCommitted, ct);
 
-    /// <summary>Opens a pooled connection bound to the current tenant.</summary>
-    public async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct = default)
+    /// <summary>
+    /// A transaction bound to the current tenant. When the pooled connection turns out to be dead (the server restarted),
+    /// the pool is cleared and a fresh connection tried once: nothing had run on the dead one yet.
+    /// </summary>
+    public async Task<TenantConnection> BeginAsync(IsolationLevel isolation, CancellationToken ct = default)
     {
         var tenant = tenants.Required;
-        var connection = await platform.DataSource.OpenConnectionAsync(ct);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await TenantSession.ApplyAsync(connection, tenant, ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
+            var connection = await platform.RequestDataSource.OpenConnectionAsync(ct);
+            try
+            {
+                var transaction = await connection.BeginTransactionAsync(isolation, ct);
+                await TenantSession.ApplyAsync(connection, transaction, tenant, bounds, ct);
+                return new TenantConnection(connection, transaction);
+            }
+            catch (Exception e) when (attempt == 1 && DatabaseFailures.IsConnectionLoss(e) && !ct.IsCancellationRequested)
+            {
+                await connection.DisposeAsync();
+                platform.RequestDataSource.Clear();
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
         }
     }
 
-    /// <summary>Configures a module's DbContext: the shared pool, unqualified tables, and the tenant binding on every open.</summary>
-    public void Configure(DbContextOptionsBuilder options)
+    /// <summary>
+    /// Configures a module's DbContext: Npgsql with no connection of its own. The context works inside a
+    /// <see cref="TenantConnection"/> (<see cref="TenantConnection.EnlistAsync"/>), so its statements carry the tenant's
+    /// role, schema and bounds like every other tenant statement.
+    /// </summary>
+    public static void Configure(DbContextOptionsBuilder options) => options.UseNpgsql();
+}
+
+/// <summary>
+/// One tenant unit of work: a connection of the request pool with an open transaction that carries the tenant's
+/// session. Writes must be committed with <see cref="CommitAsync"/>; disposing without a commit rolls everything back.
+/// </summary>
+public sealed class TenantConnection : IAsyncDisposable
+{
+    internal TenantConnection(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        options.UseNpgsql(platform.DataSource);
-        options.AddInterceptors(interceptor);
+        Connection = connection;
+        Transaction = transaction;
     }
 
-    private sealed class TenantConnectionInterceptor(TenantContext tenants) : DbConnectionInterceptor
-    {
-        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
-            TenantSession.Apply(connection, tenants.Required);
+    public NpgsqlConnection Connection { get; }
 
-        public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default) =>
-            TenantSession.ApplyAsync(connection, tenants.Required, cancellationToken);
+    public NpgsqlTransaction Transaction { get; }
+
+    public NpgsqlCommand Command(string sql) => new(sql, Connection, Transaction);
+
+    public Task CommitAsync(CancellationToken ct) => Transaction.CommitAsync(ct);
+
+    /// <summary>Makes a module's DbContext work on this connection and transaction.</summary>
+    public async Task EnlistAsync(DbContext context, CancellationToken ct)
+    {
+        context.Database.SetDbConnection(Connection);
+        await context.Database.UseTransactionAsync(Transaction, ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Transaction.DisposeAsync();
+        await Connection.DisposeAsync();
     }
 }

@@ -1,51 +1,42 @@
-using System.Data.Common;
+using System.Globalization;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Bounds;
 using Npgsql;
 
 namespace Monolith.Tenancy.Isolation;
 
 /// <summary>
-/// Binds an open connection to a tenant in one round trip: its schema as search_path, the operation's
-/// request id and actor (read by the audit trail's triggers), and last its role, after which the
-/// connection can reach nothing but that tenant's tables.
+/// Binds a transaction to a tenant in one round trip: its schema as search_path, its bounds (statement, lock and
+/// idle-in-transaction timeouts), the operation's request id and actor (read by the audit trail's triggers), and last
+/// its role, after which the transaction can reach nothing but that tenant's tables.
 /// <para>
-/// Settings are session-level and undone by Npgsql's reset (DISCARD ALL) when the connection goes back
-/// to the pool. Behind a transaction-mode pooler they would have to be transaction-local instead:
-/// <see cref="TransactionLocal"/> is that switch, and the only place that knows about it.
+/// Every setting is transaction-local (<c>set_config(…, true)</c>): it ends with the transaction, so no later use of the
+/// connection — another request, or a transaction-mode pooler handing the server connection to someone else — can inherit
+/// it. This is the only place that sets them (docs/adr/0005).
 /// </para>
 /// </summary>
 internal static class TenantSession
 {
-    public const bool TransactionLocal = false;
-
     private const string Sql =
         """
-        SELECT set_config('search_path', quote_ident($1), $8),
-               set_config('monolith.tenant', $2, $8),
-               set_config('monolith.request_id', $3, $8),
-               set_config('monolith.actor_kind', $4, $8),
-               set_config('monolith.actor_id', $5, $8),
-               set_config('monolith.actor_email', $6, $8),
-               set_config('role', $7, $8)
+        SELECT set_config('search_path', quote_ident($1), true),
+               set_config('statement_timeout', $8, true),
+               set_config('lock_timeout', $9, true),
+               set_config('idle_in_transaction_session_timeout', $10, true),
+               set_config('monolith.tenant', $2, true),
+               set_config('monolith.request_id', $3, true),
+               set_config('monolith.actor_kind', $4, true),
+               set_config('monolith.actor_id', $5, true),
+               set_config('monolith.actor_email', $6, true),
+               set_config('role', $7, true)
         """;
 
-    public static async Task ApplyAsync(DbConnection connection, TenantInfo tenant, CancellationToken ct)
+    public static async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantInfo tenant, TenantBounds bounds, CancellationToken ct)
     {
-        await using var command = Build((NpgsqlConnection)connection, tenant);
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    public static void Apply(DbConnection connection, TenantInfo tenant)
-    {
-        using var command = Build((NpgsqlConnection)connection, tenant);
-        command.ExecuteNonQuery();
-    }
-
-    private static NpgsqlCommand Build(NpgsqlConnection connection, TenantInfo tenant)
-    {
+        await using var command = new NpgsqlCommand(Sql, connection, transaction);
         var operation = OperationContext.Current;
-        var command = new NpgsqlCommand(Sql, connection);
+        var statementTimeout = bounds.StatementTimeoutMs(tenant);
         command.Parameters.AddWithValue(tenant.SchemaName);
         command.Parameters.AddWithValue(tenant.Identifier);
         command.Parameters.AddWithValue(operation?.RequestId ?? string.Empty);
@@ -53,7 +44,11 @@ internal static class TenantSession
         command.Parameters.AddWithValue(operation?.ActorId?.ToString() ?? string.Empty);
         command.Parameters.AddWithValue(operation?.ActorEmail ?? operation?.ActorName ?? string.Empty);
         command.Parameters.AddWithValue(tenant.RoleName);
-        command.Parameters.AddWithValue(TransactionLocal);
-        return command;
+        command.Parameters.AddWithValue(Milliseconds(statementTimeout));
+        command.Parameters.AddWithValue(Milliseconds(bounds.LockTimeoutMs(tenant)));
+        command.Parameters.AddWithValue(Milliseconds(bounds.IdleInTransactionTimeoutMs));
+        await command.ExecuteNonQueryAsync(ct);
     }
+
+    private static string Milliseconds(int value) => value.ToString(CultureInfo.InvariantCulture) + "ms";
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Provisioning;
 
@@ -12,7 +14,12 @@ namespace Monolith.Tenancy.Platform;
 
 public sealed record CreateTenantRequest(string? Identifier, string? Name, string? OwnerEmail, string? OwnerPassword);
 
-public sealed record UpdateTenantRequest(string? Name, int? AuditRetentionDays, int? LogRetentionDays);
+/// <summary>
+/// JSON merge patch of a tenant's settings: an absent member stays as it is; <c>null</c> returns a setting to the
+/// configured default.
+/// </summary>
+public sealed record UpdateTenantRequest(
+    JsonElement Name, JsonElement AuditRetentionDays, JsonElement LogRetentionDays, JsonElement StatementTimeoutMs, JsonElement MaxConcurrency);
 
 public sealed record TenantResponse(
     Guid Id,
@@ -22,7 +29,9 @@ public sealed record TenantResponse(
     string? SchemaVersion,
     DateTimeOffset CreatedAt,
     int AuditRetentionDays,
-    int LogRetentionDays);
+    int LogRetentionDays,
+    int StatementTimeoutMs,
+    int MaxConcurrency);
 
 public sealed record OwnerCredentials(string Email, string? Password);
 
@@ -35,6 +44,8 @@ public sealed record CreatedTenantResponse(
     DateTimeOffset CreatedAt,
     int AuditRetentionDays,
     int LogRetentionDays,
+    int StatementTimeoutMs,
+    int MaxConcurrency,
     OwnerCredentials Owner);
 
 public sealed record MigrationJobAccepted(Guid JobId);
@@ -50,10 +61,10 @@ internal static class PlatformEndpoints
         tenants.MapGet("/", ListAsync);
         tenants.MapGet("/{identifier}", GetAsync);
         tenants.MapPatch("/{identifier}", UpdateAsync);
-        tenants.MapPost("/{identifier}/suspend", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, CancellationToken ct) =>
-            Answer(provisioner.SuspendAsync(identifier, ct), options.Value));
-        tenants.MapPost("/{identifier}/resume", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, CancellationToken ct) =>
-            Answer(provisioner.ResumeAsync(identifier, ct), options.Value));
+        tenants.MapPost("/{identifier}/suspend", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
+            Answer(provisioner.SuspendAsync(identifier, ct), options.Value, bounds));
+        tenants.MapPost("/{identifier}/resume", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
+            Answer(provisioner.ResumeAsync(identifier, ct), options.Value, bounds));
         tenants.MapDelete("/{identifier}", DeleteAsync);
 
         platform.MapPost("/migrations", async (MigrationJobs jobs, CancellationToken ct) =>
@@ -65,13 +76,15 @@ internal static class PlatformEndpoints
             await jobs.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No migration job with that id."));
     }
 
-    public static TenantResponse ToResponse(TenantInfo tenant, TenancyOptions options) => new(
+    public static TenantResponse ToResponse(TenantInfo tenant, TenancyOptions options, TenantBounds bounds) => new(
         tenant.Id, tenant.Identifier, tenant.Name, tenant.Status, tenant.SchemaVersion, tenant.CreatedAt,
         tenant.AuditRetentionDays ?? options.DefaultAuditRetentionDays,
-        tenant.LogRetentionDays ?? options.DefaultLogRetentionDays);
+        tenant.LogRetentionDays ?? options.DefaultLogRetentionDays,
+        bounds.StatementTimeoutMs(tenant),
+        bounds.MaxConcurrency(tenant));
 
     private static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        CreateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, CancellationToken ct)
+        CreateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct)
     {
         ProvisioningResult result;
         try
@@ -91,9 +104,9 @@ internal static class PlatformEndpoints
             case ProvisioningStatus.Conflict:
                 return Problems.Conflict("tenant-exists", result.Detail!);
             case ProvisioningStatus.Done:
-                var t = ToResponse(result.Tenant!, options.Value);
+                var t = ToResponse(result.Tenant!, options.Value, bounds);
                 var body = new CreatedTenantResponse(t.Id, t.Identifier, t.Name, t.Status, t.SchemaVersion, t.CreatedAt, t.AuditRetentionDays,
-                    t.LogRetentionDays, new OwnerCredentials(request.OwnerEmail!.Trim(), result.GeneratedOwnerPassword));
+                    t.LogRetentionDays, t.StatementTimeoutMs, t.MaxConcurrency, new OwnerCredentials(request.OwnerEmail!.Trim(), result.GeneratedOwnerPassword));
                 return TypedResults.Created($"/platform/tenants/{t.Identifier}", body);
             default:
                 return Problems.NotFound();
@@ -101,7 +114,7 @@ internal static class PlatformEndpoints
     }
 
     private static async Task<Results<Ok<Page<TenantResponse>>, ValidationProblem>> ListAsync(
-        string? status, string? limit, string? cursor, TenantCatalog catalog, IOptions<TenancyOptions> options, CancellationToken ct)
+        string? status, string? limit, string? cursor, TenantCatalog catalog, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         var page = PageRequest.Parse(limit, cursor, errors);
@@ -122,20 +135,59 @@ internal static class PlatformEndpoints
         }
 
         var rows = await catalog.ListAsync(status, after, page.Limit + 1, ct);
-        var items = rows.Take(page.Limit).Select(t => ToResponse(t, options.Value)).ToArray();
+        var items = rows.Take(page.Limit).Select(t => ToResponse(t, options.Value, bounds)).ToArray();
         var next = rows.Count > page.Limit ? Cursor.Encode(items[^1].Identifier) : null;
         return TypedResults.Ok(new Page<TenantResponse>(items, next));
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetAsync(
-        string identifier, TenantCatalog catalog, IOptions<TenancyOptions> options, CancellationToken ct) =>
+        string identifier, TenantCatalog catalog, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
         await catalog.FindAsync(identifier, ct) is { } tenant
-            ? TypedResults.Ok(ToResponse(tenant, options.Value))
+            ? TypedResults.Ok(ToResponse(tenant, options.Value, bounds))
             : Problems.NotFound("No tenant with that identifier exists.");
 
-    private static Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        string identifier, UpdateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, CancellationToken ct) =>
-        Answer(provisioner.UpdateAsync(identifier, request.Name, request.AuditRetentionDays, request.LogRetentionDays, ct), options.Value);
+    private static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
+        string identifier, UpdateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds,
+        CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var changes = new TenantChanges(
+            Name: request.Name.ValueKind switch
+            {
+                JsonValueKind.Undefined => null,
+                JsonValueKind.String => request.Name.GetString(),
+                _ => Invalid(errors, "name", "name must be a string."),
+            },
+            AuditRetentionDays: Setting(errors, "auditRetentionDays", request.AuditRetentionDays),
+            LogRetentionDays: Setting(errors, "logRetentionDays", request.LogRetentionDays),
+            StatementTimeoutMs: Setting(errors, "statementTimeoutMs", request.StatementTimeoutMs),
+            MaxConcurrency: Setting(errors, "maxConcurrency", request.MaxConcurrency));
+        return errors.Count > 0
+            ? Problems.Validation(errors)
+            : await Answer(provisioner.UpdateAsync(identifier, changes, ct), options.Value, bounds);
+    }
+
+    private static SettingChange Setting(Dictionary<string, string[]> errors, string field, JsonElement member)
+    {
+        switch (member.ValueKind)
+        {
+            case JsonValueKind.Undefined:
+                return SettingChange.Unchanged;
+            case JsonValueKind.Null:
+                return SettingChange.ToDefault;
+            case JsonValueKind.Number when member.TryGetInt32(out var value):
+                return SettingChange.To(value);
+            default:
+                errors[field] = [$"{field} must be a whole number, or null for the configured default."];
+                return SettingChange.Unchanged;
+        }
+    }
+
+    private static string? Invalid(Dictionary<string, string[]> errors, string field, string message)
+    {
+        errors[field] = [message];
+        return null;
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string identifier, TenantProvisioner provisioner, CancellationToken ct)
     {
@@ -148,12 +200,13 @@ internal static class PlatformEndpoints
         };
     }
 
-    private static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> Answer(Task<ProvisioningResult> operation, TenancyOptions options)
+    private static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> Answer(
+        Task<ProvisioningResult> operation, TenancyOptions options, TenantBounds bounds)
     {
         var result = await operation;
         return result.Status switch
         {
-            ProvisioningStatus.Done => TypedResults.Ok(ToResponse(result.Tenant!, options)),
+            ProvisioningStatus.Done => TypedResults.Ok(ToResponse(result.Tenant!, options, bounds)),
             ProvisioningStatus.Invalid => Problems.Validation(result.Errors!),
             ProvisioningStatus.Conflict => Problems.Conflict("tenant-state", result.Detail!),
             _ => Problems.NotFound(result.Detail!),

@@ -10,7 +10,6 @@ namespace Monolith.Tenancy.Platform;
 public sealed class PlatformOptions
 {
     public const string Section = "Platform";
-    public const int MinimumKeyLength = 32;
 
     /// <summary>The key provisioning scripts send as <c>X-Platform-Key</c>. A secret: from the environment, never a default.</summary>
     public string? ApiKey { get; set; }

@@ -63,6 +63,11 @@ public sealed partial class TenantMigrator
         try
         {
             LastPlatformOutcome = DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
+            if (LastPlatformOutcome.Succeeded)
+            {
+                GrantRequestRole(connection);
+            }
+
             return LastPlatformOutcome;
         }
         finally
@@ -71,6 +76,19 @@ public sealed partial class TenantMigrator
             release.Parameters.AddWithValue(PlatformMigrationLock);
             release.ExecuteNonQuery();
         }
+    }
+
+    /// <summary>The request role may read the catalog and become every tenant's role; nothing more (docs/adr/0005).</summary>
+    private void GrantRequestRole(NpgsqlConnection connection)
+    {
+        if (database.RequestRole.Length == 0)
+        {
+            return;
+        }
+
+        using var grant = new NpgsqlCommand("SELECT platform.grant_request_role($1)", connection);
+        grant.Parameters.AddWithValue(database.RequestRole);
+        grant.ExecuteNonQuery();
     }
 
     /// <summary>What the last <see cref="MigratePlatform"/> of this instance did (the CLI reports it).</summary>

@@ -156,32 +156,34 @@ public sealed partial class TenantProvisioner
     public Task<ProvisioningResult> ResumeAsync(string identifier, CancellationToken ct) =>
         TransitionAsync(identifier, TenantStatus.Active, ct);
 
-    public async Task<ProvisioningResult> UpdateAsync(string identifier, string? name, int? auditRetentionDays, int? logRetentionDays, CancellationToken ct)
+    public async Task<ProvisioningResult> UpdateAsync(string identifier, TenantChanges changes, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        if (name is not null && name.Trim().Length is < 1 or > 200)
+        if (changes.Name is { } name && name.Trim().Length is < 1 or > 200)
         {
             errors["name"] = ["name must be 1 to 200 characters long."];
         }
 
-        if (auditRetentionDays is < 1 or > 36_500)
-        {
-            errors["auditRetentionDays"] = ["auditRetentionDays must be from 1 to 36500."];
-        }
-
-        if (logRetentionDays is < 1 or > 36_500)
-        {
-            errors["logRetentionDays"] = ["logRetentionDays must be from 1 to 36500."];
-        }
-
+        Range(errors, "auditRetentionDays", changes.AuditRetentionDays, 1, 36_500);
+        Range(errors, "logRetentionDays", changes.LogRetentionDays, 1, 36_500);
+        Range(errors, "statementTimeoutMs", changes.StatementTimeoutMs, 1, TenancyOptions.MaxStatementTimeoutMs);
+        Range(errors, "maxConcurrency", changes.MaxConcurrency, 1, 10_000);
         if (errors.Count > 0)
         {
             return ProvisioningResult.Invalid(errors);
         }
 
-        var updated = await catalog.UpdateAsync(identifier, name?.Trim(), auditRetentionDays, logRetentionDays, ct);
+        var updated = await catalog.UpdateAsync(identifier, changes with { Name = changes.Name?.Trim() }, ct);
         cache.Invalidate(identifier);
         return updated is null ? await NotFoundOrConflictAsync(identifier, ct) : new ProvisioningResult(ProvisioningStatus.Done, updated);
+    }
+
+    private static void Range(Dictionary<string, string[]> errors, string field, SettingChange change, int min, int max)
+    {
+        if (change.Value is { } value && (value < min || value > max))
+        {
+            errors[field] = [$"{field} must be from {min} to {max}, or null for the configured default."];
+        }
     }
 
     /// <summary>Drops the schema (table by table, so no one transaction needs a lock per object), the role and the row.</summary>
@@ -278,12 +280,15 @@ public sealed partial class TenantProvisioner
     {
         var schema = SqlIdentifier.Quote(tenant.SchemaName);
         var role = SqlIdentifier.Quote(tenant.RoleName);
+        var requestRole = SqlIdentifier.QuoteConfigured(database.RequestRole);
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        // The request role becomes the tenant's role for each unit of work; being NOINHERIT it holds none of its rights.
         await using var command = new NpgsqlCommand(
             $"""
              CREATE ROLE {role} NOLOGIN NOINHERIT;
              GRANT {role} TO CURRENT_USER;
+             GRANT {role} TO {requestRole};
              CREATE SCHEMA {schema};
              REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;
              GRANT USAGE ON SCHEMA {schema} TO {role};

@@ -11,18 +11,20 @@ public sealed class TenantScopedAttribute : Attribute;
 
 public static class TenantEndpointExtensions
 {
-    /// <summary>Every endpoint in the group runs inside its request's tenant (CONTRACT §3).</summary>
+    /// <summary>Every endpoint in the group runs inside its request's tenant (CONTRACT §3), within its time limit (§8).</summary>
     public static TBuilder RequireTenant<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(new TenantScopedAttribute());
+        builder.WithRequestTimeout(Bounds.TenantBoundsSetup.RequestTimeoutPolicy);
         return builder;
     }
 }
 
 /// <summary>
 /// Resolves the tenant of a tenant-scoped request: the configured strategies in order, the first that names
-/// one wins; a bearer token for another tenant is refused; then the catalog decides 404 / 403 / go.
+/// one wins; a bearer token for another tenant (by identifier, then by the tenant's id) is refused; then the
+/// catalog decides 404 / 403 / go.
 /// </summary>
 internal sealed class TenantResolutionMiddleware(
     RequestDelegate next,
@@ -68,6 +70,15 @@ internal sealed class TenantResolutionMiddleware(
         {
             await Problems.WriteAsync(context, StatusCodes.Status404NotFound, "tenant-not-found", "Unknown tenant.",
                 "No tenant with that identifier exists.");
+            return;
+        }
+
+        // The identifier alone is not enough: a tenant deleted and then created again under the same identifier is
+        // another tenant, and a token of the first must open nothing of the second.
+        if (context.User.Identity?.IsAuthenticated == true && ClaimStrategy.TokenTenantId(context) != tenant.Id)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, "tenant-mismatch", "Unauthorized.",
+                "The access token was issued for another tenant than the one this request names.");
             return;
         }
 

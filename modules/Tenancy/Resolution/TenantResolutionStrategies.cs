@@ -54,10 +54,17 @@ internal sealed class ClaimStrategy : ITenantResolutionStrategy
 {
     public const string ClaimType = "tenant";
 
+    /// <summary>The tenant's id (the catalog's <c>id</c>): an identifier can be taken again by another tenant, an id cannot.</summary>
+    public const string TenantIdClaimType = "tid";
+
     public string Name => "claim";
 
     public string? Resolve(HttpContext context) => TokenTenant(context);
 
     public static string? TokenTenant(HttpContext context) =>
         context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst(ClaimType)?.Value : null;
+
+    /// <summary>The <c>tid</c> claim of an authenticated bearer token; null when absent or not an id.</summary>
+    public static Guid? TokenTenantId(HttpContext context) =>
+        context.User.Identity?.IsAuthenticated == true && Guid.TryParse(context.User.FindFirst(TenantIdClaimType)?.Value, out var id) ? id : null;
 }

@@ -28,8 +28,8 @@ internal static partial class SettingsEndpoints
 
     private static async Task<Ok<SettingResponse[]>> ListAsync(TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var command = new Npgsql.NpgsqlCommand("SELECT key, value::text, updated_at FROM tenant_settings ORDER BY key", connection);
+        await using var tenant = await database.BeginAsync(ct);
+        await using var command = tenant.Command("SELECT key, value::text, updated_at FROM tenant_settings ORDER BY key");
         await using var reader = await command.ExecuteReaderAsync(ct);
         var items = new List<SettingResponse>();
         while (await reader.ReadAsync(ct))
@@ -42,8 +42,8 @@ internal static partial class SettingsEndpoints
 
     private static async Task<Results<Ok<SettingResponse>, ProblemHttpResult>> GetAsync(string key, TenantDatabase database, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var command = new Npgsql.NpgsqlCommand("SELECT key, value::text, updated_at FROM tenant_settings WHERE key = $1", connection);
+        await using var tenant = await database.BeginAsync(ct);
+        await using var command = tenant.Command("SELECT key, value::text, updated_at FROM tenant_settings WHERE key = $1");
         command.Parameters.AddWithValue(key);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? TypedResults.Ok(Read(reader)) : Problems.NotFound("No setting with that key.");
@@ -62,18 +62,24 @@ internal static partial class SettingsEndpoints
             return Problems.Validation("value", "value is required.");
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var command = new Npgsql.NpgsqlCommand(
+        await using var tenant = await database.BeginAsync(ct);
+        SettingResponse saved;
+        await using (var command = tenant.Command(
             """
             INSERT INTO tenant_settings (key, value) VALUES ($1, $2::jsonb)
             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
             RETURNING key, value::text, updated_at
-            """, connection);
-        command.Parameters.AddWithValue(key);
-        command.Parameters.AddWithValue(request.Value.GetRawText());
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return TypedResults.Ok(Read(reader));
+            """))
+        {
+            command.Parameters.AddWithValue(key);
+            command.Parameters.AddWithValue(request.Value.GetRawText());
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            saved = Read(reader);
+        }
+
+        await tenant.CommitAsync(ct);
+        return TypedResults.Ok(saved);
     }
 
     private static SettingResponse Read(Npgsql.NpgsqlDataReader reader)

@@ -80,7 +80,8 @@ internal static class DefinitionEndpoints
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand(
             $"""
              SELECT {Columns} FROM feature_toggles
@@ -117,7 +118,8 @@ internal static class DefinitionEndpoints
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         var current = await FindAsync(connection, null, key, forUpdate: false, ct);
         if (current is null)
         {
@@ -158,8 +160,8 @@ internal static class DefinitionEndpoints
         }
 
         var description = request.Description ?? string.Empty;
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         var current = await FindAsync(connection, transaction, key, forUpdate: true, ct);
         if (!IfMatch.Satisfied(http.Request, current?.ETag))
         {
@@ -216,8 +218,8 @@ internal static class DefinitionEndpoints
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         var current = await FindAsync(connection, transaction, key, forUpdate: true, ct);
         if (current is null)
         {

@@ -15,8 +15,8 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
     public async Task<TenantToggles> LoadTenantAsync(CancellationToken ct)
     {
         var tenant = tenants.Required;
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        await using var session = await database.BeginAsync(IsolationLevel.RepeatableRead, ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
@@ -52,7 +52,8 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
     /// <summary>Records that these keys were evaluated now (keys deleted meanwhile are skipped).</summary>
     public async Task RecordUsageAsync(IReadOnlyList<string> keys, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand(
             """
             INSERT INTO feature_toggle_usage (key, last_evaluated_at)
@@ -61,11 +62,13 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
             """, connection);
         command.Parameters.AddWithValue(keys.ToArray());
         await command.ExecuteNonQueryAsync(ct);
+        await session.CommitAsync(ct);
     }
 
     public async Task<FrozenDictionary<string, bool>> LoadProjectAsync(Guid projectId, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("SELECT key, enabled FROM feature_overrides WHERE project_id = $1", connection);
         command.Parameters.AddWithValue(projectId);
         await using var reader = await command.ExecuteReaderAsync(ct);

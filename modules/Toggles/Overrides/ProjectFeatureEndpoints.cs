@@ -142,7 +142,8 @@ internal static class ProjectFeatureEndpoints
             return ProjectNotFound();
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand(
             $"""
              INSERT INTO feature_overrides (project_id, key, enabled) VALUES ($1, $2, $3)
@@ -178,6 +179,7 @@ internal static class ProjectFeatureEndpoints
             return saved is null ? Problems.NotFound("No feature toggle with that key is defined.") : TypedResults.Ok(saved);
         }
 
+        await session.CommitAsync(ct);
         cache.Invalidate(tenants.Required.SchemaName);
         return created ? TypedResults.Created($"/projects/{projectId}/features/{key}", saved) : TypedResults.Ok(saved);
     }
@@ -195,7 +197,8 @@ internal static class ProjectFeatureEndpoints
             return ProjectNotFound();
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("DELETE FROM feature_overrides WHERE project_id = $1 AND key = $2", connection);
         command.Parameters.AddWithValue(projectId);
         command.Parameters.AddWithValue(key);
@@ -204,6 +207,7 @@ internal static class ProjectFeatureEndpoints
             return Problems.NotFound("The project has no override for that key.");
         }
 
+        await session.CommitAsync(ct);
         cache.Invalidate(tenants.Required.SchemaName);
         return TypedResults.NoContent();
     }

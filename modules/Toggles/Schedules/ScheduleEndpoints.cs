@@ -41,7 +41,8 @@ internal static class ScheduleEndpoints
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         if (!await DefinedAsync(connection, null, key, ct))
         {
             return Problems.NotFound("No feature toggle with that key is defined.");
@@ -88,8 +89,8 @@ internal static class ScheduleEndpoints
             return Problems.Validation(errors);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var (connection, transaction) = (session.Connection, session.Transaction);
         if (!await DefinedAsync(connection, transaction, key, ct, forUpdate: true))
         {
             return Problems.NotFound("No feature toggle with that key is defined.");
@@ -129,13 +130,18 @@ internal static class ScheduleEndpoints
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("DELETE FROM feature_schedules WHERE key = $1 AND id = $2", connection);
         command.Parameters.AddWithValue(key);
         command.Parameters.AddWithValue(id);
-        return await command.ExecuteNonQueryAsync(ct) == 0
-            ? Problems.NotFound("No pending scheduled change with that id for that toggle.")
-            : TypedResults.NoContent();
+        if (await command.ExecuteNonQueryAsync(ct) == 0)
+        {
+            return Problems.NotFound("No pending scheduled change with that id for that toggle.");
+        }
+
+        await session.CommitAsync(ct);
+        return TypedResults.NoContent();
     }
 
     private static async Task<bool> DefinedAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string key, CancellationToken ct, bool forUpdate = false)

@@ -80,7 +80,8 @@ internal sealed partial class ToggleScheduler(
     {
         using var scope = tenants.Enter(tenant);
         using var operation = OperationContext.Begin(new OperationContext { ActorKind = ActorKinds.Job, ActorName = ActorName });
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand(
             """
             WITH due AS (
@@ -96,6 +97,7 @@ internal sealed partial class ToggleScheduler(
              WHERE t.key = l.key AND t.enabled IS DISTINCT FROM l.enabled
             """, connection);
         var changed = await command.ExecuteNonQueryAsync(ct);
+        await session.CommitAsync(ct);
         if (changed > 0)
         {
             cache.Invalidate(tenant.SchemaName);

@@ -1,3 +1,6 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Support;
@@ -12,10 +15,14 @@ namespace Monolith.Tests.Access;
 public sealed class AccessHostFixture : IAsyncLifetime
 {
     public const int AccountMaxFailures = 3;
-    public const int LockoutWindowSeconds = 4;
+    public const int LockoutWindowSeconds = 10;
     public const int LoginPermitLimit = 8;
     public const int LoginWindowSeconds = 2;
+    public const int UserPermitLimit = 30;
     public const int TenantPermitLimit = 40;
+
+    /// <summary>The one proxy whose X-Forwarded-For this host believes.</summary>
+    public const string KnownProxy = "10.9.9.9";
 
     public CapturedLogs Logs { get; } = new();
 
@@ -25,7 +32,7 @@ public sealed class AccessHostFixture : IAsyncLifetime
     {
         var database = await TestDatabase.Shared;
         Factory = new MonolithFactory(
-            database.ConnectionString,
+            database.Connections,
             new Dictionary<string, string?>
             {
                 ["Serilog:MinimumLevel:Default"] = "Verbose",
@@ -33,10 +40,17 @@ public sealed class AccessHostFixture : IAsyncLifetime
                 ["Auth:RateLimits:AccountLockoutWindowSeconds"] = LockoutWindowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Auth:RateLimits:LoginPermitLimit"] = LoginPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Auth:RateLimits:LoginWindowSeconds"] = LoginWindowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:UserPermitLimit"] = UserPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Auth:RateLimits:UserWindowSeconds"] = "60",
                 ["Auth:RateLimits:TenantPermitLimit"] = TenantPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Auth:RateLimits:TenantWindowSeconds"] = "60",
+                ["ForwardedHeaders:KnownProxies:0"] = KnownProxy,
             },
-            services => services.AddSingleton<ILogEventSink>(Logs));
+            services =>
+            {
+                services.AddSingleton<ILogEventSink>(Logs);
+                services.AddSingleton<IStartupFilter, TestPeerAddress>();
+            });
         _ = Factory.Server;
     }
 
@@ -50,4 +64,28 @@ public sealed class AccessHostFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Factory.DisposeAsync();
+}
+
+/// <summary>
+/// The in-memory test server has no TCP peer (its requests have no remote address). On this host a request can name the
+/// address it "connects from" in <see cref="Header"/>, set before anything else in the pipeline (forwarded headers,
+/// rate limits) looks at it.
+/// </summary>
+public sealed class TestPeerAddress : IStartupFilter
+{
+    public const string Header = "X-Test-Peer";
+
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, nextMiddleware) =>
+        {
+            if (IPAddress.TryParse(context.Request.Headers[Header].ToString(), out var peer))
+            {
+                context.Connection.RemoteIpAddress = peer;
+            }
+
+            return nextMiddleware(context);
+        });
+        next(app);
+    };
 }

@@ -25,7 +25,9 @@ internal static class AccessTestKit
         DateTime? expires = null,
         string algorithm = SecurityAlgorithms.HmacSha256,
         string issuer = Issuer,
-        string audience = Audience)
+        string audience = Audience,
+        Guid? tenantId = null,
+        Guid? sessionId = null)
     {
         var exp = expires ?? DateTime.UtcNow.AddMinutes(5);
         var descriptor = new SecurityTokenDescriptor
@@ -44,8 +46,23 @@ internal static class AccessTestKit
                 new Claim("jti", Guid.NewGuid().ToString("N")),
             ]),
         };
+        if (tenantId is { } tid)
+        {
+            descriptor.Subject.AddClaim(new Claim("tid", tid.ToString()));
+        }
+
+        if (sessionId is { } sid)
+        {
+            descriptor.Subject.AddClaim(new Claim("sid", sid.ToString()));
+        }
+
         return new JsonWebTokenHandler().CreateToken(descriptor);
     }
+
+    /// <summary>The claims of a token (no validation): for reading the tenant id and session of a real one.</summary>
+    public static JsonWebToken Read(string token) => new(token);
+
+    public static Guid ClaimId(string token, string claim) => Guid.Parse(Read(token).GetClaim(claim).Value);
 
     public static string Base64Url(string json) => Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(json);
 

@@ -84,20 +84,27 @@ public sealed class AuthFlowTests(MonolithFixture fixture) : IntegrationTest(fix
     }
 
     [Fact]
-    public async Task Demoting_a_user_revokes_its_refresh_tokens_and_the_next_pair_carries_the_new_role()
+    public async Task Demoting_a_user_keeps_its_session_under_the_new_role_at_once()
     {
         var admin = await Fixture.CreateUserAsync(MonolithFixture.Alpha, "admin");
         var tokens = await Fixture.Factory.LoginAsync(MonolithFixture.Alpha, admin.Email, admin.Password);
+        var client = Fixture.Factory.TenantClient(MonolithFixture.Alpha).WithBearer(tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/users")).StatusCode);
+
         var owner = Fixture.Factory.TenantClient(MonolithFixture.Alpha);
         await owner.AuthorizeAsOwnerAsync(Fixture, MonolithFixture.Alpha);
         Assert.Equal(HttpStatusCode.OK, (await owner.PatchAsJsonAsync($"/users/{admin.Id}", new { role = "viewer" })).StatusCode);
 
-        var client = Fixture.Factory.TenantClient(MonolithFixture.Alpha);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/refresh", new { refreshToken = tokens.RefreshToken })).StatusCode);
-        var fresh = await Fixture.Factory.LoginAsync(MonolithFixture.Alpha, admin.Email, admin.Password);
-        client.WithBearer(fresh.AccessToken);
+        // The same access token: the new role's rules (403), not a 401.
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/users")).StatusCode);
         Assert.Equal("viewer", (await client.GetFromJsonAsync<JsonElement>("/me")).GetProperty("role").GetString());
+
+        // The session goes on: its refresh token gives a pair that carries the new role.
+        var refreshed = await Fixture.Factory.TenantClient(MonolithFixture.Alpha).PostAsJsonAsync("/auth/refresh", new { refreshToken = tokens.RefreshToken });
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var access = (await refreshed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
+        Assert.Equal("viewer", AccessTestKit.Read(access).GetClaim("role").Value);
+        Assert.Equal(AccessTestKit.ClaimId(tokens.AccessToken, "sid"), AccessTestKit.ClaimId(access, "sid"));
     }
 
     [Fact]
@@ -153,7 +160,7 @@ public sealed class AuthFlowTests(MonolithFixture fixture) : IntegrationTest(fix
     public async Task The_cli_creates_an_owner_whose_generated_password_signs_in()
     {
         var identifier = MonolithFixture.UniqueIdentifier("clio");
-        var run = await CliRunner.RunAsync([new("ConnectionStrings:Monolith", Fixture.ConnectionString)],
+        var run = await CliRunner.RunAsync([.. Fixture.Connections.Settings],
             "tenants", "create", identifier, "--name", "Cli Owner", "--owner-email", $"chief@{identifier}.test", "--json");
         Assert.Equal(0, run.ExitCode);
         var password = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("owner").GetProperty("password").GetString();

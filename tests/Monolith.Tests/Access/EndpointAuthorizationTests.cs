@@ -21,7 +21,6 @@ public sealed class EndpointAuthorizationTests(MonolithFixture fixture) : Integr
         "/auth/refresh", // the refresh token is the credential
         "/auth/logout",  // the refresh token is the credential
         "/platform",     // X-Platform-Key filter; a bearer token opens nothing there
-        "/bench/",       // mapped only with Bench:Enabled (benchmarks), never in a default configuration
         "/hangfire",     // the jobs dashboard: its own filter demands the platform key (header or Basic password)
     ];
 

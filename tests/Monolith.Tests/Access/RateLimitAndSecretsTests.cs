@@ -45,20 +45,27 @@ public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFix
     }
 
     [Fact]
-    public async Task The_failure_count_lives_in_the_users_table()
+    public async Task The_failure_count_lives_in_the_database_per_address_without_the_address()
     {
         var tenant = await host.ProvisionAsync("count");
         var client = host.Factory.TenantClient(tenant);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", Wrong(tenant))).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token", Wrong(tenant))).StatusCode);
+        // The same address in other letter cases counts against the same counter.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/auth/token",
+            new { email = MonolithFixture.OwnerEmail(tenant).ToUpperInvariant(), password = "definitely-not-it" })).StatusCode);
 
         var info = (await host.Factory.Services.GetRequiredService<TenantCatalog>().FindAsync(tenant, CancellationToken.None))!;
         var database = await TestDatabase.Shared;
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT failed_login_count FROM \"{info.SchemaName}\".users WHERE lower(email) = lower($1)", connection);
+        await using var command = new NpgsqlCommand(
+            $"SELECT failures, (SELECT count(*) FROM \"{info.SchemaName}\".login_failures) FROM \"{info.SchemaName}\".login_failures WHERE address_hash = sha256(convert_to(lower($1), 'UTF8'))",
+            connection);
         command.Parameters.AddWithValue(MonolithFixture.OwnerEmail(tenant));
-        Assert.Equal(2, (int)(await command.ExecuteScalarAsync())!);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(2, reader.GetInt32(0));
+        Assert.Equal(1L, reader.GetInt64(1));
     }
 
     [Fact]
@@ -66,8 +73,7 @@ public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFix
     {
         var tenant = await host.ProvisionAsync("flood");
         var client = host.Factory.TenantClient(tenant);
-        // All at once, so they land in one window however slow the machine is. (Twice the limit, no more: a
-        // rejected request also spends permits of the tenant's own request budget.)
+        // All at once, so they land in one window however slow the machine is.
         var responses = await Task.WhenAll(Enumerable.Range(0, AccessHostFixture.LoginPermitLimit * 2).Select(i =>
             client.PostAsJsonAsync("/auth/token", new { email = $"nobody{i}@{tenant}.test", password = "whatever-it-is-123" })));
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Unauthorized or (HttpStatusCode)429, r.StatusCode.ToString()));
@@ -85,25 +91,41 @@ public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFix
     }
 
     [Fact]
-    public async Task Requests_per_tenant_are_limited()
+    public async Task Signed_in_requests_are_limited_per_user_and_under_a_tenant_ceiling()
     {
         var tenant = await host.ProvisionAsync("busy");
-        var tokens = await host.Factory.LoginAsync(tenant, MonolithFixture.OwnerEmail(tenant), MonolithFixture.OwnerPassword);
-        var client = host.Factory.TenantClient(tenant).WithBearer(tokens.AccessToken);
+        var owner = await host.Factory.LoginAsync(tenant, MonolithFixture.OwnerEmail(tenant), MonolithFixture.OwnerPassword);
+        var ownerClient = host.Factory.TenantClient(tenant).WithBearer(owner.AccessToken);
+        var created = await ownerClient.PostAsJsonAsync("/users", new { email = $"second@{tenant}.test", name = "Second", role = "viewer", password = "second-user-password" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var second = await host.Factory.LoginAsync(tenant, $"second@{tenant}.test", "second-user-password");
+        var secondClient = host.Factory.TenantClient(tenant).WithBearer(second.AccessToken);
+
+        // One user past the per-user limit.
         var statuses = new List<int>();
-        for (var i = 0; i < AccessHostFixture.TenantPermitLimit + 5; i++)
+        for (var i = 0; i < AccessHostFixture.UserPermitLimit + 5; i++)
         {
-            statuses.Add((int)(await client.GetAsync("/settings")).StatusCode);
+            statuses.Add((int)(await ownerClient.GetAsync("/settings")).StatusCode);
         }
 
         Assert.Contains(429, statuses);
         Assert.Contains(200, statuses);
         Assert.All(statuses, s => Assert.True(s is 200 or 429, s.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
+        // Another user of the tenant has a budget of their own, until the tenant's ceiling.
+        Assert.Equal(HttpStatusCode.OK, (await secondClient.GetAsync("/settings")).StatusCode);
+        var limited = false;
+        for (var i = 0; i < AccessHostFixture.TenantPermitLimit && !limited; i++)
+        {
+            limited = (int)(await secondClient.GetAsync("/settings")).StatusCode == 429;
+        }
+
+        Assert.True(limited);
+
         // Another tenant has a budget of its own.
         var other = await host.ProvisionAsync("idle");
         var otherTokens = await host.Factory.LoginAsync(other, MonolithFixture.OwnerEmail(other), MonolithFixture.OwnerPassword);
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Factory.TenantClient(other).WithBearer(otherTokens.AccessToken).GetAsync("/settings")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Factory.TenantClient(other).WithBearer(otherTokens.AccessToken).GetAsync("/settings")).StatusCode);
     }
 
     [Fact]
@@ -174,7 +196,9 @@ public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFix
         var logs = host.Logs.Events.ToList();
         Assert.NotEmpty(logs);
         Assert.Contains(logs, e => e.Contains(tenant, StringComparison.Ordinal));
-        var ownerId = (await host.Factory.TenantClient(tenant).WithBearer(access).GetFromJsonAsync<JsonElement>("/me")).GetProperty("id").GetString();
+        // The session of `access` ended (refresh reuse, then logout): a fresh one reads the owner's id.
+        var again = await host.Factory.LoginAsync(tenant, MonolithFixture.OwnerEmail(tenant), MonolithFixture.OwnerPassword);
+        var ownerId = (await host.Factory.TenantClient(tenant).WithBearer(again.AccessToken).GetFromJsonAsync<JsonElement>("/me")).GetProperty("id").GetString();
         Assert.Contains(host.Logs.Events, e => e.Contains($"UserId=\"{ownerId}\"", StringComparison.Ordinal) || e.Contains($"UserId={ownerId}", StringComparison.Ordinal));
         foreach (var line in logs)
         {

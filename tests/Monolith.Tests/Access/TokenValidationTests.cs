@@ -20,10 +20,40 @@ public sealed class TokenValidationTests(MonolithFixture fixture) : IntegrationT
         Fixture.Factory.TenantClient(tenant).WithBearer(token).GetAsync("/settings");
 
     [Fact]
-    public async Task A_token_minted_with_the_host_key_for_an_existing_owner_is_accepted()
+    public async Task A_token_minted_with_the_host_key_for_a_live_session_is_accepted()
     {
-        var (ownerId, _) = await OwnerAsync();
-        Assert.Equal(HttpStatusCode.OK, (await SettingsWith(AccessTestKit.Mint(ownerId, MonolithFixture.Alpha, "owner"))).StatusCode);
+        var (ownerId, token) = await OwnerAsync();
+        var minted = AccessTestKit.Mint(ownerId, MonolithFixture.Alpha, "owner",
+            tenantId: AccessTestKit.ClaimId(token, "tid"), sessionId: AccessTestKit.ClaimId(token, "sid"));
+        Assert.Equal(HttpStatusCode.OK, (await SettingsWith(minted)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_signed_token_without_tenant_id_or_session_is_401()
+    {
+        var (ownerId, token) = await OwnerAsync();
+        var (tenantId, sessionId) = (AccessTestKit.ClaimId(token, "tid"), AccessTestKit.ClaimId(token, "sid"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SettingsWith(AccessTestKit.Mint(ownerId, MonolithFixture.Alpha, "owner"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SettingsWith(AccessTestKit.Mint(ownerId, MonolithFixture.Alpha, "owner", sessionId: sessionId))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SettingsWith(AccessTestKit.Mint(ownerId, MonolithFixture.Alpha, "owner", tenantId: tenantId))).StatusCode);
+        // A session of another user, or a session that never existed.
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            (await SettingsWith(AccessTestKit.Mint(Guid.NewGuid(), MonolithFixture.Alpha, "owner", tenantId: tenantId, sessionId: sessionId))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            (await SettingsWith(AccessTestKit.Mint(ownerId, MonolithFixture.Alpha, "owner", tenantId: tenantId, sessionId: Guid.NewGuid()))).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_role_claim_of_a_token_grants_nothing_the_user_does_not_have_now()
+    {
+        var viewer = await Fixture.CreateUserAsync(MonolithFixture.Alpha, "viewer");
+        var tokens = await Fixture.Factory.LoginAsync(MonolithFixture.Alpha, viewer.Email, viewer.Password);
+        var forged = AccessTestKit.Mint(viewer.Id, MonolithFixture.Alpha, "owner",
+            tenantId: AccessTestKit.ClaimId(tokens.AccessToken, "tid"), sessionId: AccessTestKit.ClaimId(tokens.AccessToken, "sid"));
+        var client = Fixture.Factory.TenantClient(MonolithFixture.Alpha).WithBearer(forged);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/users")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/audit-events")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/settings")).StatusCode);
     }
 
     [Fact]

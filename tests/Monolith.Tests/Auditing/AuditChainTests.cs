@@ -64,21 +64,20 @@ public sealed class AuditChainTests(MonolithFixture fixture) : IntegrationTest(f
         var alpha = await Fixture.TenantAsync(MonolithFixture.Alpha);
         using var scope = Fixture.Service<TenantContext>().Enter(alpha);
         using var operation = OperationContext.Begin(AuditTestData.Cli("rr-writer"));
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        await using (var snapshot = new NpgsqlCommand("SELECT count(*) FROM tenant_settings", connection, transaction))
+        await using var session = await Fixture.Service<TenantDatabase>().BeginAsync(IsolationLevel.RepeatableRead);
+        await using (var snapshot = session.Command("SELECT count(*) FROM tenant_settings"))
         {
-            await snapshot.ExecuteScalarAsync(); // the transaction's snapshot is taken here
+            await snapshot.ExecuteScalarAsync(); // the transaction's snapshot is taken by now
         }
 
         await Fixture.WriteChangesAsync(alpha, "committed-meanwhile", 1); // moves the chain's head after that snapshot
 
-        await using (var insert = new NpgsqlCommand("INSERT INTO tenant_settings (key, value) VALUES ('raced', '1')", connection, transaction))
+        await using (var insert = session.Command("INSERT INTO tenant_settings (key, value) VALUES ('raced', '1')"))
         {
             await insert.ExecuteNonQueryAsync();
         }
 
-        var error = await Assert.ThrowsAsync<PostgresException>(() => transaction.CommitAsync());
+        var error = await Assert.ThrowsAsync<PostgresException>(() => session.CommitAsync(CancellationToken.None));
         Assert.Equal(PostgresErrorCodes.SerializationFailure, error.SqlState);
         Assert.DoesNotContain(await Fixture.AuditRowsAsync(alpha), r => r.EntityId == "raced");
         Assert.True((await Fixture.VerifyAsync(alpha)).Valid);
@@ -90,9 +89,9 @@ public sealed class AuditChainTests(MonolithFixture fixture) : IntegrationTest(f
         var alpha = await Fixture.TenantAsync(MonolithFixture.Alpha);
         await Fixture.WriteChangesAsync(alpha, "readable", 1);
         using var scope = Fixture.Service<TenantContext>().Enter(alpha);
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
-
-        await using (var read = new NpgsqlCommand("SELECT count(*) FROM audit_events WHERE entity_id = 'readable-0'", connection))
+        var database = Fixture.Service<TenantDatabase>();
+        await using (var session = await database.BeginAsync())
+        await using (var read = session.Command("SELECT count(*) FROM audit_events WHERE entity_id = 'readable-0'"))
         {
             Assert.Equal(1L, await read.ExecuteScalarAsync());
         }
@@ -114,7 +113,8 @@ public sealed class AuditChainTests(MonolithFixture fixture) : IntegrationTest(f
                      "CREATE TEMP TABLE forge (key text); CREATE TRIGGER audit AFTER INSERT ON forge FOR EACH ROW EXECUTE FUNCTION monolith.audit_row_change('tenant_setting', 'key')",
                  })
         {
-            await using var command = new NpgsqlCommand(sql, connection);
+            await using var session = await database.BeginAsync(); // each in a transaction of its own: a failure ends it
+            await using var command = session.Command(sql);
             var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
             Assert.True(error.SqlState == PostgresErrorCodes.InsufficientPrivilege, $"{sql}: {error.SqlState} {error.MessageText}");
         }
@@ -155,20 +155,27 @@ public sealed class AuditChainTests(MonolithFixture fixture) : IntegrationTest(f
     [Fact]
     public async Task An_existing_tenant_moves_to_the_shared_functions_with_its_chain_intact()
     {
-        // A tenant as the scripts before 0010 made it: its own copies of the functions, its records chained by them.
+        // A tenant as every script but 0010 made it: its own copies of the functions, its records chained by them.
+        // Made the way provisioning makes one: by the owner role, the request role a member of the tenant's role.
         var id = Guid.CreateVersion7();
         var identifier = MonolithFixture.UniqueIdentifier("old");
         var (schema, role) = (TenantIdentifier.SchemaNameOf(identifier), TenantIdentifier.RoleNameOf(id));
-        await Fixture.SuperuserSqlAsync(
-            $"""
-             CREATE ROLE "{role}" NOLOGIN NOINHERIT; GRANT "{role}" TO CURRENT_USER;
-             CREATE SCHEMA "{schema}"; REVOKE ALL ON SCHEMA "{schema}" FROM PUBLIC; GRANT USAGE ON SCHEMA "{schema}" TO "{role}";
-             """);
+        await using (var owner = new NpgsqlConnection(Fixture.Connections.Owner))
+        {
+            await owner.OpenAsync();
+            await using var create = new NpgsqlCommand(
+                $"""
+                 CREATE ROLE "{role}" NOLOGIN NOINHERIT; GRANT "{role}" TO CURRENT_USER; GRANT "{role}" TO {TestDatabase.AppRole};
+                 CREATE SCHEMA "{schema}"; REVOKE ALL ON SCHEMA "{schema}" FROM PUBLIC; GRANT USAGE ON SCHEMA "{schema}" TO "{role}";
+                 """, owner);
+            await create.ExecuteNonQueryAsync();
+        }
+
         await Fixture.SuperuserSqlAsync(
             "INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status) VALUES ($1, $2, 'Old', $3, $4, 'active')",
             id, identifier, schema, role);
-        var before = new MigrationScripts(MigrationScripts.Tenant.Scripts.Where(s => string.CompareOrdinal(s.Name, "0010") < 0));
-        Assert.True(DbUpRunner.MigrateTenant(Fixture.ConnectionString, schema, role, before).Succeeded);
+        var before = new MigrationScripts(MigrationScripts.Tenant.Scripts.Where(s => !s.Name.StartsWith("0010_", StringComparison.Ordinal)));
+        Assert.True(DbUpRunner.MigrateTenant(Fixture.Connections.Owner, schema, role, before).Succeeded);
         const string Write =
             """
             SET ROLE "{0}"; SET search_path TO "{1}";
@@ -179,7 +186,7 @@ public sealed class AuditChainTests(MonolithFixture fixture) : IntegrationTest(f
         await Fixture.SuperuserSqlAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, Write, role, schema, "old"));
         Assert.Equal(3L, await Fixture.SuperuserScalarAsync<long>($"SELECT count(*) FROM \"{schema}\".audit_events"));
 
-        Assert.True(DbUpRunner.MigrateTenant(Fixture.ConnectionString, schema, role, MigrationScripts.Tenant).Succeeded);
+        Assert.True(DbUpRunner.MigrateTenant(Fixture.Connections.Owner, schema, role, MigrationScripts.Tenant).Succeeded);
         await Fixture.SuperuserSqlAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, Write, role, schema, "new"));
 
         Assert.Equal(0L, await Fixture.SuperuserScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE pronamespace = $1::regnamespace", schema));

@@ -27,7 +27,8 @@ internal static class AuditTestData
     {
         using var scope = fixture.Service<TenantContext>().Enter(tenant);
         using var op = OperationContext.Begin(operation ?? Cli());
-        await using var connection = await fixture.Service<TenantDatabase>().OpenConnectionAsync();
+        await using var session = await fixture.Service<TenantDatabase>().BeginAsync();
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var p in parameters)
         {
@@ -35,6 +36,7 @@ internal static class AuditTestData
         }
 
         await command.ExecuteNonQueryAsync();
+        await session.CommitAsync(CancellationToken.None);
     }
 
     public static Task PutSettingAsync(this MonolithFixture fixture, TenantInfo tenant, string key, string json, OperationContext? operation = null) =>

@@ -70,9 +70,12 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
         using (Fixture.Service<TenantContext>().Enter(alpha))
         using (OperationContext.Begin(AuditTestData.Cli("ef-bulk")))
         {
-            await using var db = new SettingsDb(Fixture.Service<TenantDatabase>());
+            await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+            await using var db = new SettingsDb();
+            await session.EnlistAsync(db, CancellationToken.None);
             Assert.Equal(2, await db.Settings.Where(s => s.Key.StartsWith("ef-")).ExecuteUpdateAsync(u => u.SetProperty(s => s.UpdatedAt, DateTimeOffset.UnixEpoch)));
             Assert.Equal(2, await db.Settings.Where(s => s.Key.StartsWith("ef-")).ExecuteDeleteAsync());
+            await session.CommitAsync(CancellationToken.None);
         }
 
         var rows = (await Fixture.AuditRowsAsync(alpha)).Where(r => r.RequestId == "ef-bulk").ToList();
@@ -90,8 +93,8 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
         using (Fixture.Service<TenantContext>().Enter(alpha))
         using (OperationContext.Begin(AuditTestData.Cli()))
         {
-            await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
+            await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+            var (connection, transaction) = (session.Connection, session.Transaction);
             await using (var insert = new NpgsqlCommand("INSERT INTO tenant_settings (key, value) VALUES ('doomed', '1')", connection, transaction))
             {
                 await insert.ExecuteNonQueryAsync();
@@ -145,7 +148,7 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
         using var stderr = new StringWriter();
         var exit = await Monolith.Cli.CliApp.RunAsync(
             ["tenants", "create", identifier, "--name", "From the CLI", "--owner-email", $"owner@{identifier}.test"], stdout, stderr,
-            [new("ConnectionStrings:Monolith", Fixture.ConnectionString)]);
+            [.. Fixture.Connections.Settings]);
         Assert.True(exit == Monolith.Cli.CliApp.Success, stderr.ToString());
         var password = stdout.ToString().Split('\n').Single(l => l.StartsWith("owner password", StringComparison.Ordinal)).Split(": ")[1].Trim();
 
@@ -168,11 +171,11 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
     }
 
     /// <summary>A module-style DbContext over tenant_settings, configured the way every module's is.</summary>
-    private sealed class SettingsDb(TenantDatabase database) : DbContext
+    private sealed class SettingsDb : DbContext
     {
         public DbSet<Setting> Settings => Set<Setting>();
 
-        protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) => database.Configure(optionsBuilder);
+        protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) => TenantDatabase.Configure(optionsBuilder);
 
         protected override void OnModelCreating(ModelBuilder modelBuilder) =>
             modelBuilder.Entity<Setting>(e =>

@@ -26,7 +26,7 @@ public sealed class JobsHost : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var database = await TestDatabase.Shared;
-        Factory = new MonolithFactory(database.ConnectionString, new Dictionary<string, string?>
+        Factory = new MonolithFactory(database.Connections, new Dictionary<string, string?>
         {
             ["Jobs:ServerEnabled"] = "true",
             ["Jobs:WorkerCount"] = "2",
@@ -76,10 +76,12 @@ public sealed class TenantProbeJob(TenantContext tenants, TenantDatabase databas
     {
         var operation = OperationContext.Current;
         Seen[probe] = new ProbeObservation(tenants.Current?.Identifier, operation?.ActorKind, operation?.ActorName, operation?.RequestId);
-        await using var connection = await database.OpenConnectionAsync();
+        await using var session = await database.BeginAsync();
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("INSERT INTO tenant_settings (key, value) VALUES ($1, 'true')", connection);
         command.Parameters.AddWithValue(probe);
         await command.ExecuteNonQueryAsync();
+        await session.CommitAsync(CancellationToken.None);
     }
 }
 
@@ -133,6 +135,7 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         var schema = $"\"{tenant.SchemaName}\"";
         await Fixture.SuperuserSqlAsync(
             $$"""
+            SET ROLE {{TestDatabase.OwnerRole}};
             CREATE SEQUENCE {{schema}}.crash_once;
             CREATE FUNCTION {{schema}}.crash_once() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -215,9 +218,9 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         wrongKey.DefaultRequestHeaders.Add("X-Platform-Key", "not-the-key");
         Assert.Equal(HttpStatusCode.Unauthorized, (await wrongKey.GetAsync("/hangfire")).StatusCode);
 
-        // A tenant's token authenticates a user, but never an operator.
+        // A tenant's token never authenticates an operator: outside its tenant it stands for nobody (docs/adr/0013).
         var tenantUser = await Fixture.ClientAsAsync(MonolithFixture.Alpha, Roles.Owner);
-        Assert.Equal(HttpStatusCode.Forbidden, (await tenantUser.GetAsync("/hangfire")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tenantUser.GetAsync("/hangfire")).StatusCode);
 
         Assert.Equal(HttpStatusCode.OK, (await Fixture.Factory.PlatformClient().GetAsync("/hangfire")).StatusCode);
         var basic = Fixture.Factory.CreateClient();
@@ -229,7 +232,7 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
     [Fact]
     public async Task A_worker_only_process_answers_nothing_but_its_health()
     {
-        await using var worker = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using var worker = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
             ["Jobs:WorkerOnly"] = "true",
             ["Jobs:WorkerCount"] = "1",

@@ -179,7 +179,7 @@ public sealed class RetentionTests(MonolithFixture fixture) : IntegrationTest(fi
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = await CliApp.RunAsync(args, stdout, stderr,
-            [new("ConnectionStrings:Monolith", Fixture.ConnectionString)],
+            [.. Fixture.Connections.Settings],
             services => services.AddSingleton<TimeProvider>(new ManualClock(now)));
         return (exit, stdout.ToString(), stderr.ToString());
     }

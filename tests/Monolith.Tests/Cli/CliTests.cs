@@ -88,7 +88,7 @@ public sealed class CliTests(MonolithFixture fixture) : IntegrationTest(fixture)
     }
 
     private Task<CliRun> RunAsync(params string[] args) =>
-        CliRunner.RunAsync([new("ConnectionStrings:Monolith", Fixture.ConnectionString)], args);
+        CliRunner.RunAsync([.. Fixture.Connections.Settings], args);
 }
 
 public sealed record CliRun(int ExitCode, string Stdout, string Stderr);

@@ -178,7 +178,7 @@ public sealed class ProjectsAndWarehousesTests(MonolithFixture fixture) : Custom
     public async Task Deletes_publish_projects_deleted_inside_their_transaction()
     {
         var recorder = new RecordingHandler();
-        await using var factory = new MonolithFactory(Fixture.ConnectionString,
+        await using var factory = new MonolithFactory(Fixture.Connections,
             services: s => s.AddSingleton<IInProcessEventHandler<ProjectsDeleted>>(recorder));
         var client = factory.TenantClient(Alpha);
         await client.AuthorizeAsOwnerAsync(Fixture, Alpha);

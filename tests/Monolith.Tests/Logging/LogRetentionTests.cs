@@ -112,7 +112,8 @@ public sealed class LogRetentionTests(MonolithFixture fixture) : IntegrationTest
 
     private async Task CreatePartitionsAsync(DateTimeOffset first, int days)
     {
-        await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
+        // As the owner role, which makes them in production (and must be able to drop them).
+        await using var connection = new NpgsqlConnection(Fixture.Connections.Owner);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT logs.ensure_partitions($1, $2)", connection);
         command.Parameters.AddWithValue(DateOnly.FromDateTime(first.UtcDateTime));

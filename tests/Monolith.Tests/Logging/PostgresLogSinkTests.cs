@@ -146,7 +146,7 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
         var fallbackFile = Path.Combine(Path.GetTempPath(), $"monolith-log-fallback-{Guid.NewGuid():N}.jsonl");
         var requestId = "down-" + Marker();
         LogSinkStats downStats, upStats;
-        await using (var down = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using (var down = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
                      {
                          ["Logging:Postgres:ConnectionString"] = UnreachableDatabase,
                          ["Logging:Postgres:FallbackPath"] = fallbackFile,
@@ -173,7 +173,7 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
         }
 
         var upRequestId = "up-" + Marker();
-        await using (var up = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?>
+        await using (var up = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
                      {
                          ["Serilog:MinimumLevel:Default"] = "Information",
                          ["Logging:Postgres:PeriodMilliseconds"] = "3600000",
@@ -209,10 +209,10 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
     {
         var alpha = await Fixture.Service<TenantCatalog>().FindAsync(MonolithFixture.Alpha, CancellationToken.None);
         using var scope = Fixture.Service<TenantContext>().Enter(alpha!);
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
         foreach (var sql in new[] { "SELECT count(*) FROM logs.events", "DELETE FROM logs.events", "SELECT logs.ensure_partitions(current_date, 1)" })
         {
-            await using var command = new NpgsqlCommand(sql, connection);
+            await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+            await using var command = session.Command(sql);
             var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
             Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
         }
@@ -226,7 +226,7 @@ public sealed class PostgresLogSinkTests(MonolithFixture fixture) : IntegrationT
         await LogTable.InsertAsync(Fixture.ConnectionString, day.ToDateTime(new TimeOnly(12, 0), DateTimeKind.Utc), null, marker);
         Assert.Equal("events_default", await LogTable.PartitionOfAsync(Fixture.ConnectionString, marker));
 
-        await using (var connection = new NpgsqlConnection(Fixture.ConnectionString))
+        await using (var connection = new NpgsqlConnection(Fixture.Connections.Owner))
         {
             await connection.OpenAsync();
             await using var ensure = new NpgsqlCommand("SELECT logs.ensure_partitions($1, 1)", connection);

@@ -6,7 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Monolith.Tests.Support;
 
 /// <summary>The real host, over HTTP in memory, on the test run's real PostgreSQL.</summary>
-public sealed class MonolithFactory(string connectionString, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+public sealed class MonolithFactory(
+    TestConnections database, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string environment = "Testing")
     : WebApplicationFactory<Program>
 {
     public const string PlatformKey = "test-platform-key-0123456789abcdef0123456789";
@@ -14,18 +15,22 @@ public sealed class MonolithFactory(string connectionString, IDictionary<string,
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
-        builder.UseSetting("ConnectionStrings:Monolith", connectionString);
+        builder.UseEnvironment(environment);
+        foreach (var (key, value) in database.Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.UseSetting("Platform:ApiKey", PlatformKey);
         builder.UseSetting("Auth:SigningKey", SigningKey);
         builder.UseSetting("Tenancy:CatalogPollMilliseconds", "200");
-        builder.UseSetting("Bench:Enabled", "true");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         // No Hangfire server (workers, schedulers) unless a test asks for one: it would only slow the suite down.
         builder.UseSetting("Jobs:ServerEnabled", "false");
-        // Many logins from one address: the per tenant+IP login limit and the tenant request limit are off here;
-        // the Access tests lower them on hosts of their own.
+        // Many logins from one address: the anonymous limit per tenant + address, the per-user and the per-tenant request
+        // limits are off here; the Access tests lower them on hosts of their own.
         builder.UseSetting("Auth:RateLimits:LoginPermitLimit", "1000000");
+        builder.UseSetting("Auth:RateLimits:UserPermitLimit", "0");
         builder.UseSetting("Auth:RateLimits:TenantPermitLimit", "0");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -25,12 +25,16 @@ public sealed class MonolithFixture : IAsyncLifetime
 
     public TestDatabase Database { get; private set; } = null!;
 
+    /// <summary>The superuser's connection to the run's database: for tests that act behind the API's back.</summary>
     public string ConnectionString => Database.ConnectionString;
+
+    /// <summary>The run's database as the host sees it (request role and owner role).</summary>
+    public TestConnections Connections => Database.Connections;
 
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.Shared;
-        Factory = new MonolithFactory(Database.ConnectionString);
+        Factory = new MonolithFactory(Database.Connections);
         _ = Factory.Server; // start the host: platform scripts run now
         await EnsureTenantAsync(Alpha);
         await EnsureTenantAsync(Beta);

@@ -11,41 +11,140 @@ namespace Monolith.Tests.Support;
 /// </summary>
 public sealed class TestDatabase
 {
+    public const string OwnerRole = "monolith_owner";
+    public const string AppRole = "monolith_app";
+
     private static readonly Lazy<Task<TestDatabase>> SharedInstance = new(CreateAsync);
 
-    private TestDatabase(string serverConnectionString, string connectionString, string source)
+    // One pair of role passwords per test run: the roles are the server's, shared by every database made here.
+    private static readonly string OwnerPassword = "owner-" + Guid.NewGuid().ToString("N");
+    private static readonly string AppPassword = "app-" + Guid.NewGuid().ToString("N");
+
+    private TestDatabase(string serverConnectionString, TestConnections connections, string source)
     {
         ServerConnectionString = serverConnectionString;
-        ConnectionString = connectionString;
+        Connections = connections;
         Source = source;
     }
 
     public static Task<TestDatabase> Shared => SharedInstance.Value;
 
+    /// <summary>This run's own database as the superuser (tests that tamper behind the API's back), the request role and the owner role.</summary>
+    public TestConnections Connections { get; }
+
     /// <summary>The superuser connection to this run's own database.</summary>
-    public string ConnectionString { get; }
+    public string ConnectionString => Connections.Superuser;
 
     public string ServerConnectionString { get; }
 
     public string Source { get; }
 
-    /// <summary>A further empty database on the same server (for tests that need a database of their own).</summary>
-    public async Task<string> CreateDatabaseAsync(string prefix)
-    {
-        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)];
-        await using var connection = new NpgsqlConnection(ServerConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-        await command.ExecuteNonQueryAsync();
-        return new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name }.ConnectionString;
-    }
+    /// <summary>
+    /// A further empty database on the same server (for tests that need a database of their own), owned by the owner role
+    /// with the request role beside it: made by build/sql/roles.sql, as ./build/run.sh makes its own.
+    /// </summary>
+    public Task<TestConnections> CreateDatabaseAsync(string prefix) => CreateDatabaseAsync(ServerConnectionString, prefix);
 
     private static async Task<TestDatabase> CreateAsync()
     {
         var (server, source) = await StartServerAsync();
-        var probe = new TestDatabase(server, server, source);
-        var connectionString = await probe.CreateDatabaseAsync("monolith_test");
-        return new TestDatabase(server, connectionString, source);
+        return new TestDatabase(server, await CreateDatabaseAsync(server, "monolith_test"), source);
+    }
+
+    private static async Task<TestConnections> CreateDatabaseAsync(string server, string prefix)
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)];
+        var builder = new NpgsqlConnectionStringBuilder(server);
+        var info = new ProcessStartInfo(Psql()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[]
+                 {
+                     "-X", "-q", "-h", builder.Host!, "-p", builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "-U", builder.Username!, "-d", builder.Database ?? "postgres",
+                     "-v", $"owner_role={OwnerRole}", "-v", $"app_role={AppRole}", "-v", $"database={name}",
+                     "-f", Path.Combine(RepositoryRoot(), "build", "sql", "roles.sql"),
+                 })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["PGPASSWORD"] = builder.Password ?? string.Empty;
+        info.Environment["MONOLITH_OWNER_PASSWORD"] = OwnerPassword;
+        info.Environment["MONOLITH_APP_PASSWORD"] = AppPassword;
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"build/sql/roles.sql failed: {await stderr}");
+        }
+
+        var database = new NpgsqlConnectionStringBuilder(server) { Database = name };
+        return new TestConnections(
+            database.ConnectionString,
+            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = AppRole, Password = AppPassword }.ConnectionString,
+            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = OwnerRole, Password = OwnerPassword }.ConnectionString);
+    }
+
+    /// <summary>
+    /// Starts a PgBouncer in transaction mode with <paramref name="poolSize"/> server connections in front of this run's
+    /// database (build/pgbouncer.sh; stopped when the run ends) and returns the request role's connection string through it.
+    /// </summary>
+    public string StartPgBouncer(int poolSize)
+    {
+        var server = new NpgsqlConnectionStringBuilder(Connections.App);
+        var directory = Path.Combine(Path.GetTempPath(), "monolith-test-pgbouncer-" + Guid.NewGuid().ToString("N")[..12]);
+        var script = Path.Combine(RepositoryRoot(), "build", "pgbouncer.sh");
+        var port = RunScript(script, "start", directory, server.Host!, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), server.Database!,
+            AppRole, AppPassword, poolSize.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => RunScript(script, "stop", directory);
+        return new NpgsqlConnectionStringBuilder(Connections.App)
+        {
+            Port = int.Parse(port, System.Globalization.CultureInfo.InvariantCulture),
+            NoResetOnClose = true, // a transaction-mode pooler resets nothing; our settings are transaction-local
+        }.ConnectionString;
+    }
+
+    /// <summary>
+    /// A durable cluster of its own from the machine's binaries, with the two roles and a database, for a test that must
+    /// crash and restart its server. Removed when disposed.
+    /// </summary>
+    public static async Task<PrivateCluster> StartPrivateClusterAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "monolith-test-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        var server = RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "start", directory, "0").Trim().Split('\n')[^1];
+        return new PrivateCluster(directory, await CreateDatabaseAsync(server, "monolith_crash"));
+    }
+
+    public sealed class PrivateCluster(string directory, TestConnections connections) : IDisposable
+    {
+        public TestConnections Connections { get; } = connections;
+
+        /// <summary>Stops the server as a crash would (immediate shutdown: no checkpoint) and starts it again.</summary>
+        public void CrashAndRestart() => RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "crash-restart", directory);
+
+        public void Dispose()
+        {
+            RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "stop", directory);
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort: the directory is under the temp folder
+            }
+        }
+    }
+
+    private static string Psql()
+    {
+        var bindir = Environment.GetEnvironmentVariable("PG_BINDIR") is { Length: > 0 } configured
+            ? configured
+            : Directory.Exists("/usr/lib/postgresql")
+                ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).OrderBy(d => d, StringComparer.Ordinal).LastOrDefault()
+                : null;
+        return bindir is not null && File.Exists(Path.Combine(bindir, "psql")) ? Path.Combine(bindir, "psql") : "psql";
     }
 
     private static async Task<(string ConnectionString, string Source)> StartServerAsync()
@@ -121,4 +220,12 @@ public sealed class TestDatabase
 
         return directory?.FullName ?? throw new InvalidOperationException("Monolith.sln not found above the test binaries.");
     }
+}
+
+/// <summary>One test database three ways: as the superuser, as the request role (the host's ConnectionStrings:Monolith) and as the owner role.</summary>
+public sealed record TestConnections(string Superuser, string App, string Owner)
+{
+    /// <summary>The two connection strings the host and the CLI are configured with.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [new("ConnectionStrings:Monolith", App), new("ConnectionStrings:MonolithOwner", Owner)];
 }

@@ -48,7 +48,7 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
     public void A_connection_string_that_turns_off_the_pool_reset_is_refused()
     {
         var connectionString = new NpgsqlConnectionStringBuilder(Fixture.ConnectionString) { NoResetOnClose = true }.ConnectionString;
-        var error = Assert.Throws<InvalidOperationException>(() => new PlatformDatabase(connectionString));
+        var error = Assert.Throws<InvalidOperationException>(() => new PlatformDatabase(connectionString, null));
         Assert.Contains("No Reset On Close", error.Message, StringComparison.Ordinal);
     }
 
@@ -56,7 +56,7 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
     public async Task Without_a_tenant_in_scope_tenant_data_cannot_be_reached()
     {
         var database = Fixture.Service<TenantDatabase>();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => database.OpenConnectionAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => database.BeginAsync());
     }
 
     [Fact]
@@ -64,8 +64,6 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
     {
         var alpha = await TenantAsync(MonolithFixture.Alpha);
         using var scope = Fixture.Service<TenantContext>().Enter(alpha);
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
-
         foreach (var sql in new[]
                  {
                      "SELECT count(*) FROM beta.tenant_settings",
@@ -75,7 +73,8 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
                      "CREATE TABLE public.sneaky (id int)",
                  })
         {
-            await using var command = new NpgsqlCommand(sql, connection);
+            await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+            await using var command = session.Command(sql);
             var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
             Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
         }
@@ -87,16 +86,16 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
         var alpha = await TenantAsync(MonolithFixture.Alpha);
         await WriteSettingAsync(alpha, "audited", "1");
         using var scope = Fixture.Service<TenantContext>().Enter(alpha);
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
-
-        await using (var count = new NpgsqlCommand("SELECT count(*) FROM audit_events WHERE entity_id = 'audited'", connection))
+        await using (var session = await Fixture.Service<TenantDatabase>().BeginAsync())
+        await using (var count = session.Command("SELECT count(*) FROM audit_events WHERE entity_id = 'audited'"))
         {
             Assert.Equal(1L, await count.ExecuteScalarAsync());
         }
 
         foreach (var sql in new[] { "UPDATE audit_events SET entity_id = 'x'", "DELETE FROM audit_events", "TRUNCATE audit_events" })
         {
-            await using var command = new NpgsqlCommand(sql, connection);
+            await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+            await using var command = session.Command(sql);
             var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
             Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
         }
@@ -119,7 +118,8 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
         {
             var tenant = tenants[i % tenants.Count];
             using var scope = context.Enter(tenant);
-            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var session = await database.BeginAsync(ct);
+        var connection = session.Connection;
             await using var command = new NpgsqlCommand("SELECT current_schema() || '/' || current_user", connection);
             var seen = (string)(await command.ExecuteScalarAsync(ct))!;
             if (seen != $"{tenant.SchemaName}/{tenant.RoleName}")
@@ -129,14 +129,23 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
         });
         Assert.Equal(0, mismatches);
 
-        // The same over HTTP, through resolution middleware and the pool, interleaved across tenants.
-        var clients = tenants.Select(t => (Tenant: t, Client: Fixture.Factory.TenantClient(t.Identifier))).ToArray();
+        // The same over HTTP, through authentication, resolution, the bounds and the pool, interleaved across tenants:
+        // each tenant holds a setting naming itself, and every answer must name the tenant that asked.
+        var clients = new List<(TenantInfo Tenant, HttpClient Client)>();
+        foreach (var tenant in tenants)
+        {
+            var client = Fixture.Factory.TenantClient(tenant.Identifier);
+            await client.AuthorizeAsOwnerAsync(Fixture, tenant.Identifier);
+            Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/settings/whoami", new { value = tenant.Identifier })).StatusCode);
+            clients.Add((tenant, client));
+        }
+
         var httpMismatches = 0;
         await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
         {
-            var (tenant, client) = clients[i % clients.Length];
-            var session = await client.GetFromJsonAsync<JsonElement>("/bench/session", ct);
-            if (session.GetProperty("schema").GetString() != tenant.SchemaName || session.GetProperty("role").GetString() != tenant.RoleName)
+            var (tenant, client) = clients[i % clients.Count];
+            var setting = await client.GetFromJsonAsync<JsonElement>("/settings/whoami", ct);
+            if (setting.GetProperty("value").GetString() != tenant.Identifier)
             {
                 Interlocked.Increment(ref httpMismatches);
             }
@@ -150,17 +159,20 @@ public sealed class IsolationTests(MonolithFixture fixture) : IntegrationTest(fi
     private async Task WriteSettingAsync(TenantInfo tenant, string key, string json)
     {
         using var scope = Fixture.Service<TenantContext>().Enter(tenant);
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
+        await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("INSERT INTO tenant_settings (key, value) VALUES ($1, $2::jsonb)", connection);
         command.Parameters.AddWithValue(key);
         command.Parameters.AddWithValue(json);
         await command.ExecuteNonQueryAsync();
+        await session.CommitAsync(CancellationToken.None);
     }
 
     private async Task<string?> ReadSettingAsync(TenantInfo tenant, string key)
     {
         using var scope = Fixture.Service<TenantContext>().Enter(tenant);
-        await using var connection = await Fixture.Service<TenantDatabase>().OpenConnectionAsync();
+        await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
+        var connection = session.Connection;
         await using var command = new NpgsqlCommand("SELECT value::text FROM tenant_settings WHERE key = $1", connection);
         command.Parameters.AddWithValue(key);
         return (string?)await command.ExecuteScalarAsync();

@@ -110,7 +110,7 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
         try
         {
             await Task.WhenAll(factories.Select(f => Task.Run(() => f.Server)));
-            await using var connection = new NpgsqlConnection(database);
+            await using var connection = new NpgsqlConnection(database.Superuser);
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand("SELECT count(*) FROM platform.schemaversions", connection);
             Assert.Equal((long)MigrationScripts.Platform.Scripts.Count, await command.ExecuteScalarAsync());

@@ -116,11 +116,14 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
     public async Task A_provisioning_that_died_with_its_process_is_cleaned_up_by_the_next_attempt()
     {
         var identifier = MonolithFixture.UniqueIdentifier("crash");
-        // What a crash after the catalog insert leaves: a 'provisioning' row whose lock nobody holds, and a schema.
+        // What a crash after the catalog insert leaves: a 'provisioning' row whose lock nobody holds, and a schema and
+        // role made by the owner role (as provisioning makes them).
         var id = Guid.CreateVersion7();
+        var role = TenantIdentifier.RoleNameOf(id);
         await ExecuteAsync(
-            $"INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status) VALUES ('{id}', '{identifier}', 'x', '{TenantIdentifier.SchemaNameOf(identifier)}', '{TenantIdentifier.RoleNameOf(id)}', 'provisioning');" +
-            $"CREATE SCHEMA \"{TenantIdentifier.SchemaNameOf(identifier)}\"; CREATE ROLE \"{TenantIdentifier.RoleNameOf(id)}\" NOLOGIN;");
+            $"SET ROLE {TestDatabase.OwnerRole};" +
+            $"INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status) VALUES ('{id}', '{identifier}', 'x', '{TenantIdentifier.SchemaNameOf(identifier)}', '{role}', 'provisioning');" +
+            $"CREATE ROLE \"{role}\" NOLOGIN; GRANT \"{role}\" TO CURRENT_USER; CREATE SCHEMA \"{TenantIdentifier.SchemaNameOf(identifier)}\";");
 
         var result = await Fixture.Service<TenantProvisioner>().CreateAsync(Command(identifier), CancellationToken.None);
 
@@ -163,7 +166,7 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
         Assert.False(await SchemaExistsAsync(tenant.SchemaName));
         Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM pg_roles WHERE rolname = '{tenant.RoleName}'"));
         Assert.Equal(HttpStatusCode.NotFound, (await platform.GetAsync($"/platform/tenants/{identifier}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await Fixture.Factory.TenantClient(identifier).GetAsync("/bench/session")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Fixture.Factory.TenantClient(identifier).GetAsync("/me")).StatusCode); // tenant-not-found
         Assert.Equal(HttpStatusCode.NotFound, (await platform.DeleteAsync($"/platform/tenants/{identifier}")).StatusCode);
 
         var again = await Fixture.ProvisionAsync(identifier);

@@ -29,7 +29,7 @@ public sealed class LiveToggleChangeTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task A_change_through_one_instance_is_in_force_on_another_without_restart()
     {
-        await using var second = new MonolithFactory(Fixture.ConnectionString, NotificationsOnly);
+        await using var second = new MonolithFactory(Fixture.Connections, NotificationsOnly);
         var listener = await ListeningAsync(second);
         var admin = await Fixture.ClientAsAsync(Alpha, "admin");
         var project = Guid.CreateVersion7();
@@ -49,7 +49,7 @@ public sealed class LiveToggleChangeTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task After_the_listeners_connection_is_killed_it_reconnects_and_changes_arrive_again()
     {
-        await using var second = new MonolithFactory(Fixture.ConnectionString, NotificationsOnly);
+        await using var second = new MonolithFactory(Fixture.Connections, NotificationsOnly);
         var listener = await ListeningAsync(second);
         var admin = await Fixture.ClientAsAsync(Alpha, "admin");
         await admin.DefineAsync("resilient", false);
@@ -74,7 +74,7 @@ public sealed class LiveToggleChangeTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task A_change_whose_notification_was_lost_is_picked_up_by_the_poll()
     {
-        await using var second = new MonolithFactory(Fixture.ConnectionString, new Dictionary<string, string?> { ["Toggles:PollMilliseconds"] = "200" });
+        await using var second = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?> { ["Toggles:PollMilliseconds"] = "200" });
         await ListeningAsync(second);
         var admin = await Fixture.ClientAsAsync(Alpha, "admin");
         await admin.DefineAsync("quiet", false);
@@ -101,7 +101,7 @@ public sealed class LiveToggleChangeTests(MonolithFixture fixture) : Integration
     [Fact]
     public async Task A_change_of_the_undefined_default_reaches_another_instance()
     {
-        await using var second = new MonolithFactory(Fixture.ConnectionString, NotificationsOnly);
+        await using var second = new MonolithFactory(Fixture.Connections, NotificationsOnly);
         await ListeningAsync(second);
         var admin = await Fixture.ClientAsAsync(Alpha, "admin");
         Assert.False((await second.EvaluateAsync(Alpha, "whatever")).Enabled);

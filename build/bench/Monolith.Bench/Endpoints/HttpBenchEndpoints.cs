@@ -1,15 +1,18 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Paging;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 
-namespace Monolith.Host.Bench;
+namespace Monolith.Bench.Endpoints;
 
 /// <summary>
-/// Bench-only baselines for build/bench/http.sh (mapped only with <c>Bench:Enabled</c>): a trivial tenant endpoint
+/// Bench-only baselines for build/bench/http.sh (served by the bench host only): a trivial tenant endpoint
 /// open to anonymous callers and the same one behind the viewer policy (what token validation costs), and
 /// GET /customers?limit=50 done by hand (what the Customers module's stack costs over raw Npgsql).
 /// </summary>
@@ -18,7 +21,7 @@ internal static class HttpBenchEndpoints
     private const string CustomersSql =
         "SELECT id, name, legal_name, email, phone, status, created_at, updated_at, xmin FROM customers ORDER BY created_at ASC, id ASC LIMIT $1";
 
-    public static void MapHttpBenchEndpoints(this WebApplication app)
+    public static void MapHttpBenchEndpoints(this IEndpointRouteBuilder app)
     {
         var bench = app.MapGroup("/bench/http").RequireTenant().ExcludeFromDescription();
 
@@ -31,7 +34,8 @@ internal static class HttpBenchEndpoints
         bench.MapGet("/customers-raw", async (HttpContext http, TenantDatabase database, IOptions<JsonOptions> options, CancellationToken ct) =>
         {
             const int limit = 50;
-            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var session = await database.BeginAsync(ct);
+            var connection = session.Connection;
             await using var command = new Npgsql.NpgsqlCommand(CustomersSql, connection);
             command.Parameters.AddWithValue(limit + 1);
             http.Response.ContentType = "application/json; charset=utf-8";

@@ -1,28 +1,27 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 
-namespace Monolith.Host.Bench;
+namespace Monolith.Bench.Endpoints;
 
 /// <summary>
-/// Bench-only endpoints, mapped only when <c>Bench:Enabled</c> is true (never in a default configuration):
+/// Bench-only endpoints, served only by the bench host (<see cref="BenchHost"/>), never by the shipped one:
 /// the same query with and without the tenant switch, so benchmarks can measure what isolation costs.
 /// </summary>
 internal static class BenchEndpoints
 {
-    public static void MapBenchEndpoints(this WebApplication app)
+    public static void MapBenchEndpoints(this IEndpointRouteBuilder app)
     {
-        if (!app.Configuration.GetValue<bool>("Bench:Enabled"))
-        {
-            return;
-        }
-
         var bench = app.MapGroup("/bench").RequireTenant().ExcludeFromDescription().AllowAnonymous();
 
         // The tenant path: a pooled connection bound to the tenant (role + search_path), then the query.
         bench.MapGet("/session", async (TenantDatabase database, CancellationToken ct) =>
         {
-            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var session = await database.BeginAsync(ct);
+            var connection = session.Connection;
             await using var command = new Npgsql.NpgsqlCommand("SELECT current_schema(), current_user, (SELECT count(*) FROM tenant_settings)", connection);
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);

@@ -1,0 +1,67 @@
+-- The database roles of CONTRACT §8 (docs/adr/0005), made by a superuser once per server and database.
+-- Idempotent: run it again to reset the passwords or to adopt a database made before the two roles.
+--   psql -v owner_role=monolith_owner -v app_role=monolith_app -v database=monolith -f build/sql/roles.sql
+-- The passwords come from the environment (never the command line): MONOLITH_OWNER_PASSWORD, MONOLITH_APP_PASSWORD.
+--   owner role: owns the database, the platform schemas and every tenant schema; creates tenant roles. Not a superuser.
+--   app role:   the request path. Owns nothing, creates nothing, inherits nothing: it reaches a tenant's tables only by
+--               SET ROLE to that tenant's role, of which the owner makes it a member when the tenant is provisioned.
+\set ON_ERROR_STOP on
+\getenv owner_password MONOLITH_OWNER_PASSWORD
+\getenv app_password MONOLITH_APP_PASSWORD
+
+SELECT format('CREATE ROLE %I', :'owner_role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'owner_role') \gexec
+ALTER ROLE :"owner_role" LOGIN CREATEROLE NOSUPERUSER NOCREATEDB NOREPLICATION NOBYPASSRLS PASSWORD :'owner_password';
+
+SELECT format('CREATE ROLE %I', :'app_role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_role') \gexec
+ALTER ROLE :"app_role" LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'app_password';
+
+SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'owner_role')
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'database') \gexec
+ALTER DATABASE :"database" OWNER TO :"owner_role";
+-- No temporary tables for anyone but the owner (tenant roles and the app role get nothing PUBLIC would give them).
+REVOKE TEMPORARY ON DATABASE :"database" FROM PUBLIC;
+GRANT TEMPORARY ON DATABASE :"database" TO :"owner_role";
+
+\connect :"database"
+SET ROLE NONE;
+ALTER SCHEMA public OWNER TO :"owner_role";
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+
+-- A database made before the two roles (everything owned by the superuser): hand its schemas and what is in them
+-- to the owner role. Sequences that belong to a column follow their table.
+SELECT set_config('monolith.owner_role', :'owner_role', false);
+DO $adopt$
+DECLARE
+    target text := current_setting('monolith.owner_role');
+    item record;
+BEGIN
+    FOR item IN
+        SELECT n.nspname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+        WHERE r.rolsuper AND n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'public')
+    LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO %I', item.nspname, target);
+    END LOOP;
+
+    FOR item IN
+        SELECT n.nspname, c.relname, c.relkind FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
+        WHERE r.rolsuper AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+    LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO %I',
+            CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                              WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+            item.nspname, item.relname, target);
+    END LOOP;
+
+    FOR item IN
+        SELECT p.oid::regprocedure AS signature, p.prokind FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
+        WHERE r.rolsuper AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO %I', CASE item.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, item.signature, target);
+    END LOOP;
+END
+$adopt$;

@@ -1,0 +1,301 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Notifications;
+using Npgsql;
+
+namespace Monolith.Access.Authorization;
+
+/// <summary>What the database says now about the user and session an access token names: live, with this role and e-mail.</summary>
+internal sealed record CurrentUser(string Role, string Email);
+
+/// <summary>
+/// The per-instance cache of users' current state, keyed by (tenant, user, session) (docs/adr/0013). A hit costs two
+/// dictionary lookups; a miss one query in the tenant's schema. An ended session, a deleted or disabled user are
+/// cached too (as null), so a refused token does not cost a query per request.
+/// <para>
+/// Kept true by the tenant's triggers: every change that can end or alter access bumps the tenant's
+/// <c>access_state.version</c> and notifies <see cref="Channel"/> with "schema:user:session:version". Served by the
+/// instance's <see cref="ChangeNotificationHub"/>: a notification drops the entries it names; every poll interval
+/// the cached tenants' versions are compared, so a lost notification costs at most one interval; while the hub is not
+/// listening nothing is cached (every request reads the database).
+/// </para>
+/// <para>
+/// Races: a load that started before an invalidation is not stored (<see cref="generation"/>), and an entry is
+/// stored only when it was read at the version its tenant's bucket is known to be at.
+/// </para>
+/// </summary>
+internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
+{
+    public const string Channel = "monolith_access";
+    private const int MaxEntries = 200_000;
+    private const int PollBatch = 200;
+
+    private readonly ConcurrentDictionary<Guid, TenantEntries> tenants = new();
+    private readonly ConcurrentDictionary<string, Guid> tenantBySchema = new(StringComparer.Ordinal);
+    private readonly Lock gate = new();
+    private long generation;
+    private int entries;
+    private volatile bool listening;
+
+    string IChangeSubscriber.Channel => Channel;
+
+    /// <summary>Entries held (tests, diagnostics).</summary>
+    public int Count => Volatile.Read(ref entries);
+
+    /// <summary>The current state of the token's user and session; null when the session ended or the user is gone or disabled.</summary>
+    public async ValueTask<CurrentUser?> FindAsync(TenantInfo tenant, Guid userId, Guid sessionId, CancellationToken ct)
+    {
+        if (listening && tenants.TryGetValue(tenant.Id, out var bucket) && bucket.Entries.TryGetValue((userId, sessionId), out var cached))
+        {
+            return cached;
+        }
+
+        var seen = Volatile.Read(ref generation);
+        var (version, current) = await LoadAsync(userId, sessionId, ct);
+        Store(tenant, version, userId, sessionId, current, seen);
+        return current;
+    }
+
+    private async Task<(long Version, CurrentUser? User)> LoadAsync(Guid userId, Guid sessionId, CancellationToken ct)
+    {
+        await using var unit = await database.BeginAsync(ct);
+        await using var command = unit.Command(
+            """
+            SELECT coalesce((SELECT version FROM access_state), 0), u.role, u.email
+            FROM (SELECT 1) AS one
+            LEFT JOIN sessions s ON s.id = $1 AND s.user_id = $2 AND s.ended_at IS NULL AND s.expires_at > now()
+            LEFT JOIN users u ON u.id = s.user_id AND u.status = 'active'
+            """);
+        command.Parameters.AddWithValue(sessionId);
+        command.Parameters.AddWithValue(userId);
+        (long, CurrentUser?) result;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            result = (reader.GetInt64(0), reader.IsDBNull(1) ? null : new CurrentUser(reader.GetString(1), reader.GetString(2)));
+        }
+
+        await unit.CommitAsync(ct);
+        return result;
+    }
+
+    private void Store(TenantInfo tenant, long version, Guid userId, Guid sessionId, CurrentUser? current, long seen)
+    {
+        if (!listening)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            if (generation != seen || !listening)
+            {
+                return; // something was invalidated while this was read: it may be older than that
+            }
+
+            var bucket = tenants.GetOrAdd(tenant.Id, _ => new TenantEntries(tenant, version));
+            tenantBySchema[tenant.SchemaName] = tenant.Id;
+            if (bucket.Version != version)
+            {
+                return; // the poll reconciles the bucket with the database first
+            }
+
+            if (entries >= MaxEntries)
+            {
+                ClearLocked();
+                bucket = tenants.GetOrAdd(tenant.Id, _ => new TenantEntries(tenant, version));
+                tenantBySchema[tenant.SchemaName] = tenant.Id;
+            }
+
+            if (bucket.Entries.TryAdd((userId, sessionId), current))
+            {
+                entries++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// This instance's own change, after its commit: dropped at once (the notification does the same on every instance
+    /// a moment later). <paramref name="sessionId"/> null for every session of the user.
+    /// </summary>
+    public void Forget(Guid tenantId, Guid userId, Guid? sessionId = null)
+    {
+        lock (gate)
+        {
+            generation++;
+            if (!tenants.TryGetValue(tenantId, out var bucket))
+            {
+                return;
+            }
+
+            foreach (var key in bucket.Entries.Keys)
+            {
+                if (key.User == userId && (sessionId is null || key.Session == sessionId) && bucket.Entries.TryRemove(key, out _))
+                {
+                    entries--;
+                }
+            }
+        }
+    }
+
+    /// <summary>"schema:user:session:version", user and session <c>*</c> for all.</summary>
+    public void OnNotification(string payload)
+    {
+        var parts = payload.Split(':');
+        if (parts.Length != 4 || !tenantBySchema.TryGetValue(parts[0], out var tenantId))
+        {
+            return; // a tenant nothing is cached of
+        }
+
+        lock (gate)
+        {
+            generation++;
+            if (!tenants.TryGetValue(tenantId, out var bucket))
+            {
+                return;
+            }
+
+            if (!Guid.TryParse(parts[1], out var userId))
+            {
+                RemoveBucketLocked(tenantId, bucket); // the whole tenant (a TRUNCATE)
+                return;
+            }
+
+            var everySession = !Guid.TryParse(parts[2], out var sessionId);
+            foreach (var key in bucket.Entries.Keys)
+            {
+                if (key.User == userId && (everySession || key.Session == sessionId) && bucket.Entries.TryRemove(key, out _))
+                {
+                    entries--;
+                }
+            }
+
+            // Changes are numbered in commit order (they queue on the access_state row): when this is the very next
+            // one, the bucket is now current; otherwise one was missed and the poll clears the tenant.
+            if (long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version == bucket.Version + 1)
+            {
+                bucket.Version = version;
+            }
+        }
+    }
+
+    public void OnListening()
+    {
+        lock (gate)
+        {
+            ClearLocked();
+            listening = true;
+        }
+    }
+
+    public void OnListenerLost()
+    {
+        lock (gate)
+        {
+            listening = false;
+            ClearLocked();
+        }
+    }
+
+    /// <summary>
+    /// Reads the version of every cached tenant, in batches of one round trip: each tenant's row through its own role
+    /// (transaction-local <c>role</c>, as the request path does), in one transaction that is rolled back.
+    /// </summary>
+    public async Task PollAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        var buckets = tenants.Values.ToList();
+        for (var start = 0; start < buckets.Count; start += PollBatch)
+        {
+            var batch = buckets.GetRange(start, Math.Min(PollBatch, buckets.Count - start));
+            var versions = new long[batch.Count];
+            try
+            {
+                await using var transaction = await connection.BeginTransactionAsync(ct);
+                await using var commands = new NpgsqlBatch(connection, transaction);
+                // The poll never makes anyone wait: a lock it cannot have at once (a migration, a TRUNCATE) fails it
+                // instead, and the batch's tenants are simply forgotten (they reload on use).
+                commands.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('lock_timeout', '100ms', true)"));
+                foreach (var bucket in batch)
+                {
+                    var role = new NpgsqlBatchCommand("SELECT set_config('role', $1, true)");
+                    role.Parameters.AddWithValue(bucket.Tenant.RoleName);
+                    commands.BatchCommands.Add(role);
+                    commands.BatchCommands.Add(new NpgsqlBatchCommand(
+                        $"SELECT coalesce((SELECT version FROM {QuoteIdentifier(bucket.Tenant.SchemaName)}.access_state), 0)"));
+                }
+
+                await using (var reader = await commands.ExecuteReaderAsync(ct))
+                {
+                    await reader.NextResultAsync(ct); // past the lock timeout's result
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        await reader.NextResultAsync(ct); // past the role's result
+                        await reader.ReadAsync(ct);
+                        versions[i] = reader.GetInt64(0);
+                        await reader.NextResultAsync(ct);
+                    }
+                }
+
+                await transaction.RollbackAsync(ct);
+            }
+            catch (PostgresException)
+            {
+                // A cached tenant is gone (its schema or role), or a lock was not free: forget the batch's tenants; they
+                // reload on use.
+                lock (gate)
+                {
+                    generation++;
+                    foreach (var bucket in batch)
+                    {
+                        RemoveBucketLocked(bucket.Tenant.Id, bucket);
+                    }
+                }
+
+                continue;
+            }
+
+            lock (gate)
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var bucket = batch[i];
+                    if (versions[i] != bucket.Version && tenants.TryGetValue(bucket.Tenant.Id, out var live) && ReferenceEquals(live, bucket))
+                    {
+                        generation++;
+                        RemoveBucketLocked(bucket.Tenant.Id, bucket);
+                    }
+                }
+            }
+        }
+    }
+
+    private void RemoveBucketLocked(Guid tenantId, TenantEntries bucket)
+    {
+        if (tenants.TryRemove(new KeyValuePair<Guid, TenantEntries>(tenantId, bucket)))
+        {
+            entries -= bucket.Entries.Count;
+        }
+    }
+
+    private void ClearLocked()
+    {
+        generation++;
+        tenants.Clear();
+        tenantBySchema.Clear();
+        entries = 0;
+    }
+
+    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>One tenant's entries and the <c>access_state.version</c> they are known to reflect.</summary>
+    private sealed class TenantEntries(TenantInfo tenant, long version)
+    {
+        public TenantInfo Tenant { get; } = tenant;
+
+        public long Version { get; set; } = version;
+
+        public ConcurrentDictionary<(Guid User, Guid Session), CurrentUser?> Entries { get; } = new();
+    }
+}

@@ -1,0 +1,36 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Monolith.Tenancy.Bounds;
+
+/// <summary>How a database error is told apart: a bound that was hit, or a server that went away.</summary>
+public static class DatabaseFailures
+{
+    /// <summary>A statement that ran past its tenant's statement or lock timeout.</summary>
+    public static bool IsTimeout(Exception e) =>
+        Unwrap(e) is PostgresException { SqlState: PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.LockNotAvailable };
+
+    /// <summary>The connection broke or the server refused new work (restart, shutdown, too many connections).</summary>
+    public static bool IsConnectionLoss(Exception e) =>
+        Unwrap(e) switch
+        {
+            PostgresException pg => pg.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+                or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections
+                or "25P03" // idle_in_transaction_session_timeout ended the session
+                || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
+            NpgsqlException npgsql => npgsql.InnerException is IOException or SocketException or EndOfStreamException or TimeoutException
+                || npgsql.IsTransient,
+            SocketException => true,
+            _ => false,
+        };
+
+    private static Exception Unwrap(Exception e)
+    {
+        while (e is not NpgsqlException && e.InnerException is { } inner)
+        {
+            e = inner;
+        }
+
+        return e;
+    }
+}

@@ -1,0 +1,33 @@
+using Npgsql;
+
+namespace Monolith.Tenancy.Notifications;
+
+/// <summary>
+/// A module's interest in one PostgreSQL notification channel, served by the instance's one listening connection
+/// (<see cref="ChangeNotificationHub"/>). Register it as an <see cref="IChangeSubscriber"/> singleton in the module's
+/// <c>AddX</c>. The hub calls it from its own loop, one call at a time.
+/// </summary>
+public interface IChangeSubscriber
+{
+    /// <summary>The channel, a plain lowercase identifier (<c>monolith_tenants</c>).</summary>
+    string Channel { get; }
+
+    /// <summary>A notification on <see cref="Channel"/>. Must be quick and must not throw.</summary>
+    void OnNotification(string payload);
+
+    /// <summary>
+    /// The hub listens on a new connection (the first, or after a loss): whatever was notified before may have been
+    /// missed, so resynchronise (drop caches). Notifications are heard from now on.
+    /// </summary>
+    void OnListening();
+
+    /// <summary>The connection is gone: nothing is heard until the next <see cref="OnListening"/>.</summary>
+    void OnListenerLost();
+
+    /// <summary>
+    /// The fallback for a notification that never arrives: called every poll interval while listening, on the hub's
+    /// connection. Leave no transaction open and no session setting changed. A <see cref="PostgresException"/> makes
+    /// the hub resynchronise this subscriber; any other failure makes it reconnect.
+    /// </summary>
+    Task PollAsync(NpgsqlConnection connection, CancellationToken ct);
+}
