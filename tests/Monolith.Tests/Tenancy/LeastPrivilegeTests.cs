@@ -86,6 +86,19 @@ public sealed class LeastPrivilegeTests(MonolithFixture fixture) : IntegrationTe
     }
 
     [Fact]
+    public async Task The_tenant_role_reads_its_trail_but_cannot_write_a_record_itself()
+    {
+        var alpha = await TenantAsync(MonolithFixture.Alpha);
+        var forged = await RunAsTenantAsync(alpha,
+            "INSERT INTO audit_events (action, entity_type, entity_id, actor_kind, changes) VALUES ('create', 'customer', 'forged', 'user', '{}')");
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, forged?.SqlState);
+
+        // Its own changes are still recorded, by the trigger running with its owner's rights, and it can read them.
+        Assert.Null(await RunAsTenantAsync(alpha, "INSERT INTO tenant_settings (key, value) VALUES ('trail-probe', '1')", commit: true));
+        Assert.Null(await RunAsTenantAsync(alpha, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM audit_events WHERE entity_id = 'trail-probe') THEN RAISE EXCEPTION 'not recorded'; END IF; END $$"));
+    }
+
+    [Fact]
     public async Task Every_tenant_unit_of_work_runs_as_its_tenant_role_and_the_settings_end_with_the_transaction()
     {
         var alpha = await TenantAsync(MonolithFixture.Alpha);
@@ -130,7 +143,7 @@ public sealed class LeastPrivilegeTests(MonolithFixture fixture) : IntegrationTe
         Assert.DoesNotContain(password, message, StringComparison.Ordinal);
     }
 
-    private async Task<PostgresException?> RunAsTenantAsync(TenantInfo tenant, string sql)
+    private async Task<PostgresException?> RunAsTenantAsync(TenantInfo tenant, string sql, bool commit = false)
     {
         using var scope = Fixture.Service<TenantContext>().Enter(tenant);
         await using var session = await Fixture.Service<TenantDatabase>().BeginAsync();
@@ -138,6 +151,11 @@ public sealed class LeastPrivilegeTests(MonolithFixture fixture) : IntegrationTe
         try
         {
             await command.ExecuteNonQueryAsync();
+            if (commit)
+            {
+                await session.CommitAsync(CancellationToken.None);
+            }
+
             return null;
         }
         catch (PostgresException e)
