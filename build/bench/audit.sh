@@ -51,7 +51,7 @@ lua=build/bench/lua
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
-  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240 DOTNET_NOLOGO=1
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240 DOTNET_NOLOGO=1
 port=$(shuf -i 20000-60000 -n 1)
 url="http://127.0.0.1:$port"
 start_host() {
@@ -80,7 +80,14 @@ audit_triggers() {
 post() {
   local out
   out=$(wrk -t2 -c16 -d"${seconds}s" -s "$lua/post-tenants.lua" "$url" -- "$1" "$2")
-  if echo "$out" | grep -q "Non-2xx"; then echo "wrk: $(echo "$out" | grep Non-2xx)" >&2; tail -c 3000 "$work/host.log" >&2; exit 1; fi
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "wrk: $(echo "$out" | grep Non-2xx)" >&2
+    read -r t k <"$1"
+    curl -s -X POST "$url/customers" -H "X-Tenant: $t" -H "Authorization: Bearer $k" -H 'Content-Type: application/json' \
+      -d '{"name":"Probe","email":"probe-'"$RANDOM"'@bench.test","projects":[{"name":"Main"}]}' -w '\n%{http_code}\n' >&2
+    grep -m 5 -A 12 "ERR\]" "$work/host.log" | grep -v "^   at " >&2
+    exit 1
+  fi
   echo "$out" | awk '/Requests\/sec/ {print $2}'
 }
 medians() { # LABEL "values" [LABEL "values"...]: medians and each one's ratio to the last
@@ -136,6 +143,23 @@ if has variants; then
     done
     echo "  $v: ${times[*]}"
   done
+  echo "## Where the cost goes: backend CPU per POST /customers transaction, DISCARD ALL before each as the host does (blocks of 300, alternating)"
+  targets=()
+  for v in $variants; do targets+=("$v=$(schema_of "var-${v//_/-}")"); done
+  $bench backend-cpu "$db" 300 8 "${targets[@]}"
+  echo "  (async: without its sealer's CPU, which runs in a session of its own)"
+  if command -v perf >/dev/null; then
+    echo "## Profile of one backend serving the shipped trail (perf, 8 s; share of the backend's time, inclusive)"
+    $bench backend-cpu "$db" 300 60 "shipped=$(schema_of var-shipped)" >/dev/null 2>&1 &
+    profiled=$!; pids+=($profiled)
+    sleep 6
+    pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'audit-cpu-shipped'")
+    perf record -F 999 -g -p "$pid" -o "$work/perf.data" -- sleep 8 >/dev/null 2>&1 || true
+    perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
+      | grep -E "\] (PostgresMain|AfterTriggerFireDeferred|plpgsql_exec_trigger|GetCachedPlan|pg_plan_queries|raw_parser|parse_analyze_withcb|pg_analyze_and_rewrite_fixedparams|standard_ExecutorRun|ExecInsertIndexTuples|heap_update|XLogFlush|exec_simple_query|exec_execute_message|exec_parse_message) " \
+      | awk '{printf "  %-8s %s\n", $1, $4}' | grep . || echo "  (perf could not read the backend)"
+    kill "$profiled" 2>/dev/null || true
+  fi
 fi
 
 if has ratios; then

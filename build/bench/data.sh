@@ -44,7 +44,7 @@ cli=$(ls cli/bin/Release/net10.0/Monolith.Cli.dll)
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning \
-  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000 DOTNET_NOLOGO=1
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000 DOTNET_NOLOGO=1
 start_host() { # PORT LOG
   dotnet host/bin/Release/net10.0/Monolith.Host.dll --urls "http://127.0.0.1:$1" >"$2" 2>&1 &
   pids+=($!)
