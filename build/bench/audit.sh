@@ -6,12 +6,16 @@
 #   variants  the ways to build the chain against each other (build/bench/audit/variants.sql): today's lock to commit,
 #             sealing at commit (dynamic and static SQL), asynchronous sealing, statement-level triggers; plus a bulk
 #             UPDATE of 5,000 rows per variant
+#   cpu       the backend's CPU per POST /customers transaction, trail on vs off, by how the pooled connection is reset
+#             between requests (DISCARD ALL; Npgsql's reset that keeps plans, used once statements are prepared; none);
+#             AUDIT_PERF=N adds the top N lines of a perf profile of the trail with plans kept
 #   latency   POST /customers p50/p99 at fixed 50 and 100 req/s (open loop)
 #   verify    GET /audit-events/verify of a 1,000,000-record trail: time and the host's peak RSS
 #   memory    private memory of one PostgreSQL backend after it served 1,000 tenants, functions per schema (scripts up
 #             to 0007) vs shared (every script), with pg_backend_memory_contexts
 # usage: build/bench/audit.sh [MODES=all] [WRK_SECONDS=8] [TENANTS=100]      e.g. build/bench/audit.sh "ratios latency"
-#        VERIFY_RECORDS (1000000), MEMORY_TENANTS (1000), RATE_SECONDS (10) in the environment
+#        VERIFY_RECORDS (1000000), MEMORY_TENANTS (1000), RATE_SECONDS (10) in the environment;
+#        REQUEST_CONNECTION_OPTIONS is appended to the host's request connection string (e.g. "Max Auto Prepare=0")
 # Run it under the shared lock: flock /tmp/monolith-bench.lock build/bench/audit.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +25,7 @@ spread=${3:-100}
 verify_records=${VERIFY_RECORDS:-1000000}
 memory_tenants=${MEMORY_TENANTS:-1000}
 rate_seconds=${RATE_SECONDS:-10}
-[ "$modes" = all ] && modes="ratios variants latency verify memory"
+[ "$modes" = all ] && modes="ratios variants cpu latency verify memory"
 has() { [[ " $modes " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
@@ -38,6 +42,7 @@ trap cleanup EXIT
 # shellcheck source=build/bench/cluster.sh
 . build/bench/cluster.sh
 bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings (docs/adr/0005)
+[ -z "${REQUEST_CONNECTION_OPTIONS:-}" ] || export ConnectionStrings__Monolith="$ConnectionStrings__Monolith;$REQUEST_CONNECTION_OPTIONS"
 pgurl() { echo "$1" | sed 's/Host=/host=/;s/;Port=/ port=/;s/;Username=/ user=/;s/;Database=/ dbname=/;s/;Maximum Pool Size=[0-9]*//'; }
 sql() { psql "$(pgurl "$db")" -v ON_ERROR_STOP=1 -qAtX "$@"; }
 
@@ -162,6 +167,25 @@ if has variants; then
   fi
 fi
 
+if has cpu; then
+  echo "## Backend CPU per POST /customers transaction, trail on vs off, by what resets the pooled connection between requests (blocks of 300, alternating)"
+  tenant cpu-on >/dev/null; tenant cpu-off >/dev/null
+  audit_triggers DISABLE "$(schema_of cpu-off)"
+  for reset in discard keep-plans none; do
+    echo " reset: $reset"
+    AUDIT_CPU_RESET=$reset $bench backend-cpu "$db" 300 6 "on=$(schema_of cpu-on)" "off=$(schema_of cpu-off)"
+  done
+  if [ -n "${AUDIT_PERF:-}" ] && command -v perf >/dev/null; then
+    AUDIT_CPU_RESET=keep-plans $bench backend-cpu "$db" 300 60 "on=$(schema_of cpu-on)" >/dev/null 2>&1 &
+    profiled=$!; pids+=($profiled)
+    sleep 5
+    pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'audit-cpu-on'")
+    perf record -F 1999 -g -p "$pid" -o "$work/perf.data" -- sleep 8 >/dev/null 2>&1 || true
+    perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null | grep -v "^#" | grep . | head -${AUDIT_PERF} 
+    kill "$profiled" 2>/dev/null || true
+  fi
+fi
+
 if has ratios; then
   echo "## POST /customers, trail on vs off (wrk -t2 -c16 -d${seconds}s, 3 alternating rounds): one tenant, and spread over $spread tenants"
   tenant bench >"$work/one.txt"
@@ -226,5 +250,5 @@ fi
 
 if has memory; then
   echo "## One PostgreSQL backend after serving $memory_tenants tenants: functions per schema (every tenant script but 0010) vs shared (all of them)"
-  $bench backend-memory "$db" "$memory_tenants" 2  # as the superuser: it reads the backend's /proc entry
+  $bench backend-memory "$db" "$ConnectionStrings__MonolithOwner" "$memory_tenants" 2  # schemas made by the owner, as provisioning does; served as the superuser (pg_backend_memory_contexts)
 fi

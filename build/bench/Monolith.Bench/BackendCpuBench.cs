@@ -66,8 +66,15 @@ internal static class BackendCpuBench
 
     private static async Task TransactionAsync(NpgsqlConnection connection, string schema, string role, int i)
     {
-        await using (var reset = new NpgsqlCommand("DISCARD ALL", connection))
+        var resetSql = Environment.GetEnvironmentVariable("AUDIT_CPU_RESET") switch
         {
+            "none" => null,
+            "keep-plans" => "SET SESSION AUTHORIZATION DEFAULT;RESET ALL;CLOSE ALL;UNLISTEN *;SELECT pg_advisory_unlock_all();DISCARD SEQUENCES;DISCARD TEMP",
+            _ => "DISCARD ALL",
+        };
+        if (resetSql is not null)
+        {
+            await using var reset = new NpgsqlCommand(resetSql, connection);
             await reset.ExecuteNonQueryAsync();
         }
 

@@ -10,11 +10,12 @@ namespace Monolith.Bench;
 /// toggles' functions) and <c>shared</c> (every script: one copy in schema <c>monolith</c>). For each layout COUNT schemas
 /// are made with DbUp, then ONE connection serves each tenant the way the host does (DISCARD ALL, role + search_path +
 /// audit settings, a customer with a project, a rename, a page of customers, the settings) and the backend's
-/// /proc/PID/smaps_rollup and pg_backend_memory_contexts are read. Needs to run as root or as the server's user.
+/// /proc/PID/smaps_rollup and pg_backend_memory_contexts are read. Schemas are made by the owner role (as provisioning
+/// does); the serving connection is the superuser's. Needs to run as root or as the server's user.
 /// </summary>
 internal static class BackendMemoryBench
 {
-    public static async Task<int> RunAsync(string connectionString, int count, int parallel)
+    public static async Task<int> RunAsync(string connectionString, string ownerConnectionString, int count, int parallel)
     {
         var before = new MigrationScripts(MigrationScripts.Tenant.Scripts.Where(s => !s.Name.StartsWith("0010_", StringComparison.Ordinal)));
         var layouts = new (string Name, MigrationScripts Scripts)[] { ("per-schema", before), ("shared", MigrationScripts.Tenant) };
@@ -25,7 +26,9 @@ internal static class BackendMemoryBench
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (i, ct) =>
             {
                 var schema = $"{prefix}_{i:D4}";
-                await using (var connection = new NpgsqlConnection(connectionString))
+                // Made by the owner role, as provisioning does: the shared functions run with its rights and find the
+                // tenant's tables only in schemas it may use.
+                await using (var connection = new NpgsqlConnection(ownerConnectionString))
                 {
                     await connection.OpenAsync(ct);
                     await using var create = new NpgsqlCommand(
@@ -34,7 +37,7 @@ internal static class BackendMemoryBench
                     await create.ExecuteNonQueryAsync(ct);
                 }
 
-                var outcome = DbUpRunner.MigrateTenant(connectionString, schema, schema, scripts, singleTransaction: true);
+                var outcome = DbUpRunner.MigrateTenant(ownerConnectionString, schema, schema, scripts, singleTransaction: true);
                 if (!outcome.Succeeded)
                 {
                     throw new InvalidOperationException($"{schema}: script {outcome.FailedScript} failed", outcome.Error);
