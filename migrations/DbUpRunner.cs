@@ -38,8 +38,26 @@ public static class DbUpRunner
     {
         var variables = new Dictionary<string, string> { ["tenant_role"] = tenantRole, ["tenant_schema"] = schema };
         // One pooled connection string for every tenant (no pool per schema); each script pins its own search_path.
-        return Run(connectionString, schema, scripts, variables, new SearchPathPreprocessor(schema), singleTransaction);
+        return Run(connectionString, schema, scripts, variables, new SearchPathPreprocessor(schema), singleTransaction, AdoptSharedFunctions);
     }
+
+    /// <summary>
+    /// Run after every tenant migration, in its transaction (not journaled): a tenant script that still creates the schema
+    /// its own copy of a function that schema <c>monolith</c> shares is moved onto the shared one right away
+    /// (platform script 0010, docs/adr/0032). Cheap when there is nothing to move.
+    /// </summary>
+    private static readonly SqlScript AdoptSharedFunctions = new(
+        "~adopt_shared_functions",
+        """
+        DO $$
+        BEGIN
+            IF to_regprocedure('monolith.adopt_shared_functions(text)') IS NOT NULL THEN
+                EXECUTE 'SELECT monolith.adopt_shared_functions(current_schema())';
+            END IF;
+        END
+        $$;
+        """,
+        new SqlScriptOptions { ScriptType = DbUp.Support.ScriptType.RunAlways, RunGroupOrder = 1 });
 
     private static MigrationOutcome Run(
         string connectionString,
@@ -47,11 +65,12 @@ public static class DbUpRunner
         MigrationScripts scripts,
         Dictionary<string, string> variables,
         IScriptPreprocessor? preprocessor = null,
-        bool singleTransaction = false)
+        bool singleTransaction = false,
+        SqlScript? last = null)
     {
         var builder = DeployChanges.To
             .PostgresqlDatabase(connectionString, schema)
-            .WithScripts(scripts.Scripts)
+            .WithScripts(last is null ? scripts.Scripts : [.. scripts.Scripts, last])
             .JournalToPostgresqlTable(schema, JournalTable)
             .WithVariables(variables)
             .LogToNowhere();
@@ -64,13 +83,18 @@ public static class DbUpRunner
         var upgrader = builder.Build();
 
         var result = upgrader.PerformUpgrade();
-        var applied = result.Scripts.Select(s => MigrationScripts.VersionOf(s.Name)).ToArray();
+        var applied = result.Scripts.Where(s => s.SqlScriptOptions.ScriptType != DbUp.Support.ScriptType.RunAlways)
+            .Select(s => MigrationScripts.VersionOf(s.Name)).ToArray();
         return result.Successful
             ? new MigrationOutcome(true, applied, scripts.LatestVersion, null, null)
             : new MigrationOutcome(false, applied, null, result.ErrorScript?.Name, result.Error);
     }
 
-    /// <summary>Unqualified DDL in a tenant script lands in the tenant's schema: SET LOCAL lasts for the script's transaction.</summary>
+    /// <summary>
+    /// Unqualified DDL in a tenant script lands in the tenant's schema: SET LOCAL lasts for the script's transaction.
+    /// Only that schema: a script names the shared functions of schema <c>monolith</c> qualified, so an unqualified
+    /// ALTER or DROP can never reach the one copy every tenant shares.
+    /// </summary>
     private sealed class SearchPathPreprocessor(string schema) : IScriptPreprocessor
     {
         public string Process(string contents) => $"SET LOCAL search_path TO \"{schema}\";\n{contents}";

@@ -44,7 +44,7 @@ cli=$(ls cli/bin/Release/net10.0/Monolith.Cli.dll)
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning \
-  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000 DOTNET_NOLOGO=1
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000 DOTNET_NOLOGO=1
 start_host() { # PORT LOG
   dotnet host/bin/Release/net10.0/Monolith.Host.dll --urls "http://127.0.0.1:$1" >"$2" 2>&1 &
   pids+=($!)
@@ -135,9 +135,9 @@ echo "## 3b. Audit retention: $audit_rows expired audit rows (customers + their 
 sql <<SQL
 SET search_path = "$schema";
 BEGIN;
-CREATE TEMP TABLE old_ids ON COMMIT DROP AS SELECT g, uuid_v7() AS id FROM generate_series(1, $audit_rows / 2) g;
+CREATE TEMP TABLE old_ids ON COMMIT DROP AS SELECT g, monolith.uuid_v7() AS id FROM generate_series(1, $audit_rows / 2) g;
 INSERT INTO customers (id, name, email) SELECT id, 'Old ' || g, 'old' || g || '@bench.test' FROM old_ids;
-INSERT INTO projects (id, customer_id, name) SELECT uuid_v7(), id, 'Old project' FROM old_ids;
+INSERT INTO projects (id, customer_id, name) SELECT monolith.uuid_v7(), id, 'Old project' FROM old_ids;
 COMMIT;
 UPDATE audit_events SET occurred_at = occurred_at - interval '800 days';
 SQL

@@ -16,10 +16,12 @@ namespace Monolith.Auditing;
 
 public static class AuditingModule
 {
-    /// <summary>What the host and the CLI share: the retention tasks, their runner and the clock.</summary>
+    /// <summary>What the host and the CLI share: the retention tasks, their runner, the trail's anchoring and the clock.</summary>
     public static IServiceCollection AddAuditingCore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
+        services.AddOptions<AuditingOptions>().Bind(configuration.GetSection(AuditingOptions.Section));
+        services.AddSingleton<AuditAnchoring>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IRetentionTask, AuditRetentionTask>();
         services.AddSingleton<RetentionRunner>();

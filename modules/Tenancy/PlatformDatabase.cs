@@ -19,6 +19,15 @@ public sealed class PlatformDatabase : IAsyncDisposable
     public PlatformDatabase(string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false)
     {
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
+        if (!transactionPooling && !Mentions(requestConnectionString, nameof(NpgsqlConnectionStringBuilder.MaxAutoPrepare)))
+        {
+            // With prepared statements on a connection, Npgsql resets it without DISCARD ALL's DISCARD PLANS (roles,
+            // settings, cursors, locks and temporary objects are still reset): the plans of the audit trail's functions
+            // and of our own statements then outlive the request instead of being made again by each one
+            // (docs/adr/0032, docs/BENCHMARKS.md). "Max Auto Prepare=0" turns it off.
+            request.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+
         var owner = ownerConnectionString is { Length: > 0 }
             ? Validated(ownerConnectionString, TenancyModule.OwnerConnectionStringName, transactionPooling: false)
             : request;
@@ -31,6 +40,9 @@ public sealed class PlatformDatabase : IAsyncDisposable
         RequestDataSource = NpgsqlDataSource.Create(RequestConnectionString);
         DataSource = HasSeparateOwner ? NpgsqlDataSource.Create(ConnectionString) : RequestDataSource;
     }
+
+    /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>
+    public const int DefaultMaxAutoPrepare = 64;
 
     /// <summary>The owner role's connection string (migrations, provisioning).</summary>
     public string ConnectionString { get; }
@@ -62,6 +74,13 @@ public sealed class PlatformDatabase : IAsyncDisposable
         {
             await DataSource.DisposeAsync();
         }
+    }
+
+    private static bool Mentions(string connectionString, string keyword)
+    {
+        var parsed = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return parsed.Keys.Cast<string>().Any(key =>
+            string.Equals(key.Replace(" ", string.Empty, StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
     }
 
     private static NpgsqlConnectionStringBuilder Validated(string connectionString, string name, bool transactionPooling)

@@ -26,6 +26,10 @@ internal static class BenchProgram
         ["logsink", var connectionString, var events] => await LogSinkBench.RunAsync(connectionString, int.Parse(events)),
         ["audit-writer", var url, var tenant, var token, var seconds, var output, var concurrency] =>
             await AuditWriterBench.RunAsync(new Uri(url), tenant, token, int.Parse(seconds), output, int.Parse(concurrency)),
+        ["backend-cpu", var connectionString, var block, var blocks, .. var targets] when targets.Length > 0 =>
+            await BackendCpuBench.RunAsync(connectionString, targets, int.Parse(block), int.Parse(blocks)),
+        ["backend-memory", var connectionString, var ownerConnectionString, var count, var parallel] =>
+            await BackendMemoryBench.RunAsync(connectionString, ownerConnectionString, int.Parse(count), int.Parse(parallel)),
         ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
         _ => Usage(),
     };
@@ -33,7 +37,7 @@ internal static class BenchProgram
     private static int Usage()
     {
         Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
-            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
+            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-cpu CONNECTION_STRING BLOCK BLOCKS LABEL=SCHEMA... | backend-memory SUPERUSER_CONNECTION_STRING OWNER_CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
         return 2;
     }
 }

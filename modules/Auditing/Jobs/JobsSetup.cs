@@ -15,6 +15,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Monolith.Auditing.Retention;
+using Monolith.Auditing.Trail;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Platform;
 
@@ -109,8 +110,9 @@ internal static class JobsSetup
         }, app.ServiceProvider.GetRequiredService<JobStorage>()).AllowAnonymous().ExcludeFromDescription();
     }
 
-    /// <summary>Registers (or updates) the daily retention job with the configured schedule.</summary>
-    private sealed class RecurringJobsRegistration(IRecurringJobManager recurring, IOptions<RetentionOptions> retention) : IHostedService
+    /// <summary>Registers (or updates) the daily retention job and the audit trail's anchoring job with their schedules.</summary>
+    private sealed class RecurringJobsRegistration(
+        IRecurringJobManager recurring, IOptions<RetentionOptions> retention, IOptions<AuditingOptions> auditing) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
@@ -118,6 +120,11 @@ internal static class JobsSetup
                 RetentionJobs.RecurringId,
                 jobs => jobs.FanOutAsync(null, CancellationToken.None),
                 retention.Value.Schedule,
+                new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+            recurring.AddOrUpdate<AuditAnchoring>(
+                AuditAnchoring.RecurringId,
+                anchoring => anchoring.AnchorAllAsync(CancellationToken.None),
+                auditing.Value.AnchorCron,
                 new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
             return Task.CompletedTask;
         }

@@ -129,7 +129,7 @@ internal static class ListAuditEvents
         }
 
         var sql = new StringBuilder(
-            "SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, changes::text, request_id FROM audit_events");
+            "SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, monolith.audit_changes(changes)::text, request_id FROM audit_events");
         if (where.Count > 0)
         {
             sql.Append(" WHERE ").Append(string.Join(" AND ", where));

@@ -235,7 +235,7 @@ public sealed class UserManagementTests(MonolithFixture fixture) : IntegrationTe
         await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"SELECT action, actor_kind, actor_id, changes::text FROM \"{TenantIdentifier.SchemaNameOf(Tenant)}\".audit_events WHERE entity_type = 'user' AND entity_id = $1",
+            $"SELECT action, actor_kind, actor_id, monolith.audit_changes(changes)::text FROM \"{TenantIdentifier.SchemaNameOf(Tenant)}\".audit_events WHERE entity_type = 'user' AND entity_id = $1",
             connection);
         command.Parameters.AddWithValue(user.Id.ToString());
         await using var reader = await command.ExecuteReaderAsync();

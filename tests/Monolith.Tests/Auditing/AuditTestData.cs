@@ -1,3 +1,4 @@
+using Monolith.Auditing.Trail;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
@@ -7,7 +8,7 @@ using Npgsql;
 
 namespace Monolith.Tests.Auditing;
 
-/// <summary>A tenant's audit record as the database holds it (read through the superuser connection).</summary>
+/// <summary>A tenant's audit record as the database holds it (read through the superuser connection), its changes as readers see them.</summary>
 internal sealed record AuditRow(long Seq, Guid Id, DateTimeOffset OccurredAt, string Action, string EntityType, string EntityId,
     string ActorKind, Guid? ActorId, string? ActorEmail, string? RequestId, string Changes);
 
@@ -49,7 +50,8 @@ internal static class AuditTestData
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
             $"""
-            SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id, changes::text
+            SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, request_id,
+                   monolith.audit_changes(changes)::text
             FROM "{tenant.SchemaName}".audit_events ORDER BY seq
             """, connection);
         await using var reader = await command.ExecuteReaderAsync();
@@ -76,6 +78,27 @@ internal static class AuditTestData
         }
 
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Verifies the tenant's trail the way GET /audit-events/verify does (it anchors the chain's head first).</summary>
+    public static async Task<AuditVerification> VerifyAsync(this MonolithFixture fixture, TenantInfo tenant, int batchSize = 10_000)
+    {
+        using var scope = fixture.Service<TenantContext>().Enter(tenant);
+        return await VerifyAuditTrail.VerifyAsync(fixture.Service<TenantDatabase>(), batchSize, CancellationToken.None);
+    }
+
+    /// <summary>A scalar through the superuser connection.</summary>
+    public static async Task<T> SuperuserScalarAsync<T>(this MonolithFixture fixture, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var p in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = p });
+        }
+
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     public static async Task<DateTimeOffset> DatabaseNowAsync(this MonolithFixture fixture)

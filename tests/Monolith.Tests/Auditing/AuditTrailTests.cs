@@ -100,9 +100,15 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
                 await insert.ExecuteNonQueryAsync();
             }
 
+            // Records are sealed at commit; sealing now shows the record is written in the change's own transaction...
+            await using (var seal = new NpgsqlCommand("SET CONSTRAINTS ALL IMMEDIATE", connection, transaction))
+            {
+                await seal.ExecuteNonQueryAsync();
+            }
+
             await using (var seen = new NpgsqlCommand("SELECT count(*) FROM audit_events WHERE entity_id = 'doomed'", connection, transaction))
             {
-                Assert.Equal(1L, await seen.ExecuteScalarAsync()); // written in the same transaction as the change...
+                Assert.Equal(1L, await seen.ExecuteScalarAsync());
             }
 
             await transaction.RollbackAsync();
@@ -111,6 +117,8 @@ public sealed class AuditTrailTests(MonolithFixture fixture) : IntegrationTest(f
         var rows = await Fixture.AuditRowsAsync(alpha);
         Assert.Equal(before, rows.Count); // ...and gone with it
         Assert.DoesNotContain(rows, r => r.EntityId == "doomed");
+        await Fixture.WriteChangesAsync(alpha, "after-rollback", 1);
+        Assert.True((await Fixture.VerifyAsync(alpha)).Valid); // and the chain goes on from the last committed record
     }
 
     [Fact]

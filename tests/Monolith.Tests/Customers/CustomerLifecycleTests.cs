@@ -163,7 +163,7 @@ public sealed class CustomerLifecycleTests(MonolithFixture fixture) : CustomersT
     {
         await using var connection = await SuperuserAsync();
         await using var command = new Npgsql.NpgsqlCommand(
-            "INSERT INTO customers (id, name, email) VALUES (uuid_v7(), 'Bypass', 'bypass@acme.example')", connection);
+            "INSERT INTO customers (id, name, email) VALUES (monolith.uuid_v7(), 'Bypass', 'bypass@acme.example')", connection);
         var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => command.ExecuteNonQueryAsync());
         Assert.Equal("customer_keeps_a_project", error.ConstraintName);
     }

@@ -24,11 +24,11 @@ public sealed class IndexUsageTests(MonolithFixture fixture, ITestOutputHelper o
             """
             SET session_replication_role = replica;
             WITH c AS (INSERT INTO customers (id, name, email, status, created_at)
-                       SELECT uuid_v7(), 'Customer ' || md5(i::text), 'c' || i || '@plan.test', CASE WHEN i % 5 = 0 THEN 'inactive' ELSE 'active' END,
+                       SELECT monolith.uuid_v7(), 'Customer ' || md5(i::text), 'c' || i || '@plan.test', CASE WHEN i % 5 = 0 THEN 'inactive' ELSE 'active' END,
                               now() - make_interval(secs => i)
                        FROM generate_series(1, 50000) i RETURNING id),
-                 p AS (INSERT INTO projects (id, customer_id, name, code) SELECT uuid_v7(), id, 'Main', 'MAIN' FROM c RETURNING id, customer_id),
-                 w AS (INSERT INTO warehouses (id, customer_id, name, address, country, capacity) SELECT uuid_v7(), customer_id, 'W', 'Street 1', 'DE', 10 FROM p RETURNING id, customer_id)
+                 p AS (INSERT INTO projects (id, customer_id, name, code) SELECT monolith.uuid_v7(), id, 'Main', 'MAIN' FROM c RETURNING id, customer_id),
+                 w AS (INSERT INTO warehouses (id, customer_id, name, address, country, capacity) SELECT monolith.uuid_v7(), customer_id, 'W', 'Street 1', 'DE', 10 FROM p RETURNING id, customer_id)
             INSERT INTO project_warehouses (project_id, warehouse_id, customer_id)
             SELECT p.id, w.id, p.customer_id FROM p JOIN w USING (customer_id);
             INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, body)

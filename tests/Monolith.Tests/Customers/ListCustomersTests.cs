@@ -29,9 +29,9 @@ public sealed class ListCustomersTests(MonolithFixture fixture) : CustomersTest(
                 await using var insert = new NpgsqlCommand(
                     """
                     WITH c AS (INSERT INTO customers (id, name, email)
-                               VALUES (uuid_v7(), 'Customer ' || lpad((random() * 1000)::int::text, 4, '0') || 'x', 'late-' || gen_random_uuid() || '@paging.test')
+                               VALUES (monolith.uuid_v7(), 'Customer ' || lpad((random() * 1000)::int::text, 4, '0') || 'x', 'late-' || gen_random_uuid() || '@paging.test')
                                RETURNING id)
-                    INSERT INTO projects (id, customer_id, name) SELECT uuid_v7(), id, 'Main' FROM c
+                    INSERT INTO projects (id, customer_id, name) SELECT monolith.uuid_v7(), id, 'Main' FROM c
                     """, connection);
                 await insert.ExecuteNonQueryAsync();
                 Interlocked.Increment(ref inserted);
@@ -155,10 +155,10 @@ public sealed class ListCustomersTests(MonolithFixture fixture) : CustomersTest(
         await using var command = new NpgsqlCommand(
             """
             WITH c AS (INSERT INTO customers (id, name, email, created_at)
-                       SELECT uuid_v7(), 'Customer ' || lpad(i::text, 4, '0'), 'c' || i || '@paging.test', now() - make_interval(secs => $1 - i)
+                       SELECT monolith.uuid_v7(), 'Customer ' || lpad(i::text, 4, '0'), 'c' || i || '@paging.test', now() - make_interval(secs => $1 - i)
                        FROM generate_series(1, $1) i
                        RETURNING id)
-            INSERT INTO projects (id, customer_id, name) SELECT uuid_v7(), id, 'Main' FROM c RETURNING customer_id
+            INSERT INTO projects (id, customer_id, name) SELECT monolith.uuid_v7(), id, 'Main' FROM c RETURNING customer_id
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = count });
         var ids = new List<Guid>();

@@ -45,17 +45,25 @@ public sealed class MonolithFixture : IAsyncLifetime
         {
             DbAdapter = DbAdapter.Postgres,
             SchemasToInclude = [TenantIdentifier.SchemaNameOf(Alpha), TenantIdentifier.SchemaNameOf(Beta)],
-            TablesToIgnore = ["schemaversions"],
+            // The audit chain's head row is reset below rather than deleted: every audited write needs it.
+            TablesToIgnore = ["schemaversions", "audit_chain_head"],
         });
     }
 
-    /// <summary>Empties the standard tenants' tables, then recreates their owners.</summary>
+    /// <summary>Empties the standard tenants' tables (their audit chains start again, unanchored), then recreates their owners.</summary>
     public async Task ResetAsync()
     {
         await using (var connection = new NpgsqlConnection(ConnectionString))
         {
             await connection.OpenAsync();
             await respawner!.ResetAsync(connection);
+            await using var chains = new NpgsqlCommand(
+                $"""
+                 UPDATE "{TenantIdentifier.SchemaNameOf(Alpha)}".audit_chain_head SET seq = 0, hash = NULL, prev_hash = NULL;
+                 UPDATE "{TenantIdentifier.SchemaNameOf(Beta)}".audit_chain_head SET seq = 0, hash = NULL, prev_hash = NULL;
+                 DELETE FROM platform.audit_anchors a USING platform.tenants t WHERE t.id = a.tenant_id AND t.identifier IN ('{Alpha}', '{Beta}');
+                 """, connection);
+            await chains.ExecuteNonQueryAsync();
         }
 
         foreach (var tenant in new[] { Alpha, Beta })

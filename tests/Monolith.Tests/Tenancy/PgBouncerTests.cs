@@ -157,6 +157,43 @@ public sealed class PgBouncerTests(MonolithFixture fixture, PgBouncerHost pooler
         Assert.True(accepted.TransactionPooling);
     }
 
+    [Fact]
+    public async Task The_request_pool_prepares_its_statements_and_a_reused_connection_keeps_them_but_not_its_session_state()
+    {
+        var oneConnection = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 1 }.ConnectionString;
+        await using var database = new PlatformDatabase(oneConnection, Fixture.Connections.Owner);
+        Assert.Equal(PlatformDatabase.DefaultMaxAutoPrepare, new NpgsqlConnectionStringBuilder(database.RequestConnectionString).MaxAutoPrepare);
+
+        for (var i = 0; i < 6; i++) // Npgsql prepares a statement on its fifth use
+        {
+            await using var connection = await database.RequestDataSource.OpenConnectionAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM platform.tenants", connection);
+            await command.ExecuteScalarAsync();
+            await using var leave = new NpgsqlCommand("SET statement_timeout = 1234", connection); // session state a request left behind
+            await leave.ExecuteNonQueryAsync();
+        }
+
+        await using var reused = await database.RequestDataSource.OpenConnectionAsync();
+        await using var check = new NpgsqlCommand(
+            "SELECT (SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%platform.tenants%'), current_setting('statement_timeout')", reused);
+        await using var reader = await check.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(1, reader.GetInt64(0)); // no DISCARD ALL: the statement and the plans of the functions it ran survive
+        Assert.NotEqual("1234ms", reader.GetString(1)); // RESET ALL still ran
+    }
+
+    [Fact]
+    public async Task Statements_are_not_prepared_when_the_connection_string_says_so_or_behind_a_transaction_pooler()
+    {
+        var off = Fixture.Connections.App + ";Max Auto Prepare=0";
+        await using var explicitlyOff = new PlatformDatabase(off, Fixture.Connections.Owner);
+        Assert.Equal(0, new NpgsqlConnectionStringBuilder(explicitlyOff.RequestConnectionString).MaxAutoPrepare);
+
+        var pooled = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { NoResetOnClose = true }.ConnectionString;
+        await using var pooler = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true);
+        Assert.Equal(0, new NpgsqlConnectionStringBuilder(pooler.RequestConnectionString).MaxAutoPrepare);
+    }
+
     private async Task<List<TenantInfo>> TenantsAsync(int count)
     {
         var tenants = new List<TenantInfo>();

@@ -253,7 +253,7 @@ public sealed class ProjectToggleTests(MonolithFixture fixture) : IntegrationTes
         await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT action, actor_email, changes->'enabled'->>'old', changes->'enabled'->>'new' FROM alpha.audit_events WHERE entity_type = 'feature_override' AND entity_id = $1 ORDER BY seq",
+            "SELECT action, actor_email, monolith.audit_changes(changes)->'enabled'->>'old', monolith.audit_changes(changes)->'enabled'->>'new' FROM alpha.audit_events WHERE entity_type = 'feature_override' AND entity_id = $1 ORDER BY seq",
             connection);
         command.Parameters.AddWithValue($"{projects[0]}/reports");
         await using var reader = await command.ExecuteReaderAsync();

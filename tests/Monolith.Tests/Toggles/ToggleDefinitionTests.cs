@@ -198,7 +198,7 @@ public sealed class ToggleDefinitionTests(MonolithFixture fixture) : Integration
         await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT action, actor_email, changes FROM alpha.audit_events WHERE entity_type = 'feature_toggle' AND entity_id = 'reports' ORDER BY seq", connection);
+            "SELECT action, actor_email, monolith.audit_changes(changes) FROM alpha.audit_events WHERE entity_type = 'feature_toggle' AND entity_id = 'reports' ORDER BY seq", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var events = new List<(string Action, string? Actor, JsonElement Changes)>();
         while (await reader.ReadAsync())
