@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A PgBouncer of our own in transaction mode, in front of one database (tests and benchmarks; Debian's pgbouncer 1.18).
-#   pgbouncer.sh start DIR SERVER_HOST SERVER_PORT DATABASE USER PASSWORD [POOL_SIZE]
+#   pgbouncer.sh start DIR SERVER_HOST SERVER_PORT DATABASE USER PASSWORD [POOL_SIZE [OWNER_PID]]
 #       writes DIR/pgbouncer.ini, starts it on a free 127.0.0.1 port (remembered in DIR/port) with POOL_SIZE (4) server
-#       connections to the database on SERVER_HOST:SERVER_PORT, and prints that port on stdout.
+#       connections to the database on SERVER_HOST:SERVER_PORT, and prints that port on stdout; with OWNER_PID, a
+#       watcher stops it when that process is gone.
 #   pgbouncer.sh stop DIR
 # PgBouncer refuses to run as root: as root it runs as the postgres user.
 set -euo pipefail
@@ -19,12 +20,12 @@ free_port() {
 }
 
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgbouncer.sh start DIR SERVER_HOST SERVER_PORT DATABASE USER PASSWORD [POOL_SIZE] | stop DIR"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgbouncer.sh start DIR SERVER_HOST SERVER_PORT DATABASE USER PASSWORD [POOL_SIZE [OWNER_PID]] | stop DIR"
 bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 
 case "$cmd" in
   start)
-    [ $# -ge 7 ] || die "usage: pgbouncer.sh start DIR SERVER_HOST SERVER_PORT DATABASE USER PASSWORD [POOL_SIZE]"
+    [ $# -ge 7 ] || die "usage: pgbouncer.sh start DIR SERVER_HOST SERVER_PORT DATABASE USER PASSWORD [POOL_SIZE [OWNER_PID]]"
     [ -x "$bin" ] || die "pgbouncer is not installed (apt-get install pgbouncer)"
     server_host=$3; server_port=$4; database=$5; user=$6; password=$7; pool=${8:-4}
     mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
@@ -51,6 +52,12 @@ INI
     chmod 600 "$dir/userlist.txt" "$dir/pgbouncer.ini"
     [ "$(id -u)" = "0" ] && chown -R postgres: "$dir"
     as_pg "$bin" -d -q "$dir/pgbouncer.ini" || die "pgbouncer did not start (log: $dir/pgbouncer.log)"
+    if [ -n "${9:-}" ]; then
+      # OWNER_PID: stop the pooler once that process is gone, however it ended (a test host killed before its exit
+      # handlers ran would otherwise leave the daemon running, holding whatever file descriptors it inherited).
+      setsid bash -c 'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill "$(cat "$1/pgbouncer.pid")" 2>/dev/null' "$9" "$dir" \
+        </dev/null >/dev/null 2>&1 &
+    fi
     for _ in $(seq 1 50); do
       (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && { echo "$port" >"$dir/port"; echo "$port"; exit 0; }
       sleep 0.1

@@ -88,7 +88,7 @@ public sealed class TestDatabase
 
     /// <summary>
     /// Starts a PgBouncer in transaction mode with <paramref name="poolSize"/> server connections in front of this run's
-    /// database (build/pgbouncer.sh; stopped when the run ends) and returns the request role's connection string through it.
+    /// database (build/pgbouncer.sh; stopped when the run ends, or by its watcher when the test process is gone) and returns the request role's connection string through it.
     /// </summary>
     public string StartPgBouncer(int poolSize)
     {
@@ -96,7 +96,8 @@ public sealed class TestDatabase
         var directory = Path.Combine(Path.GetTempPath(), "monolith-test-pgbouncer-" + Guid.NewGuid().ToString("N")[..12]);
         var script = Path.Combine(RepositoryRoot(), "build", "pgbouncer.sh");
         var port = RunScript(script, "start", directory, server.Host!, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), server.Database!,
-            AppRole, AppPassword, poolSize.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
+            AppRole, AppPassword, poolSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => RunScript(script, "stop", directory);
         return new NpgsqlConnectionStringBuilder(Connections.App)
         {
