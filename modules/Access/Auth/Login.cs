@@ -8,9 +8,9 @@ using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Access.Auth;
 

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
-using Monolith.Tenancy.Isolation;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Users;
 

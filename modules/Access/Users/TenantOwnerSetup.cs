@@ -1,8 +1,8 @@
+using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
-using Monolith.Access.Sessions;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Access.Users;
 

@@ -4,11 +4,11 @@ using Monolith.Access.Authorization;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Preconditions;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
-using Monolith.SharedKernel.Preconditions;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Access.Users;
 

@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Access.Authorization;
-using Monolith.Tenancy.Isolation;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Access.Users;

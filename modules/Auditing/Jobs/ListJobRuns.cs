@@ -4,10 +4,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Platform;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Auditing.Jobs;
 

@@ -7,11 +7,11 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Platform;
 using Npgsql;
 using NpgsqlTypes;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Auditing.Logging;
 

@@ -5,10 +5,10 @@ using Monolith.Customers.Projects;
 using Monolith.Customers.Warehouses;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Customers.Assignments;
 

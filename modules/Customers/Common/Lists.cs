@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Monolith.SharedKernel.Paging;
-using Npgsql;
 using Monolith.SharedKernel.Validation;
+using Npgsql;
 
 namespace Monolith.Customers.Common;
 

@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Customers.Common;
 using Monolith.Customers.Projects;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Customers.Customers;
 

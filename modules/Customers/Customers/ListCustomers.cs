@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Customers.Common;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Customers.Customers;
 

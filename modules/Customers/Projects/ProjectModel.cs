@@ -1,7 +1,7 @@
 using Monolith.Customers.Common;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Customers.Projects;
 

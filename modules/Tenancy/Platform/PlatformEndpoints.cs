@@ -6,10 +6,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Provisioning;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Tenancy.Platform;
 

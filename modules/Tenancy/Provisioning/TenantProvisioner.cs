@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Monolith.Migrations;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Catalog;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Tenancy.Provisioning;
 

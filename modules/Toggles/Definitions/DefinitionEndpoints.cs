@@ -6,13 +6,13 @@ using Microsoft.AspNetCore.Routing;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Preconditions;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Evaluation;
 using Npgsql;
-using Monolith.SharedKernel.Preconditions;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Toggles.Definitions;
 

@@ -8,6 +8,7 @@ using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
@@ -15,7 +16,6 @@ using Monolith.Toggles.Contracts;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Toggles.Overrides;
 

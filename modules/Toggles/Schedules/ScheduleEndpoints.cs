@@ -6,11 +6,11 @@ using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Definitions;
 using Npgsql;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Toggles.Schedules;
 
