@@ -3,6 +3,9 @@
 # The database comes from MONOLITH_TEST_DB, else Testcontainers (when a Docker engine answers), else a
 # throwaway cluster from the machine's PostgreSQL binaries, which the tests start and remove themselves.
 # Extra arguments go to `dotnet test` (e.g. --filter Category=Unit).
+# After the tests: the count per category, then line and branch coverage per module (build/coverage-gate.sh). A full
+# run (no extra arguments) fails when modules/ overall is under 85% of lines or 75% of branches (override with
+# COVERAGE_MIN_LINES / COVERAGE_MIN_BRANCHES); a filtered run prints the figures and never fails on them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +34,9 @@ status=$?
 set -e
 
 bash build/test-summary.sh "$results" || true
-exit $status
+gate=()
+[ $# -eq 0 ] && gate=(--enforce)
+coverage=0
+bash build/coverage-gate.sh "$results" "${gate[@]}" || coverage=$?
+[ "$status" -ne 0 ] && exit "$status"
+exit "$coverage"

@@ -8,6 +8,7 @@ using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 
@@ -37,27 +38,27 @@ internal static partial class Login
         ILogger<AuthLog> logger,
         CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.Email))
         {
-            errors["email"] = ["email is required."];
+            errors.Add("email", "email is required.");
         }
 
         if (string.IsNullOrEmpty(request.Password))
         {
-            errors["password"] = ["password is required."];
+            errors.Add("password", "password is required.");
         }
         else if (request.Password.Length > Passwords.Passwords.MaximumLength)
         {
-            errors["password"] = [$"password must be at most {Passwords.Passwords.MaximumLength} characters long."];
+            errors.Add("password", $"password must be at most {Passwords.Passwords.MaximumLength} characters long.");
         }
 
         if (request.Email is { Length: > 254 })
         {
-            errors["email"] = ["email must be at most 254 characters long."];
+            errors.Add("email", "email must be at most 254 characters long.");
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }

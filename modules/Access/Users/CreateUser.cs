@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
@@ -15,12 +16,12 @@ internal static class CreateUser
     public static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         CreateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
-        Add(errors, "email", UserRules.ValidateEmail(request.Email));
-        Add(errors, "name", UserRules.ValidateName(request.Name));
-        Add(errors, "role", UserRules.ValidateRole(request.Role));
-        Add(errors, "password", Passwords.Passwords.Validate(request.Password, request.Email));
-        if (errors.Count > 0)
+        var errors = new ValidationErrors();
+        errors.AddIfAny("email", UserRules.ValidateEmail(request.Email));
+        errors.AddIfAny("name", UserRules.ValidateName(request.Name));
+        errors.AddIfAny("role", UserRules.ValidateRole(request.Role));
+        errors.AddIfAny("password", Passwords.Passwords.Validate(request.Password, request.Email));
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -49,14 +50,6 @@ internal static class CreateUser
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
-        }
-    }
-
-    internal static void Add(Dictionary<string, string[]> errors, string field, string? message)
-    {
-        if (message is not null)
-        {
-            errors[field] = [message];
         }
     }
 }

@@ -1,7 +1,8 @@
+using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
-using Monolith.Access.Sessions;
 
 namespace Monolith.Access.Users;
 
@@ -14,18 +15,18 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
 {
     public IDictionary<string, string[]> Validate(string? email, string? password)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (UserRules.ValidateEmail(email, "ownerEmail") is { } emailError)
         {
-            errors["ownerEmail"] = [emailError];
+            errors.Add("ownerEmail", emailError);
         }
 
         if (password is not null && Passwords.Passwords.Validate(password, email, "ownerPassword") is { } passwordError)
         {
-            errors["ownerPassword"] = [passwordError];
+            errors.Add("ownerPassword", passwordError);
         }
 
-        return errors;
+        return errors.ToDictionary();
     }
 
     public async Task<string?> CreateOwnerAsync(string email, string? password, CancellationToken ct)

@@ -4,6 +4,8 @@ using Monolith.Access.Authorization;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Preconditions;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -24,36 +26,36 @@ internal static class UpdateUser
         Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CurrentUsers users,
         TenantContext tenants, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (request.Email is not null)
         {
-            CreateUser.Add(errors, "email", UserRules.ValidateEmail(request.Email));
+            errors.AddIfAny("email", UserRules.ValidateEmail(request.Email));
         }
 
         if (request.Name is not null)
         {
-            CreateUser.Add(errors, "name", UserRules.ValidateName(request.Name));
+            errors.AddIfAny("name", UserRules.ValidateName(request.Name));
         }
 
         if (request.Role is not null)
         {
-            CreateUser.Add(errors, "role", UserRules.ValidateRole(request.Role));
+            errors.AddIfAny("role", UserRules.ValidateRole(request.Role));
         }
 
         if (request.Status is not null && !UserStatus.All.Contains(request.Status))
         {
-            errors["status"] = [$"status must be one of: {string.Join(", ", UserStatus.All)}."];
+            errors.Add("status", $"status must be one of: {string.Join(", ", UserStatus.All)}.");
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
 
         if (request.Password is not null)
         {
-            CreateUser.Add(errors, "password", Passwords.Passwords.Validate(request.Password, request.Email));
-            if (errors.Count > 0)
+            errors.AddIfAny("password", Passwords.Passwords.Validate(request.Password, request.Email));
+            if (errors.Any)
             {
                 return Problems.Validation(errors);
             }
@@ -86,7 +88,7 @@ internal static class UpdateUser
             return Problems.Forbidden("role-escalation", "Nobody can grant a role above their own.");
         }
 
-        if (!UsersEndpoints.IfMatchPasses(http.Request, user.ETag))
+        if (!IfMatch.Allows(http.Request, user.ETag))
         {
             return Problems.PreconditionFailed();
         }
@@ -94,8 +96,8 @@ internal static class UpdateUser
         var email = request.Email?.Trim() ?? user.Email;
         if (request.Password is not null)
         {
-            CreateUser.Add(errors, "password", Passwords.Passwords.Validate(request.Password, email));
-            if (errors.Count > 0)
+            errors.AddIfAny("password", Passwords.Passwords.Validate(request.Password, email));
+            if (errors.Any)
             {
                 return Problems.Validation(errors);
             }
@@ -166,7 +168,7 @@ internal static class DeleteUser
             return Problems.Forbidden("owner-required", "Only an owner can remove an owner.");
         }
 
-        if (!UsersEndpoints.IfMatchPasses(http.Request, user.ETag))
+        if (!IfMatch.Allows(http.Request, user.ETag))
         {
             return Problems.PreconditionFailed();
         }

@@ -1,4 +1,5 @@
 using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Access.Users;
 
@@ -28,11 +29,8 @@ internal static class UserRules
             return $"{field} is required.";
         }
 
-        var trimmed = email.Trim();
-        return trimmed.Length <= 254 && System.Net.Mail.MailAddress.TryCreate(trimmed, out var address)
-               && string.Equals(address.Address, trimmed, StringComparison.Ordinal) && string.IsNullOrEmpty(address.DisplayName)
-            ? null
-            : $"{field} must be an e-mail address.";
+        // Surrounding spaces are forgiven (the address is stored trimmed); the rule is the one every module uses.
+        return EmailAddresses.IsValid(email.Trim()) ? null : EmailAddresses.Message(field);
     }
 
     public static string? ValidateName(string? name) =>

@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Access.Authorization;
-using Monolith.Tenancy.Isolation;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Access.Users;
@@ -36,25 +36,4 @@ internal static class UsersEndpoints
     }
 
     public static ProblemHttpResult NotFound() => Problems.NotFound("No user with that id exists.");
-
-    /// <summary>Absent If-Match, <c>*</c>, or a list naming the current ETag (weak or strong) passes.</summary>
-    public static bool IfMatchPasses(HttpRequest request, string etag)
-    {
-        var header = request.Headers.IfMatch.ToString();
-        if (header.Length == 0)
-        {
-            return true;
-        }
-
-        foreach (var part in header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = part.StartsWith("W/", StringComparison.Ordinal) ? part[2..] : part;
-            if (candidate == "*" || candidate == etag)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

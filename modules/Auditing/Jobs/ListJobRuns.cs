@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Platform;
 using Npgsql;
@@ -42,22 +43,23 @@ internal static class ListJobRuns
     internal sealed record Position(DateTimeOffset T, Guid I);
 
     public static async Task<Results<Ok<Page<JobRunResponse>>, ValidationProblem>> HandleAsync(
-        string? kind, string? limit, string? cursor, PlatformDatabase database, CancellationToken ct)
+        string? kind, string? limit, string? cursor, HttpRequest request, PlatformDatabase database, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "kind", "limit", "cursor");
         var page = PageRequest.Parse(limit, cursor, errors);
         if (kind is not null and not ("retention" or "migration"))
         {
-            errors["kind"] = ["kind must be retention or migration."];
+            errors.Add("kind", "kind must be retention or migration.");
         }
 
         Position? after = null;
         if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out after))
         {
-            errors["cursor"] = [Cursor.InvalidMessage];
+            errors.Add("cursor", Cursor.InvalidMessage);
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -91,26 +93,18 @@ internal static class ListJobRuns
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)kind ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.T ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = after?.I ?? Guid.Empty, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
-        command.Parameters.AddWithValue(page.Limit + 1);
+        command.Parameters.AddWithValue(page.ReadCount);
 
-        var items = new List<JobRunResponse>();
-        var more = false;
+        var items = new List<JobRunResponse>(page.ReadCount);
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
             {
-                if (items.Count == page.Limit)
-                {
-                    more = true;
-                    break;
-                }
-
                 items.Add(Read(reader));
             }
         }
 
-        var next = more ? Cursor.Encode(new Position(items[^1].CreatedAt, items[^1].Id)) : null;
-        return TypedResults.Ok(new Page<JobRunResponse>(items, next));
+        return TypedResults.Ok(page.ToPage(items, item => new Position(item.CreatedAt, item.Id)));
     }
 
     private static JobRunResponse Read(NpgsqlDataReader reader)

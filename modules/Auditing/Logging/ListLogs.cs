@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Platform;
 using Npgsql;
@@ -45,14 +46,15 @@ internal static class ListLogs
 
     private static async Task<Results<Ok<Page<LogEventResponse>>, ValidationProblem>> ListAsync(
         string? tenant, string? level, string? from, string? to, string? q, string? limit, string? cursor,
-        PlatformDatabase database, CancellationToken ct)
+        HttpRequest request, PlatformDatabase database, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "tenant", "level", "from", "to", "q", "limit", "cursor");
         var page = PageRequest.Parse(limit, cursor, errors);
 
         if (tenant is not null && !TenantIdentifier.IsValid(tenant))
         {
-            errors["tenant"] = ["tenant must be a tenant identifier (lowercase letters, digits and '-', 3 to 63 characters)."];
+            errors.Add("tenant", "tenant must be a tenant identifier (lowercase letters, digits and '-', 3 to 63 characters).");
         }
 
         string[]? levels = null;
@@ -61,7 +63,7 @@ internal static class ListLogs
             var index = Array.IndexOf(Levels, level.ToLowerInvariant());
             if (index < 0)
             {
-                errors["level"] = [$"level must be one of: {string.Join(", ", Levels)}."];
+                errors.Add("level", $"level must be one of: {string.Join(", ", Levels)}.");
             }
             else
             {
@@ -73,21 +75,21 @@ internal static class ListLogs
         var toTime = ParseTime(to, "to", errors);
         if (fromTime is not null && toTime is not null && fromTime > toTime)
         {
-            errors["to"] = ["to must not be before from."];
+            errors.Add("to", "to must not be before from.");
         }
 
         if (q is not null && (q.Length == 0 || q.Length > MaxQueryLength))
         {
-            errors["q"] = [$"q must be 1 to {MaxQueryLength} characters."];
+            errors.Add("q", $"q must be 1 to {MaxQueryLength} characters.");
         }
 
         Position? after = null;
         if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out after))
         {
-            errors["cursor"] = [Cursor.InvalidMessage];
+            errors.Add("cursor", Cursor.InvalidMessage);
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -134,10 +136,10 @@ internal static class ListLogs
         }
 
         sql.Append(" ORDER BY time DESC, id DESC LIMIT @limit");
-        command.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = page.Limit + 1 });
+        command.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = page.ReadCount });
         command.CommandText = sql.ToString();
 
-        var items = new List<LogEventResponse>(page.Limit + 1);
+        var items = new List<LogEventResponse>(page.ReadCount);
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -157,17 +159,10 @@ internal static class ListLogs
             }
         }
 
-        string? next = null;
-        if (items.Count > page.Limit)
-        {
-            items.RemoveAt(items.Count - 1);
-            next = Cursor.Encode(new Position(items[^1].Time, items[^1].Id));
-        }
-
-        return TypedResults.Ok(new Page<LogEventResponse>(items, next));
+        return TypedResults.Ok(page.ToPage(items, item => new Position(item.Time, item.Id)));
     }
 
-    private static DateTimeOffset? ParseTime(string? value, string field, Dictionary<string, string[]> errors)
+    private static DateTimeOffset? ParseTime(string? value, string field, ValidationErrors errors)
     {
         if (value is null)
         {
@@ -180,7 +175,7 @@ internal static class ListLogs
             return parsed;
         }
 
-        errors[field] = [$"{field} must be an ISO-8601 date or time, e.g. 2026-01-31T12:00:00Z."];
+        errors.Add(field, $"{field} must be an ISO-8601 date or time, e.g. 2026-01-31T12:00:00Z.");
         return null;
     }
 

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
@@ -40,7 +41,7 @@ internal static class ListAuditEvents
         HttpRequest request, TenantDatabase database, CancellationToken ct)
     {
         var query = request.Query;
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         var page = PageRequest.Parse(Single(query, "limit"), Single(query, "cursor"), errors);
 
         var where = new List<string>();
@@ -50,7 +51,7 @@ internal static class ListAuditEvents
         {
             if (entityType.Length is 0 or > 100)
             {
-                errors["entityType"] = ["entityType must be 1 to 100 characters."];
+                errors.Add("entityType", "entityType must be 1 to 100 characters.");
             }
 
             where.Add($"entity_type = ${Add(parameters, entityType)}");
@@ -60,7 +61,7 @@ internal static class ListAuditEvents
         {
             if (entityId.Length is 0 or > 200)
             {
-                errors["entityId"] = ["entityId must be 1 to 200 characters."];
+                errors.Add("entityId", "entityId must be 1 to 200 characters.");
             }
 
             where.Add($"entity_id = ${Add(parameters, entityId)}");
@@ -70,7 +71,7 @@ internal static class ListAuditEvents
         {
             if (!Actions.Contains(action, StringComparer.Ordinal))
             {
-                errors["action"] = ["action must be one of: create, update, delete."];
+                errors.Add("action", "action must be one of: create, update, delete.");
             }
 
             where.Add($"action = ${Add(parameters, action)}");
@@ -80,7 +81,7 @@ internal static class ListAuditEvents
         {
             if (!Guid.TryParse(actorText, out var actorId))
             {
-                errors["actorId"] = ["actorId must be a UUID."];
+                errors.Add("actorId", "actorId must be a UUID.");
             }
 
             where.Add($"actor_id = ${Add(parameters, actorId)}");
@@ -90,7 +91,7 @@ internal static class ListAuditEvents
         var to = Time(query, "to", errors);
         if (from is not null && to is not null && from > to)
         {
-            errors["to"] = ["to must not be before from."];
+            errors.Add("to", "to must not be before from.");
         }
 
         if (from is { } fromValue)
@@ -111,19 +112,13 @@ internal static class ListAuditEvents
             }
             else
             {
-                errors["cursor"] = [Cursor.InvalidMessage];
+                errors.Add("cursor", Cursor.InvalidMessage);
             }
         }
 
-        foreach (var key in query.Keys)
-        {
-            if (!Known.Contains(key))
-            {
-                errors[key] = [$"Unknown query parameter '{key}'. Known: {string.Join(", ", Known)}."];
-            }
-        }
+        ListQuery.RejectUnknownParameters(request, errors, Known);
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -135,7 +130,7 @@ internal static class ListAuditEvents
             sql.Append(" WHERE ").Append(string.Join(" AND ", where));
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY seq DESC LIMIT {page.Limit + 1}");
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY seq DESC LIMIT {page.ReadCount}");
 
         await using var session = await database.BeginAsync(ct);
         await using var command = session.Command(sql.ToString());
@@ -144,25 +139,16 @@ internal static class ListAuditEvents
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });
         }
 
-        var items = new List<AuditEventResponse>(page.Limit);
-        long lastSeq = 0;
-        var more = false;
+        var rows = new List<(long Seq, AuditEventResponse Event)>(page.ReadCount);
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
             {
-                if (items.Count == page.Limit)
-                {
-                    more = true;
-                    break;
-                }
-
-                lastSeq = reader.GetInt64(0);
-                items.Add(Read(reader));
+                rows.Add((reader.GetInt64(0), Read(reader)));
             }
         }
 
-        return TypedResults.Ok(new Page<AuditEventResponse>(items, more ? Cursor.Encode(new Position(lastSeq)) : null));
+        return TypedResults.Ok(page.ToPage(rows, row => new Position(row.Seq)).Select(row => row.Event));
     }
 
     private static readonly string[] Known = ["entityType", "entityId", "action", "actorId", "from", "to", "limit", "cursor"];
@@ -232,7 +218,7 @@ internal static class ListAuditEvents
     private static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var values) ? values.ToString() : null;
 
-    private static DateTimeOffset? Time(IQueryCollection query, string name, Dictionary<string, string[]> errors)
+    private static DateTimeOffset? Time(IQueryCollection query, string name, ValidationErrors errors)
     {
         if (Single(query, name) is not { } text)
         {
@@ -250,7 +236,7 @@ internal static class ListAuditEvents
             return date;
         }
 
-        errors[name] = [$"{name} must be an ISO-8601 time such as 2026-01-31T12:00:00Z (or a date, 2026-01-31)."];
+        errors.Add(name, $"{name} must be an ISO-8601 time such as 2026-01-31T12:00:00Z (or a date, 2026-01-31).");
         return null;
     }
 }

@@ -5,6 +5,7 @@ using Monolith.Customers.Projects;
 using Monolith.Customers.Warehouses;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -20,12 +21,12 @@ internal static class AssignmentEndpoints
     public static async Task<Results<Ok<Page<WarehouseResponse>>, ValidationProblem, ProblemHttpResult>> ListAsync(
         Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        var errors = new Errors();
-        Lists.RejectUnknownParameters(http, errors, "limit", "cursor");
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(http.Request, errors, "limit", "cursor");
         var (page, after) = Lists.IdPage(http, errors);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         await using var session = await database.BeginAsync(ct);
@@ -37,7 +38,7 @@ internal static class AssignmentEndpoints
             return Problems.NotFound("No project with that id.");
         }
 
-        return TypedResults.Ok(Lists.ToPage(rows, page.Limit, w => w.Id));
+        return TypedResults.Ok(page.ToPage(rows, w => new IdCursor(w.Id)));
     }
 
     internal static string ListSql(bool afterCursor) =>

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Npgsql;
 
 namespace Monolith.Customers.Common;
@@ -9,24 +10,10 @@ internal sealed record IdCursor(Guid After);
 
 internal static class Lists
 {
-    /// <summary>A query parameter the list does not know is a 400 naming it: a typo never silently widens a filter.</summary>
-    public static void RejectUnknownParameters(HttpContext http, Errors errors, params string[] known)
-    {
-        foreach (var name in http.Request.Query.Keys)
-        {
-            if (!known.Contains(name, StringComparer.Ordinal))
-            {
-                errors.Add(name, $"unknown query parameter; this list accepts: {string.Join(", ", known)}.");
-            }
-        }
-    }
-
     /// <summary>limit and cursor for a list ordered by id.</summary>
-    public static (PageRequest Page, Guid? After) IdPage(HttpContext http, Errors errors)
+    public static (PageRequest Page, Guid? After) IdPage(HttpContext http, ValidationErrors errors)
     {
-        var raw = new Dictionary<string, string[]>();
-        var page = PageRequest.Parse(http.Request.Query["limit"].ToString() is { Length: > 0 } l ? l : null, http.Request.Query["cursor"], raw);
-        errors.AddAll(raw);
+        var page = PageRequest.Parse(http.Request.Query["limit"].ToString() is { Length: > 0 } l ? l : null, http.Request.Query["cursor"], errors);
         Guid? after = null;
         if (page.Cursor is not null)
         {
@@ -45,14 +32,14 @@ internal static class Lists
 
     /// <summary>
     /// One page of a parent's children in id order. The SQL takes $1 the parent's id, $2 the limit plus one (so
-    /// <see cref="ToPage"/> knows whether there is a next page) and, when paging on, $3 the last id seen.
+    /// <see cref="PageRequest.ToPage"/> knows whether there is a next page) and, when paging on, $3 the last id seen.
     /// </summary>
     public static async Task<List<T>> ReadChildRowsAsync<T>(
         NpgsqlConnection connection, string sql, Guid parentId, PageRequest page, Guid? after, Func<NpgsqlDataReader, T> read, CancellationToken ct)
     {
         var rows = new List<T>();
         await using var command = new NpgsqlCommand(sql, connection);
-        command.With(parentId).With(page.Limit + 1);
+        command.With(parentId).With(page.ReadCount);
         if (after is not null)
         {
             command.With(after.Value);
@@ -65,16 +52,5 @@ internal static class Lists
         }
 
         return rows;
-    }
-
-    public static Page<T> ToPage<T>(List<T> rows, int limit, Func<T, Guid> id)
-    {
-        if (rows.Count <= limit)
-        {
-            return new Page<T>(rows, null);
-        }
-
-        rows.RemoveAt(rows.Count - 1);
-        return new Page<T>(rows, Cursor.Encode(new IdCursor(id(rows[^1]))));
     }
 }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Customers.Common;
 
@@ -8,11 +8,10 @@ namespace Monolith.Customers.Common;
 /// every statement is parameterized); what is refused is what could never be stored or shown sanely.
 /// Lengths count Unicode code points, as PostgreSQL's char_length does.
 /// </summary>
-internal static partial class Rules
+internal static class Rules
 {
     public const int NameMax = 200;
     public const int LegalNameMax = 200;
-    public const int EmailMax = 254;
     public const int CodeMax = 50;
     public const int AddressMax = 500;
     public const int MaxProjectsPerRequest = 100;
@@ -21,7 +20,7 @@ internal static partial class Rules
     public static readonly IReadOnlyList<string> ProjectStatuses = ["active", "archived"];
 
     /// <summary>A required or optional single-line text: 1..max code points, not blank, no control characters.</summary>
-    public static void Text(Errors errors, string field, string? value, int max, bool required, bool multiline = false)
+    public static void Text(ValidationErrors errors, string field, string? value, int max, bool required, bool multiline = false)
     {
         if (value is null)
         {
@@ -50,27 +49,27 @@ internal static partial class Rules
         }
     }
 
-    public static void Email(Errors errors, string field, string? value)
+    public static void Email(ValidationErrors errors, string field, string? value)
     {
         if (value is null)
         {
             errors.Add(field, $"{field} is required.");
         }
-        else if (value.Length > EmailMax || !EmailFormat().IsMatch(value))
+        else if (!EmailAddresses.IsValid(value))
         {
-            errors.Add(field, $"{field} must be a valid e-mail address (local@domain.tld, at most {EmailMax} characters).");
+            errors.Add(field, EmailAddresses.Message(field));
         }
     }
 
-    public static void Phone(Errors errors, string field, string? value)
+    public static void Phone(ValidationErrors errors, string field, string? value)
     {
-        if (value is not null && !PhoneFormat().IsMatch(value))
+        if (value is not null && !PhoneNumbers.IsValid(value))
         {
-            errors.Add(field, $"{field} must be in E.164 format: '+' then 2 to 15 digits, the first not 0 (e.g. +4930123456).");
+            errors.Add(field, PhoneNumbers.Message(field));
         }
     }
 
-    public static void OneOf(Errors errors, string field, string? value, IReadOnlyList<string> allowed, bool required)
+    public static void OneOf(ValidationErrors errors, string field, string? value, IReadOnlyList<string> allowed, bool required)
     {
         if (value is null)
         {
@@ -86,7 +85,7 @@ internal static partial class Rules
     }
 
     /// <summary>ISO 3166-1 alpha-2, any case; returns the upper-case code or null when invalid.</summary>
-    public static string? Country(Errors errors, string field, string? value)
+    public static string? Country(ValidationErrors errors, string field, string? value)
     {
         if (value is null)
         {
@@ -104,7 +103,7 @@ internal static partial class Rules
         return upper;
     }
 
-    public static void Capacity(Errors errors, string field, int? value)
+    public static void Capacity(ValidationErrors errors, string field, int? value)
     {
         if (value is null)
         {
@@ -129,43 +128,6 @@ internal static partial class Rules
         return false;
     }
 
-    // Pragmatic: a local part of visible characters without '@', a dot-separated host name, an alphabetic TLD.
-    [GeneratedRegex(@"^[^@\s\p{C}]{1,64}@(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
-    private static partial Regex EmailFormat();
-
-    [GeneratedRegex(@"^\+[1-9][0-9]{1,14}$")]
-    private static partial Regex PhoneFormat();
-}
-
-/// <summary>Validation errors by field, in the shape of CONTRACT §2.</summary>
-internal sealed class Errors
-{
-    private readonly Dictionary<string, List<string>> byField = new(StringComparer.Ordinal);
-
-    public bool Any => byField.Count > 0;
-
-    public void Add(string field, string message)
-    {
-        if (!byField.TryGetValue(field, out var messages))
-        {
-            byField[field] = messages = [];
-        }
-
-        messages.Add(message);
-    }
-
-    public void AddAll(IDictionary<string, string[]> other)
-    {
-        foreach (var (field, messages) in other)
-        {
-            foreach (var message in messages)
-            {
-                Add(field, message);
-            }
-        }
-    }
-
-    public Dictionary<string, string[]> ToDictionary() => byField.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -177,7 +139,7 @@ internal static class Patch
     public static bool IsPresent(JsonElement member) => member.ValueKind != JsonValueKind.Undefined;
 
     /// <summary>Reads a string member; adds an error and returns false when it has another type.</summary>
-    public static bool TryString(Errors errors, string field, JsonElement member, out string? value)
+    public static bool TryString(ValidationErrors errors, string field, JsonElement member, out string? value)
     {
         value = null;
         switch (member.ValueKind)
@@ -193,7 +155,7 @@ internal static class Patch
         }
     }
 
-    public static bool TryInt(Errors errors, string field, JsonElement member, out int? value)
+    public static bool TryInt(ValidationErrors errors, string field, JsonElement member, out int? value)
     {
         value = null;
         switch (member.ValueKind)

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Customers.Common;
 using Monolith.Customers.Projects;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -20,7 +21,7 @@ internal static class CreateCustomer
         var errors = Validate(request);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
@@ -60,9 +61,9 @@ internal static class CreateCustomer
             projects));
     }
 
-    internal static Errors Validate(CreateCustomerRequest request)
+    internal static ValidationErrors Validate(CreateCustomerRequest request)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         Rules.Text(errors, "name", request.Name, Rules.NameMax, required: true);
         Rules.Text(errors, "legalName", request.LegalName, Rules.LegalNameMax, required: false);
         Rules.Email(errors, "email", request.Email);

@@ -5,6 +5,7 @@ using Monolith.Customers.Common;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -40,7 +41,7 @@ internal static class CustomerEndpoints
         Guid id, ReplaceCustomerRequest request, HttpContext http, TenantDatabase database, CancellationToken ct) =>
         UpdateAsync(id, http, database, _ =>
         {
-            var errors = new Errors();
+            var errors = new ValidationErrors();
             Rules.Text(errors, "name", request.Name, Rules.NameMax, required: true);
             Rules.Text(errors, "legalName", request.LegalName, Rules.LegalNameMax, required: false);
             Rules.Email(errors, "email", request.Email);
@@ -53,7 +54,7 @@ internal static class CustomerEndpoints
         Guid id, PatchCustomerRequest request, HttpContext http, TenantDatabase database, CancellationToken ct) =>
         UpdateAsync(id, http, database, current =>
         {
-            var errors = new Errors();
+            var errors = new ValidationErrors();
             var fields = new CustomerFields(current.Name, current.LegalName, current.Email, current.Phone, current.Status);
             if (Patch.IsPresent(request.Name) && Patch.TryString(errors, "name", request.Name, out var name))
             {
@@ -128,7 +129,7 @@ internal static class CustomerEndpoints
     }
 
     private static async Task<Results<Ok<CustomerResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        Guid id, HttpContext http, TenantDatabase database, Func<CustomerResponse, (CustomerFields Fields, Errors Errors)> apply, CancellationToken ct)
+        Guid id, HttpContext http, TenantDatabase database, Func<CustomerResponse, (CustomerFields Fields, ValidationErrors Errors)> apply, CancellationToken ct)
     {
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
         if (await FindAsync(work.Connection, work.Transaction, id, RowLock.ForChange, ct) is not { } found)
@@ -145,7 +146,7 @@ internal static class CustomerEndpoints
         var (fields, errors) = apply(current);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         if (fields == new CustomerFields(current.Name, current.LegalName, current.Email, current.Phone, current.Status))

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Customers.Common;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
@@ -29,7 +30,7 @@ internal static class ListCustomers
         var (query, errors) = Parse(http);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         var (sql, args) = Build(query!);
@@ -41,7 +42,8 @@ internal static class ListCustomers
             command.With(arg);
         }
 
-        var rows = new List<CustomerResponse>(query!.Limit + 1);
+        var page = new PageRequest(query!.Limit, null);
+        var rows = new List<CustomerResponse>(page.ReadCount);
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -50,29 +52,19 @@ internal static class ListCustomers
             }
         }
 
-        string? next = null;
-        if (rows.Count > query.Limit)
-        {
-            rows.RemoveAt(rows.Count - 1);
-            var last = rows[^1];
-            next = Cursor.Encode(new CustomerCursor(query.Sort, query.Status, query.Q,
-                query.Sort.EndsWith("name", StringComparison.Ordinal) ? last.Name : null,
-                query.Sort.EndsWith("createdAt", StringComparison.Ordinal) ? last.CreatedAt : null,
-                last.Id));
-        }
-
-        return TypedResults.Ok(new Page<CustomerResponse>(rows, next));
+        return TypedResults.Ok(page.ToPage(rows, last => new CustomerCursor(query.Sort, query.Status, query.Q,
+            query.Sort.EndsWith("name", StringComparison.Ordinal) ? last.Name : null,
+            query.Sort.EndsWith("createdAt", StringComparison.Ordinal) ? last.CreatedAt : null,
+            last.Id)));
     }
 
-    internal static (CustomerQuery? Query, Errors Errors) Parse(HttpContext http)
+    internal static (CustomerQuery? Query, ValidationErrors Errors) Parse(HttpContext http)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         var queryString = http.Request.Query;
-        Lists.RejectUnknownParameters(http, errors, "q", "status", "sort", "limit", "cursor");
+        ListQuery.RejectUnknownParameters(http.Request, errors, "q", "status", "sort", "limit", "cursor");
 
-        var raw = new Dictionary<string, string[]>();
-        var page = PageRequest.Parse(queryString["limit"].ToString() is { Length: > 0 } l ? l : null, queryString["cursor"], raw);
-        errors.AddAll(raw);
+        var page = PageRequest.Parse(queryString["limit"].ToString() is { Length: > 0 } l ? l : null, queryString["cursor"], errors);
 
         var sort = queryString["sort"].ToString() is { Length: > 0 } s ? s : "createdAt";
         if (!Sorts.Contains(sort, StringComparer.Ordinal))
@@ -136,6 +128,6 @@ internal static class ListCustomers
 
         var direction = descending ? "DESC" : "ASC";
         var where = conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "";
-        return ($"SELECT {CustomerRow.Columns} FROM customers{where} ORDER BY {column} {direction}, id {direction} LIMIT {P(query.Limit + 1)}", args);
+        return ($"SELECT {CustomerRow.Columns} FROM customers{where} ORDER BY {column} {direction}, id {direction} LIMIT {P(new PageRequest(query.Limit, null).ReadCount)}", args);
     }
 }

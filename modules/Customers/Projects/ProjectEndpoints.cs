@@ -6,6 +6,7 @@ using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -23,12 +24,12 @@ internal static class ProjectEndpoints
     public static async Task<Results<Ok<Page<ProjectResponse>>, ValidationProblem, ProblemHttpResult>> ListAsync(
         Guid customerId, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        var errors = new Errors();
-        Lists.RejectUnknownParameters(http, errors, "limit", "cursor");
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(http.Request, errors, "limit", "cursor");
         var (page, after) = Lists.IdPage(http, errors);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         await using var session = await database.BeginAsync(ct);
@@ -40,7 +41,7 @@ internal static class ProjectEndpoints
             return Problems.NotFound("No customer with that id.");
         }
 
-        return TypedResults.Ok(Lists.ToPage(rows, page.Limit, p => p.Id));
+        return TypedResults.Ok(page.ToPage(rows, p => new IdCursor(p.Id)));
     }
 
     internal static string ListSql(bool afterCursor) =>
@@ -49,11 +50,11 @@ internal static class ProjectEndpoints
     public static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         Guid customerId, NewProjectRequest request, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         ProjectRules.Validate(errors, "", request.Name, request.Code, nameRequired: true);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
@@ -105,7 +106,7 @@ internal static class ProjectEndpoints
         }
 
         var current = found.Project;
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         var name = current.Name;
         var code = current.Code;
         var status = current.Status;
@@ -129,7 +130,7 @@ internal static class ProjectEndpoints
 
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         if (name == current.Name && code == current.Code && status == current.Status)

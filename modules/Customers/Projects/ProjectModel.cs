@@ -1,4 +1,5 @@
 using Monolith.Customers.Common;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Npgsql;
 
@@ -10,7 +11,7 @@ internal sealed record ProjectResponse(Guid Id, Guid CustomerId, string Name, st
 
 internal static class ProjectRules
 {
-    public static void Validate(Errors errors, string prefix, string? name, string? code, bool nameRequired)
+    public static void Validate(ValidationErrors errors, string prefix, string? name, string? code, bool nameRequired)
     {
         Rules.Text(errors, prefix + "name", name, Rules.NameMax, nameRequired);
         Rules.Text(errors, prefix + "code", code, Rules.CodeMax, required: false);

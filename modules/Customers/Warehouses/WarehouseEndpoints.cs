@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Customers.Common;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
@@ -49,12 +50,12 @@ internal static class WarehouseEndpoints
     public static async Task<Results<Ok<Page<WarehouseResponse>>, ValidationProblem, ProblemHttpResult>> ListAsync(
         Guid customerId, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        var errors = new Errors();
-        Lists.RejectUnknownParameters(http, errors, "limit", "cursor");
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(http.Request, errors, "limit", "cursor");
         var (page, after) = Lists.IdPage(http, errors);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         await using var session = await database.BeginAsync(ct);
@@ -66,7 +67,7 @@ internal static class WarehouseEndpoints
             return Problems.NotFound("No customer with that id.");
         }
 
-        return TypedResults.Ok(Lists.ToPage(rows, page.Limit, w => w.Id));
+        return TypedResults.Ok(page.ToPage(rows, w => new IdCursor(w.Id)));
     }
 
     internal static string ListSql(bool afterCursor) =>
@@ -75,14 +76,14 @@ internal static class WarehouseEndpoints
     public static async Task<Results<Created<WarehouseResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         Guid customerId, NewWarehouseRequest request, HttpContext http, TenantDatabase database, CancellationToken ct)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         Rules.Text(errors, "name", request.Name, Rules.NameMax, required: true);
         Rules.Text(errors, "address", request.Address, Rules.AddressMax, required: true, multiline: true);
         var country = Rules.Country(errors, "country", request.Country);
         Rules.Capacity(errors, "capacity", request.Capacity);
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         await using var work = await TenantTransaction.BeginAsync(http, database, ct);
@@ -136,7 +137,7 @@ internal static class WarehouseEndpoints
 
         var current = found.Warehouse;
         var next = current;
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         if (Patch.IsPresent(request.Name) && Patch.TryString(errors, "name", request.Name, out var name))
         {
             Rules.Text(errors, "name", name, Rules.NameMax, required: true);
@@ -162,7 +163,7 @@ internal static class WarehouseEndpoints
 
         if (errors.Any)
         {
-            return Problems.Validation(errors.ToDictionary());
+            return Problems.Validation(errors);
         }
 
         if (next == current)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.SharedKernel.Validation;
 
 namespace Monolith.SharedKernel.Http;
 
@@ -20,6 +21,9 @@ public static class Problems
             detail: detail ?? "One or more fields are invalid.",
             title: "The request is invalid.",
             type: TypePrefix + "validation");
+
+    public static ValidationProblem Validation(ValidationErrors errors, string? detail = null) =>
+        Validation((errors ?? throw new ArgumentNullException(nameof(errors))).ToDictionary(), detail);
 
     public static ValidationProblem Validation(string field, string message) =>
         Validation(new Dictionary<string, string[]> { [field] = [message] });

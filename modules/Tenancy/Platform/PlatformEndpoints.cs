@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Provisioning;
@@ -114,30 +115,30 @@ internal static class PlatformEndpoints
     }
 
     private static async Task<Results<Ok<Page<TenantResponse>>, ValidationProblem>> ListAsync(
-        string? status, string? limit, string? cursor, TenantCatalog catalog, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct)
+        string? status, string? limit, string? cursor, HttpRequest request, TenantCatalog catalog, IOptions<TenancyOptions> options, TenantBounds bounds,
+        CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "status", "limit", "cursor");
         var page = PageRequest.Parse(limit, cursor, errors);
         if (status is not null && !TenantStatus.All.Contains(status))
         {
-            errors["status"] = [$"status must be one of: {string.Join(", ", TenantStatus.All)}."];
+            errors.Add("status", $"status must be one of: {string.Join(", ", TenantStatus.All)}.");
         }
 
         string? after = null;
         if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out after))
         {
-            errors["cursor"] = [Cursor.InvalidMessage];
+            errors.Add("cursor", Cursor.InvalidMessage);
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
 
-        var rows = await catalog.ListAsync(status, after, page.Limit + 1, ct);
-        var items = rows.Take(page.Limit).Select(t => ToResponse(t, options.Value, bounds)).ToArray();
-        var next = rows.Count > page.Limit ? Cursor.Encode(items[^1].Identifier) : null;
-        return TypedResults.Ok(new Page<TenantResponse>(items, next));
+        var rows = await catalog.ListAsync(status, after, page.ReadCount, ct);
+        return TypedResults.Ok(page.ToPage(rows.ToList(), t => t.Identifier).Select(t => ToResponse(t, options.Value, bounds)));
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetAsync(
@@ -150,7 +151,7 @@ internal static class PlatformEndpoints
         string identifier, UpdateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds,
         CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         var changes = new TenantChanges(
             Name: request.Name.ValueKind switch
             {
@@ -162,12 +163,12 @@ internal static class PlatformEndpoints
             LogRetentionDays: Setting(errors, "logRetentionDays", request.LogRetentionDays),
             StatementTimeoutMs: Setting(errors, "statementTimeoutMs", request.StatementTimeoutMs),
             MaxConcurrency: Setting(errors, "maxConcurrency", request.MaxConcurrency));
-        return errors.Count > 0
+        return errors.Any
             ? Problems.Validation(errors)
             : await Answer(provisioner.UpdateAsync(identifier, changes, ct), options.Value, bounds);
     }
 
-    private static SettingChange Setting(Dictionary<string, string[]> errors, string field, JsonElement member)
+    private static SettingChange Setting(ValidationErrors errors, string field, JsonElement member)
     {
         switch (member.ValueKind)
         {
@@ -178,14 +179,14 @@ internal static class PlatformEndpoints
             case JsonValueKind.Number when member.TryGetInt32(out var value):
                 return SettingChange.To(value);
             default:
-                errors[field] = [$"{field} must be a whole number, or null for the configured default."];
+                errors.Add(field, $"{field} must be a whole number, or null for the configured default.");
                 return SettingChange.Unchanged;
         }
     }
 
-    private static string? Invalid(Dictionary<string, string[]> errors, string field, string message)
+    private static string? Invalid(ValidationErrors errors, string field, string message)
     {
-        errors[field] = [message];
+        errors.Add(field, message);
         return null;
     }
 

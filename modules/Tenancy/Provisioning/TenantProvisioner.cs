@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Monolith.Migrations;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Catalog;
 using Npgsql;
 
@@ -68,9 +69,9 @@ public sealed partial class TenantProvisioner
     public async Task<ProvisioningResult> CreateAsync(CreateTenantCommand command, CancellationToken ct)
     {
         var errors = Validate(command);
-        if (errors.Count > 0)
+        if (errors.Any)
         {
-            return ProvisioningResult.Invalid(errors);
+            return ProvisioningResult.Invalid(errors.ToDictionary());
         }
 
         var identifier = command.Identifier!;
@@ -158,19 +159,19 @@ public sealed partial class TenantProvisioner
 
     public async Task<ProvisioningResult> UpdateAsync(string identifier, TenantChanges changes, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (changes.Name is { } name && name.Trim().Length is < 1 or > 200)
         {
-            errors["name"] = ["name must be 1 to 200 characters long."];
+            errors.Add("name", "name must be 1 to 200 characters long.");
         }
 
         Range(errors, "auditRetentionDays", changes.AuditRetentionDays, 1, 36_500);
         Range(errors, "logRetentionDays", changes.LogRetentionDays, 1, 36_500);
         Range(errors, "statementTimeoutMs", changes.StatementTimeoutMs, 1, TenancyOptions.MaxStatementTimeoutMs);
         Range(errors, "maxConcurrency", changes.MaxConcurrency, 1, 10_000);
-        if (errors.Count > 0)
+        if (errors.Any)
         {
-            return ProvisioningResult.Invalid(errors);
+            return ProvisioningResult.Invalid(errors.ToDictionary());
         }
 
         var updated = await catalog.UpdateAsync(identifier, changes with { Name = changes.Name?.Trim() }, ct);
@@ -178,11 +179,11 @@ public sealed partial class TenantProvisioner
         return updated is null ? await NotFoundOrConflictAsync(identifier, ct) : new ProvisioningResult(ProvisioningStatus.Done, updated);
     }
 
-    private static void Range(Dictionary<string, string[]> errors, string field, SettingChange change, int min, int max)
+    private static void Range(ValidationErrors errors, string field, SettingChange change, int min, int max)
     {
         if (change.Value is { } value && (value < min || value > max))
         {
-            errors[field] = [$"{field} must be from {min} to {max}, or null for the configured default."];
+            errors.Add(field, $"{field} must be from {min} to {max}, or null for the configured default.");
         }
     }
 
@@ -243,34 +244,32 @@ public sealed partial class TenantProvisioner
             : ProvisioningResult.Conflict($"Tenant '{identifier}' is {tenant.Status} and cannot be changed now.");
     }
 
-    private Dictionary<string, string[]> Validate(CreateTenantCommand command)
+    private ValidationErrors Validate(CreateTenantCommand command)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (TenantIdentifier.Validate(command.Identifier) is { } reason)
         {
-            errors["identifier"] = [reason];
+            errors.Add("identifier", reason);
         }
 
         if (string.IsNullOrWhiteSpace(command.Name) || command.Name.Trim().Length > 200)
         {
-            errors["name"] = ["name is required and must be at most 200 characters long."];
+            errors.Add("name", "name is required and must be at most 200 characters long.");
         }
 
         if (string.IsNullOrWhiteSpace(command.OwnerEmail))
         {
-            errors["ownerEmail"] = ["ownerEmail is required."];
+            errors.Add("ownerEmail", "ownerEmail is required.");
         }
 
         if (ownerSetup is not null)
         {
-            foreach (var (field, messages) in ownerSetup.Validate(command.OwnerEmail?.Trim(), command.OwnerPassword))
-            {
-                errors[field] = messages;
-            }
+            // The owner's own rules (the Access module's) name the same fields; a field already refused keeps its message.
+            errors.AddAll(ownerSetup.Validate(command.OwnerEmail?.Trim(), command.OwnerPassword).Where(p => !errors.Has(p.Key)));
         }
-        else if (command.OwnerEmail is { } email && !System.Net.Mail.MailAddress.TryCreate(email.Trim(), out _))
+        else if (command.OwnerEmail is { } email && !errors.Has("ownerEmail") && !EmailAddresses.IsValid(email.Trim()))
         {
-            errors["ownerEmail"] = ["ownerEmail must be an e-mail address."];
+            errors.Add("ownerEmail", EmailAddresses.Message("ownerEmail"));
         }
 
         return errors;

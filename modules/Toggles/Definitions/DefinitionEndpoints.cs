@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Routing;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Preconditions;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
@@ -52,9 +54,10 @@ internal static class DefinitionEndpoints
     private sealed record ListPosition(string After);
 
     private static async Task<Results<Ok<Page<DefinitionResponse>>, ValidationProblem>> ListAsync(
-        string? limit, string? cursor, string? staleForDays, TenantDatabase database, CancellationToken ct)
+        string? limit, string? cursor, string? staleForDays, HttpRequest request, TenantDatabase database, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "limit", "cursor", "staleForDays");
         var page = PageRequest.Parse(limit, cursor, errors);
         int? stale = null;
         if (staleForDays is not null)
@@ -65,17 +68,17 @@ internal static class DefinitionEndpoints
             }
             else
             {
-                errors["staleForDays"] = [$"staleForDays must be a whole number of days from 1 to {MaxStaleDays}."];
+                errors.Add("staleForDays", $"staleForDays must be a whole number of days from 1 to {MaxStaleDays}.");
             }
         }
 
         ListPosition? position = null;
         if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out position))
         {
-            errors["cursor"] = [Cursor.InvalidMessage];
+            errors.Add("cursor", Cursor.InvalidMessage);
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -91,7 +94,7 @@ internal static class DefinitionEndpoints
              ORDER BY key COLLATE "C" LIMIT $2
              """, connection);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)position?.After ?? DBNull.Value);
-        command.Parameters.AddWithValue(page.Limit + 1);
+        command.Parameters.AddWithValue(page.ReadCount);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)stale ?? DBNull.Value);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var items = new List<DefinitionResponse>();
@@ -100,14 +103,7 @@ internal static class DefinitionEndpoints
             items.Add(Read(reader).Response);
         }
 
-        string? next = null;
-        if (items.Count > page.Limit)
-        {
-            items.RemoveAt(items.Count - 1);
-            next = Cursor.Encode(new ListPosition(items[^1].Key));
-        }
-
-        return TypedResults.Ok(new Page<DefinitionResponse>(items, next));
+        return TypedResults.Ok(page.ToPage(items, item => new ListPosition(item.Key)));
     }
 
     private static async Task<Results<Ok<DefinitionResponse>, ProblemHttpResult, ValidationProblem>> GetAsync(
@@ -133,28 +129,28 @@ internal static class DefinitionEndpoints
     private static async Task<Results<Ok<DefinitionResponse>, Created<DefinitionResponse>, ProblemHttpResult, ValidationProblem>> PutAsync(
         string key, DefinitionRequest request, HttpContext http, TenantDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
         {
-            errors["key"] = [ToggleKey.Message];
+            errors.Add("key", ToggleKey.Message);
         }
 
         if (request.Enabled is null)
         {
-            errors["enabled"] = ["enabled is required (true or false)."];
+            errors.Add("enabled", "enabled is required (true or false).");
         }
 
         if (request.Description is { Length: > MaxDescription })
         {
-            errors["description"] = [$"description must be at most {MaxDescription} characters."];
+            errors.Add("description", $"description must be at most {MaxDescription} characters.");
         }
 
         if (request.RolloutPercent is < 0 or > 100)
         {
-            errors["rolloutPercent"] = ["rolloutPercent must be a whole number from 0 to 100, or null for no rollout."];
+            errors.Add("rolloutPercent", "rolloutPercent must be a whole number from 0 to 100, or null for no rollout.");
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -163,7 +159,7 @@ internal static class DefinitionEndpoints
         await using var session = await database.BeginAsync(ct);
         var (connection, transaction) = (session.Connection, session.Transaction);
         var current = await FindAsync(connection, transaction, key, forUpdate: true, ct);
-        if (!IfMatch.Satisfied(http.Request, current?.ETag))
+        if (!IfMatch.Allows(http.Request, current?.ETag))
         {
             return Problems.PreconditionFailed();
         }
@@ -223,10 +219,10 @@ internal static class DefinitionEndpoints
         var current = await FindAsync(connection, transaction, key, forUpdate: true, ct);
         if (current is null)
         {
-            return IfMatch.Present(http.Request) ? Problems.PreconditionFailed() : Problems.NotFound("No feature toggle with that key is defined.");
+            return IfMatch.IsPresent(http.Request) ? Problems.PreconditionFailed() : Problems.NotFound("No feature toggle with that key is defined.");
         }
 
-        if (!IfMatch.Satisfied(http.Request, current.Value.ETag))
+        if (!IfMatch.Allows(http.Request, current.Value.ETag))
         {
             return Problems.PreconditionFailed();
         }
@@ -267,38 +263,5 @@ internal static class DefinitionEndpoints
         // Revision plus creation time: a toggle deleted and defined again never repeats an old ETag.
         var etag = string.Create(CultureInfo.InvariantCulture, $"\"{reader.GetInt32(10)}-{createdAt.ToUnixTimeMilliseconds()}\"");
         return (response, etag);
-    }
-}
-
-/// <summary>If-Match (RFC 9110 §13.1.1): absent passes; <c>*</c> passes when the resource exists; otherwise one of the listed tags must match.</summary>
-internal static class IfMatch
-{
-    public static bool Present(HttpRequest request) => request.Headers.IfMatch.Count > 0;
-
-    public static bool Satisfied(HttpRequest request, string? currentETag)
-    {
-        var header = request.Headers.IfMatch;
-        if (header.Count == 0)
-        {
-            return true;
-        }
-
-        if (currentETag is null)
-        {
-            return false;
-        }
-
-        foreach (var value in header)
-        {
-            foreach (var tag in (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (tag == "*" || tag == currentETag)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 }

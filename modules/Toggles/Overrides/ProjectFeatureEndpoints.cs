@@ -8,6 +8,7 @@ using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
@@ -61,17 +62,18 @@ internal static class ProjectFeatureEndpoints
     private sealed record ListPosition(string After);
 
     private static async Task<Results<Ok<Page<EvaluationResponse>>, ProblemHttpResult, ValidationProblem>> ListAsync(
-        Guid projectId, string? limit, string? cursor, [FromServices] IProjectLookup projects, ToggleCache cache, CancellationToken ct)
+        Guid projectId, string? limit, string? cursor, HttpRequest request, [FromServices] IProjectLookup projects, ToggleCache cache, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "limit", "cursor");
         var page = PageRequest.Parse(limit, cursor, errors);
         ListPosition? position = null;
         if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out position))
         {
-            errors["cursor"] = [Cursor.InvalidMessage];
+            errors.Add("cursor", Cursor.InvalidMessage);
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }
@@ -121,18 +123,18 @@ internal static class ProjectFeatureEndpoints
         Guid projectId, string key, OverrideRequest request, [FromServices] IProjectLookup projects, TenantDatabase database, TenantContext tenants,
         ToggleCache cache, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
         {
-            errors["key"] = [ToggleKey.Message];
+            errors.Add("key", ToggleKey.Message);
         }
 
         if (request.Enabled is null)
         {
-            errors["enabled"] = ["enabled is required (true or false)."];
+            errors.Add("enabled", "enabled is required (true or false).");
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Definitions;
@@ -34,11 +35,19 @@ internal static class ScheduleEndpoints
     }
 
     private static async Task<Results<Ok<Page<ScheduleResponse>>, ProblemHttpResult, ValidationProblem>> ListAsync(
-        string key, TenantDatabase database, CancellationToken ct)
+        string key, HttpRequest request, TenantDatabase database, CancellationToken ct)
     {
+        var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
         {
-            return Problems.Validation("key", ToggleKey.Message);
+            errors.Add("key", ToggleKey.Message);
+        }
+
+        // One page always (at most MaxSchedulesPerToggle items): limit and cursor are accepted and have nothing to do.
+        ListQuery.RejectUnknownParameters(request, errors, "limit", "cursor");
+        if (errors.Any)
+        {
+            return Problems.Validation(errors);
         }
 
         await using var session = await database.BeginAsync(ct);
@@ -64,27 +73,27 @@ internal static class ScheduleEndpoints
     private static async Task<Results<Created<ScheduleResponse>, ProblemHttpResult, ValidationProblem>> CreateAsync(
         string key, ScheduleRequest request, TenantDatabase database, TimeProvider time, IOptions<TogglesOptions> options, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
         {
-            errors["key"] = [ToggleKey.Message];
+            errors.Add("key", ToggleKey.Message);
         }
 
         if (request.At is null)
         {
-            errors["at"] = ["at is required (an ISO-8601 time in the future)."];
+            errors.Add("at", "at is required (an ISO-8601 time in the future).");
         }
         else if (request.At <= time.GetUtcNow())
         {
-            errors["at"] = ["at must be in the future."];
+            errors.Add("at", "at must be in the future.");
         }
 
         if (request.Enabled is null)
         {
-            errors["enabled"] = ["enabled is required (true or false)."];
+            errors.Add("enabled", "enabled is required (true or false).");
         }
 
-        if (errors.Count > 0)
+        if (errors.Any)
         {
             return Problems.Validation(errors);
         }

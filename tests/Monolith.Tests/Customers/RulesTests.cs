@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Xunit;
 using Microsoft.AspNetCore.Http;
 using Monolith.Customers.Common;
+using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tests.Support;
 
@@ -13,7 +14,7 @@ public sealed class RulesTests
     [Property]
     public bool A_phone_is_valid_exactly_when_it_is_plus_then_2_to_15_digits_the_first_not_0(string? phone)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         Rules.Phone(errors, "phone", phone ?? "+");
         var value = phone ?? "+";
         var oracle = value.Length is >= 3 and <= 16 && value[0] == '+' && value[1] is >= '1' and <= '9' && value[1..].All(c => c is >= '0' and <= '9');
@@ -25,7 +26,7 @@ public sealed class RulesTests
     {
         var digits = (first.Get % 9 + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)
             + string.Concat(rest.Select(d => (d.Get % 10).ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         Rules.Phone(errors, "phone", "+" + digits);
         return errors.Any == digits.Length is < 2 or > 15;
     }
@@ -33,7 +34,7 @@ public sealed class RulesTests
     [Property]
     public bool Accepted_text_is_1_to_200_code_points_not_blank_and_free_of_control_characters(string? text)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         Rules.Text(errors, "name", text, Rules.NameMax, required: true);
         var ok = text is not null && !string.IsNullOrWhiteSpace(text) && text.EnumerateRunes().Count() <= 200 && !text.Any(char.IsControl);
         return errors.Any != ok;
@@ -54,7 +55,7 @@ public sealed class RulesTests
     [InlineData("a@example.com.", false)]
     public void Email_addresses_are_checked_pragmatically(string email, bool valid)
     {
-        var errors = new Errors();
+        var errors = new ValidationErrors();
         Rules.Email(errors, "email", email);
         Assert.Equal(valid, !errors.Any);
     }
@@ -67,7 +68,7 @@ public sealed class RulesTests
     [InlineData("DEU", null)]
     public void Countries_are_assigned_iso_3166_alpha_2_codes(string input, string? expected)
     {
-        Assert.Equal(expected, Rules.Country(new Errors(), "country", input));
+        Assert.Equal(expected, Rules.Country(new ValidationErrors(), "country", input));
     }
 
     [Theory]
