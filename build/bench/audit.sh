@@ -9,6 +9,8 @@
 #   cpu       the backend's CPU per POST /customers transaction, trail on vs off, by how the pooled connection is reset
 #             between requests (DISCARD ALL; Npgsql's reset that keeps plans, used once statements are prepared; none);
 #             AUDIT_PERF=N adds the top N lines of a perf profile of the trail with plans kept
+#   waits     what the request role's backends wait for (pg_stat_activity sampled every 20 ms) during POST /customers,
+#             trail on vs off, one tenant and spread
 #   latency   POST /customers p50/p99 at fixed 50 and 100 req/s (open loop)
 #   verify    GET /audit-events/verify of a 1,000,000-record trail: time and the host's peak RSS
 #   memory    private memory of one PostgreSQL backend after it served 1,000 tenants, functions per schema (scripts up
@@ -25,7 +27,7 @@ spread=${3:-100}
 verify_records=${VERIFY_RECORDS:-1000000}
 memory_tenants=${MEMORY_TENANTS:-1000}
 rate_seconds=${RATE_SECONDS:-10}
-[ "$modes" = all ] && modes="ratios variants cpu latency verify memory"
+[ "$modes" = all ] && modes="ratios variants cpu waits latency verify memory"
 has() { [[ " $modes " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
@@ -208,6 +210,43 @@ if has ratios; then
   sql -c "SELECT '  chain of tenant bench after the runs: ' || count(*) || ' records, ' || count(*) FILTER (WHERE bad) || ' broken links, positions ' || min(seq) || '..' || max(seq)
           FROM (SELECT seq, hash IS DISTINCT FROM sha256(coalesce(prev_hash, ''::bytea) || monolith.audit_content(id, occurred_at, action, entity_type, entity_id,
                 actor_kind, actor_id, actor_email, request_id, changes)) OR prev_hash IS DISTINCT FROM lag(hash) OVER (ORDER BY seq) AS bad FROM \"$s\".audit_events) x"
+fi
+
+if has waits; then
+  # What the request role's backends do while POST /customers runs flat out: sampled every 20 ms from
+  # pg_stat_activity by one session (active backends only; no wait event = on a CPU or waiting for one).
+  echo "## What writers wait for during POST /customers (wrk -t2 -c16 -d${seconds}s; share of samples of active request backends)"
+  [ -f "$work/one.txt" ] || tenant bench >"$work/one.txt"
+  [ -f "$work/spread.txt" ] || $bench tenants "$url" "$key" spread "$spread" 1 2 "$work/spread.txt" >&2
+  all=$(sql -c "SELECT string_agg(schema_name, ',') FROM platform.tenants WHERE identifier = 'bench' OR identifier LIKE 'spread-%'")
+  samples=$((seconds * 50 - 25))
+  for load in one spread; do
+    for mode in on off; do
+      if [ $mode = on ]; then audit_triggers ENABLE "$all"; else audit_triggers DISABLE "$all"; fi
+      sql >"$work/waits.txt" <<SQL &
+CREATE TEMP TABLE samples (wait text);
+DO \$\$ BEGIN
+  PERFORM pg_sleep(0.25);
+  FOR i IN 1..$samples LOOP
+    PERFORM pg_stat_clear_snapshot();
+    INSERT INTO samples SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+    WHERE usename = 'monolith_app' AND state = 'active' AND pid <> pg_backend_pid();
+    PERFORM pg_sleep(0.02);
+  END LOOP;
+END \$\$;
+SELECT string_agg(format('%s %s%%', wait, pct), ', ' ORDER BY n DESC) FROM (
+  SELECT wait, count(*) AS n, round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct FROM samples GROUP BY wait) x WHERE pct >= 1;
+SELECT round(count(*)::numeric / $samples, 1) FROM samples;
+SQL
+      sampler=$!
+      lsn=$(sql -c "SELECT pg_current_wal_lsn()")
+      rate=$(post "$work/$load.txt" "waits-$load-$mode")
+      wal=$(sql -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn') / ($rate * $seconds) / 1024, 1)")
+      wait $sampler
+      echo "  $load tenant(s), trail $mode: $rate req/s, WAL $wal kB per request, $(tail -n 1 "$work/waits.txt") active backends on average: $(head -n 1 "$work/waits.txt")"
+    done
+  done
+  audit_triggers ENABLE "$all"
 fi
 
 if has latency; then
