@@ -64,9 +64,12 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
         }
 
         entries[tenant.SchemaName] = state;
-        if (Volatile.Read(ref epoch) != seen)
+        if (Volatile.Read(ref epoch) != seen
+            && entries.TryRemove(new KeyValuePair<string, TenantToggles>(tenant.SchemaName, state)))
         {
-            entries.TryRemove(new KeyValuePair<string, TenantToggles>(tenant.SchemaName, state));
+            // A change arrived while this state loaded: it is not kept for the next caller, but this caller still
+            // evaluates through it, and those marks are owed to the usage table like any dropped entry's.
+            Keep(state);
         }
 
         return state;
