@@ -71,13 +71,21 @@ internal static class Observability
                     }
                 }
             };
-            // A client abort (499, see ClientAbortMiddleware) is the client's doing: Information, like any 4xx.
-            options.GetLevel = (context, _, exception) =>
-                (exception is not null && !ClientAbort.Is(context, exception)) || context.Response.StatusCode >= 500
-                    ? LogEventLevel.Error
-                    : LogEventLevel.Information;
+            options.GetLevel = (context, _, exception) => RequestLogLevel(context, exception);
         });
     }
+
+    /// <summary>
+    /// The request line's level. A 503 is a refusal the bounds chose (tenant busy, request or query past its time limit,
+    /// database unreachable: each logs its own warning, with Retry-After for the client): Warning, so Error stays for
+    /// what is a bug (other 5xx, unhandled exceptions). A client abort (499, see ClientAbortMiddleware) is the client's
+    /// doing: Information, like any 4xx.
+    /// </summary>
+    internal static LogEventLevel RequestLogLevel(HttpContext context, Exception? exception) =>
+        (exception is not null && !ClientAbort.Is(context, exception)) ? LogEventLevel.Error
+        : context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable ? LogEventLevel.Warning
+        : context.Response.StatusCode >= 500 ? LogEventLevel.Error
+        : LogEventLevel.Information;
 
     public static void MapOperations(this WebApplication app)
     {
