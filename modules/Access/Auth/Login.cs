@@ -32,7 +32,7 @@ internal static partial class Login
         TokenRequest request,
         TenantDatabase database,
         TenantContext tenants,
-        Passwords.Passwords passwords,
+        UserPasswords passwords,
         AccessTokenIssuer issuer,
         IOptions<AccessOptions> options,
         ILogger<AuthLog> logger,
@@ -48,9 +48,9 @@ internal static partial class Login
         {
             errors.Add("password", "password is required.");
         }
-        else if (request.Password.Length > Passwords.Passwords.MaximumLength)
+        else if (request.Password.Length > UserPasswords.MaximumLength)
         {
-            errors.Add("password", $"password must be at most {Passwords.Passwords.MaximumLength} characters long.");
+            errors.Add("password", $"password must be at most {UserPasswords.MaximumLength} characters long.");
         }
 
         if (request.Email is { Length: > 254 })
