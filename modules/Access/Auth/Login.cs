@@ -14,9 +14,9 @@ using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
-public sealed record TokenRequest(string? Email, string? Password);
+internal sealed record TokenRequest(string? Email, string? Password);
 
-public sealed record TokenResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn);
+internal sealed record TokenResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn);
 
 /// <summary>
 /// <c>POST /auth/token</c>: e-mail and password for a token pair and a new session. In three steps, so that no pooled
@@ -28,8 +28,9 @@ public sealed record TokenResponse(string AccessToken, string RefreshToken, stri
 /// </summary>
 internal static partial class Login
 {
-    public static async Task<IResult> HandleAsync(
+    public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         TokenRequest request,
+        HttpContext http,
         TenantDatabase database,
         TenantContext tenants,
         UserPasswords passwords,
@@ -84,7 +85,7 @@ internal static partial class Login
         if (!attempt.Allowed)
         {
             LogLocked(logger);
-            return new TooManyRequests(attempt.RetryAfterSeconds);
+            return AccessRateLimits.TooManyRequests(http.Response, attempt.RetryAfterSeconds);
         }
 
         // (2) The hash, holding nothing.
