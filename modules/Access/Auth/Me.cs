@@ -7,7 +7,7 @@ using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
-public sealed record MeResponse(Guid Id, string Email, string Name, string Role, string Tenant);
+internal sealed record MeResponse(Guid Id, string Email, string Name, string Role, string Tenant);
 
 /// <summary><c>GET /me</c>: the caller as the database knows them now.</summary>
 internal static class Me

@@ -10,7 +10,7 @@ using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
-public sealed record RefreshRequest(string? RefreshToken);
+internal sealed record RefreshRequest(string? RefreshToken);
 
 /// <summary>Category of the auth endpoints' log events.</summary>
 internal sealed class AuthLog;

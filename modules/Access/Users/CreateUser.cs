@@ -9,7 +9,7 @@ using Npgsql;
 
 namespace Monolith.Access.Users;
 
-public sealed record CreateUserRequest(string? Email, string? Name, string? Role, string? Password);
+internal sealed record CreateUserRequest(string? Email, string? Name, string? Role, string? Password);
 
 /// <summary><c>POST /users</c>: a new active user; nobody creates a user above their own role.</summary>
 internal static class CreateUser

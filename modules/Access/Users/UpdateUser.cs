@@ -14,7 +14,7 @@ using Npgsql;
 namespace Monolith.Access.Users;
 
 /// <summary>Every member optional; an absent (or null) member stays as it is.</summary>
-public sealed record UpdateUserRequest(string? Email, string? Name, string? Role, string? Status, string? Password);
+internal sealed record UpdateUserRequest(string? Email, string? Name, string? Role, string? Status, string? Password);
 
 /// <summary>
 /// <c>PATCH /users/{id}</c>. Owners are changed only by owners; nobody grants above their own role; the last
