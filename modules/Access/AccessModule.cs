@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
+using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
@@ -48,7 +49,7 @@ public static class AccessModule
     {
         services.AddOptions<AccessOptions>().Bind(configuration.GetSection(AccessOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<Passwords.Passwords>();
+        services.AddSingleton<UserPasswords>();
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
         return services;
     }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Monolith.Customers.Assignments;
 using Monolith.Customers.Contracts;
-using Monolith.Customers.Customers;
+using Monolith.Customers.CustomerRecords;
 using Monolith.Customers.Projects;
 using Monolith.Customers.Warehouses;
 using Monolith.SharedKernel.Context;

@@ -14,9 +14,9 @@ using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
-public sealed record TokenRequest(string? Email, string? Password);
+internal sealed record TokenRequest(string? Email, string? Password);
 
-public sealed record TokenResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn);
+internal sealed record TokenResponse(string AccessToken, string RefreshToken, string TokenType, int ExpiresIn);
 
 /// <summary>
 /// <c>POST /auth/token</c>: e-mail and password for a token pair and a new session. In three steps, so that no pooled
@@ -28,11 +28,12 @@ public sealed record TokenResponse(string AccessToken, string RefreshToken, stri
 /// </summary>
 internal static partial class Login
 {
-    public static async Task<IResult> HandleAsync(
+    public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         TokenRequest request,
+        HttpContext http,
         TenantDatabase database,
         TenantContext tenants,
-        Passwords.Passwords passwords,
+        UserPasswords passwords,
         AccessTokenIssuer issuer,
         IOptions<AccessOptions> options,
         ILogger<AuthLog> logger,
@@ -48,9 +49,9 @@ internal static partial class Login
         {
             errors.Add("password", "password is required.");
         }
-        else if (request.Password.Length > Passwords.Passwords.MaximumLength)
+        else if (request.Password.Length > UserPasswords.MaximumLength)
         {
-            errors.Add("password", $"password must be at most {Passwords.Passwords.MaximumLength} characters long.");
+            errors.Add("password", $"password must be at most {UserPasswords.MaximumLength} characters long.");
         }
 
         if (request.Email is { Length: > 254 })
@@ -84,7 +85,7 @@ internal static partial class Login
         if (!attempt.Allowed)
         {
             LogLocked(logger);
-            return new TooManyRequests(attempt.RetryAfterSeconds);
+            return AccessRateLimits.TooManyRequests(http.Response, attempt.RetryAfterSeconds);
         }
 
         // (2) The hash, holding nothing.

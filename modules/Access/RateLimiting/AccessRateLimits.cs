@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -77,6 +78,14 @@ internal static class AccessRateLimits
             $"Too many requests; retry after {retryAfterSeconds} seconds.");
     }
 
+    /// <summary>The same 429 with <c>Retry-After</c>, as an endpoint's typed result.</summary>
+    public static ProblemHttpResult TooManyRequests(HttpResponse response, int retryAfterSeconds)
+    {
+        response.Headers.RetryAfter = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return Problems.Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests.",
+            $"Too many requests; retry after {retryAfterSeconds} seconds.");
+    }
+
     /// <summary>The address a client is counted by: an IPv4 address as it is, an IPv6 address by its /64 (one subscriber's prefix).</summary>
     public static string ClientAddress(IPAddress? address)
     {
@@ -114,10 +123,4 @@ internal static class AccessRateLimits
 
     /// <summary>A signed-in user of a tenant (Address null), or an anonymous client address of a tenant (User empty).</summary>
     private readonly record struct CallerKey(Guid Tenant, Guid User, string? Address);
-}
-
-/// <summary>429 with <c>Retry-After</c>, as an endpoint result.</summary>
-internal sealed class TooManyRequests(int retryAfterSeconds) : IResult
-{
-    public Task ExecuteAsync(HttpContext httpContext) => AccessRateLimits.WriteTooManyAsync(httpContext, retryAfterSeconds);
 }

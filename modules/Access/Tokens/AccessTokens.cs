@@ -8,7 +8,7 @@ using Monolith.Tenancy.Resolution;
 namespace Monolith.Access.Tokens;
 
 /// <summary>The claims of an access token.</summary>
-public static class AccessClaims
+internal static class AccessClaims
 {
     public const string Subject = "sub";
     public const string Tenant = ClaimStrategy.ClaimType;

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Passwords;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
@@ -8,19 +9,19 @@ using Npgsql;
 
 namespace Monolith.Access.Users;
 
-public sealed record CreateUserRequest(string? Email, string? Name, string? Role, string? Password);
+internal sealed record CreateUserRequest(string? Email, string? Name, string? Role, string? Password);
 
 /// <summary><c>POST /users</c>: a new active user; nobody creates a user above their own role.</summary>
 internal static class CreateUser
 {
     public static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        CreateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CancellationToken ct)
+        CreateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.AddIfAny("email", UserRules.ValidateEmail(request.Email));
         errors.AddIfAny("name", UserRules.ValidateName(request.Name));
         errors.AddIfAny("role", UserRules.ValidateRole(request.Role));
-        errors.AddIfAny("password", Passwords.Passwords.Validate(request.Password, request.Email));
+        errors.AddIfAny("password", UserPasswords.Validate(request.Password, request.Email));
         if (errors.Any)
         {
             return Problems.Validation(errors);
@@ -51,28 +52,5 @@ internal static class CreateUser
         {
             return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
         }
-    }
-}
-
-/// <summary><c>GET /users/{id}</c>, with its <c>ETag</c>.</summary>
-internal static class GetUser
-{
-    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
-    {
-        await using var unit = await database.BeginAsync(ct);
-        if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
-        {
-            return denied;
-        }
-
-        var user = await UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
-        await unit.CommitAsync(ct);
-        if (user is null)
-        {
-            return UsersEndpoints.NotFound();
-        }
-
-        http.Response.Headers.ETag = user.ETag;
-        return TypedResults.Ok(user.ToResponse());
     }
 }

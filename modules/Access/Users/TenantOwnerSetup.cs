@@ -1,3 +1,4 @@
+using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Validation;
@@ -11,7 +12,7 @@ namespace Monolith.Access.Users;
 /// context. Idempotent for an e-mail that already exists: that user becomes an active owner again, with the
 /// given password (or a new generated one), and its sessions end.
 /// </summary>
-internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwords passwords) : ITenantOwnerSetup
+internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords passwords) : ITenantOwnerSetup
 {
     public IDictionary<string, string[]> Validate(string? email, string? password)
     {
@@ -21,7 +22,7 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
             errors.Add("ownerEmail", emailError);
         }
 
-        if (password is not null && Passwords.Passwords.Validate(password, email, "ownerPassword") is { } passwordError)
+        if (password is not null && UserPasswords.Validate(password, email, "ownerPassword") is { } passwordError)
         {
             errors.Add("ownerPassword", passwordError);
         }
@@ -31,7 +32,7 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, Passwords.Passwo
 
     public async Task<string?> CreateOwnerAsync(string email, string? password, CancellationToken ct)
     {
-        var generated = password is null ? Passwords.Passwords.Generate() : null;
+        var generated = password is null ? UserPasswords.Generate() : null;
         var hash = await passwords.HashAsync(password ?? generated!, ct);
         var trimmed = email.Trim();
         await using var unit = await database.BeginAsync(ct);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
@@ -13,7 +14,7 @@ using Npgsql;
 namespace Monolith.Access.Users;
 
 /// <summary>Every member optional; an absent (or null) member stays as it is.</summary>
-public sealed record UpdateUserRequest(string? Email, string? Name, string? Role, string? Status, string? Password);
+internal sealed record UpdateUserRequest(string? Email, string? Name, string? Role, string? Status, string? Password);
 
 /// <summary>
 /// <c>PATCH /users/{id}</c>. Owners are changed only by owners; nobody grants above their own role; the last
@@ -23,7 +24,7 @@ public sealed record UpdateUserRequest(string? Email, string? Name, string? Role
 internal static class UpdateUser
 {
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, Passwords.Passwords passwords, CurrentUsers users,
+        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CurrentUsers users,
         TenantContext tenants, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -54,7 +55,7 @@ internal static class UpdateUser
 
         if (request.Password is not null)
         {
-            errors.AddIfAny("password", Passwords.Passwords.Validate(request.Password, request.Email));
+            errors.AddIfAny("password", UserPasswords.Validate(request.Password, request.Email));
             if (errors.Any)
             {
                 return Problems.Validation(errors);
@@ -96,7 +97,7 @@ internal static class UpdateUser
         var email = request.Email?.Trim() ?? user.Email;
         if (request.Password is not null)
         {
-            errors.AddIfAny("password", Passwords.Passwords.Validate(request.Password, email));
+            errors.AddIfAny("password", UserPasswords.Validate(request.Password, email));
             if (errors.Any)
             {
                 return Problems.Validation(errors);
@@ -139,48 +140,5 @@ internal static class UpdateUser
         users.Forget(tenants.Required.Id, user.Id);
         http.Response.Headers.ETag = updated!.ETag;
         return TypedResults.Ok(updated.ToResponse());
-    }
-}
-
-/// <summary><c>DELETE /users/{id}</c>: owners only by owners; never the last active owner (409). Its sessions and tokens go with it.</summary>
-internal static class DeleteUser
-{
-    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
-        Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
-    {
-        await using var unit = await database.BeginAsync(ct);
-        var (connection, transaction) = (unit.Connection, unit.Transaction);
-        var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
-        var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
-        if (actor is null)
-        {
-            return UsersEndpoints.ActorGone();
-        }
-
-        var user = await UserStore.FindAsync(connection, id, ct, transaction, forUpdate: true);
-        if (user is null)
-        {
-            return UsersEndpoints.NotFound();
-        }
-
-        if (!UserRules.CanManage(actor.Role, user.Role))
-        {
-            return Problems.Forbidden("owner-required", "Only an owner can remove an owner.");
-        }
-
-        if (!IfMatch.Allows(http.Request, user.ETag))
-        {
-            return Problems.PreconditionFailed();
-        }
-
-        if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner: false))
-        {
-            return Problems.Conflict("last-owner", "The last active owner cannot be removed; make another user owner first.");
-        }
-
-        await UserStore.DeleteAsync(connection, transaction, user.Id, ct);
-        await unit.CommitAsync(ct);
-        users.Forget(tenants.Required.Id, user.Id);
-        return TypedResults.NoContent();
     }
 }

@@ -28,7 +28,7 @@ internal sealed record UserRow(
 }
 
 /// <summary>A user as the API shows it: never the password or its hash.</summary>
-public sealed record UserResponse(
+internal sealed record UserResponse(
     Guid Id,
     string Email,
     string Name,

@@ -11,16 +11,16 @@ using Npgsql;
 
 namespace Monolith.Auditing.Jobs;
 
-public sealed record RetentionTaskResult(string Task, long Removed, DateTimeOffset Cutoff);
+internal sealed record RetentionTaskResult(string Task, long Removed, DateTimeOffset Cutoff);
 
-public sealed record MigrationRunSummary(string? Target, int Tenants, int Migrated, int Current, int Failed);
+internal sealed record MigrationRunSummary(string? Target, int Tenants, int Migrated, int Current, int Failed);
 
 /// <summary>
 /// A run of a platform job, newest first. <c>kind</c> "retention": one tenant's (or, with <c>tenant</c> null, the
 /// global) retention run, with what each task removed; <c>source</c> is "schedule" (Hangfire) or "cli". <c>kind</c>
 /// "migration": a <c>POST /platform/migrations</c> job with its per-tenant counts.
 /// </summary>
-public sealed record JobRunResponse(
+internal sealed record JobRunResponse(
     Guid Id,
     string Kind,
     string Status,

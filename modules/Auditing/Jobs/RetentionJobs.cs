@@ -12,7 +12,7 @@ namespace Monolith.Auditing.Jobs;
 /// retried with backoff when it fails (every task is idempotent and removes in committed batches, so a retry
 /// continues where the failed attempt stopped), and never overlaps another run for the same tenant.
 /// </summary>
-public sealed class RetentionJobs(RetentionRunner runner, ITenantDirectory directory, TenantContext tenants, IBackgroundJobClient jobs)
+internal sealed class RetentionJobs(RetentionRunner runner, ITenantDirectory directory, TenantContext tenants, IBackgroundJobClient jobs)
 {
     public const string RecurringId = "retention";
 

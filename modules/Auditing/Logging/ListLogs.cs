@@ -15,7 +15,7 @@ using NpgsqlTypes;
 
 namespace Monolith.Auditing.Logging;
 
-public sealed record LogEventResponse(
+internal sealed record LogEventResponse(
     Guid Id,
     DateTimeOffset Time,
     string Level,

@@ -14,7 +14,7 @@ namespace Monolith.Auditing.Logging;
 /// and query strings, <c>user:password@</c> in URLs, e-mail addresses and international phone numbers.
 /// CR and LF become the two-character escapes <c>\r</c> and <c>\n</c>, so no value can forge a log line.
 /// </summary>
-public static partial class LogMasker
+internal static partial class LogMasker
 {
     public const string Redacted = "***";
 
@@ -251,7 +251,7 @@ public static partial class LogMasker
 }
 
 /// <summary>Masks every property of every event (including those from the log context) before any sink sees it.</summary>
-public sealed class MaskingEnricher : ILogEventEnricher
+internal sealed class MaskingEnricher : ILogEventEnricher
 {
     public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
     {
@@ -283,7 +283,7 @@ public sealed class MaskingEnricher : ILogEventEnricher
 /// <see cref="LogMasker.Redacted"/> and never read; connection string builders and header collections lose
 /// their credentials. Everything else is left to Serilog's default destructuring.
 /// </summary>
-public sealed class MaskingDestructuringPolicy : IDestructuringPolicy
+internal sealed class MaskingDestructuringPolicy : IDestructuringPolicy
 {
     public bool TryDestructure(object value, ILogEventPropertyValueFactory propertyValueFactory, out LogEventPropertyValue result)
     {

@@ -11,7 +11,7 @@ namespace Monolith.Auditing.Trail;
 /// keeps the anchor that proves it. Runs as the owner role: a recurring Hangfire job every
 /// <see cref="AuditingOptions.AnchorSeconds"/> / 2, and on demand (tests, operators).
 /// </summary>
-public sealed class AuditAnchoring(PlatformDatabase database)
+internal sealed class AuditAnchoring(PlatformDatabase database)
 {
     public const string RecurringId = "audit-anchor";
 

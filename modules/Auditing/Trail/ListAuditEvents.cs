@@ -18,9 +18,9 @@ namespace Monolith.Auditing.Trail;
 /// "platform", "anonymous" or "database" (a change made outside the application); for those <c>id</c> and
 /// <c>email</c> are null and <c>name</c> says which command or job it was.
 /// </summary>
-public sealed record AuditActor(Guid? Id, string? Email, string Kind, string? Name);
+internal sealed record AuditActor(Guid? Id, string? Email, string Kind, string? Name);
 
-public sealed record AuditEventResponse(
+internal sealed record AuditEventResponse(
     Guid Id,
     DateTimeOffset OccurredAt,
     string Action,

@@ -14,7 +14,7 @@ namespace Monolith.Auditing.Trail;
 /// <c>problem</c> says what does not hold; <c>headHash</c> is the hex hash of the newest record; <c>anchoredPosition</c>
 /// the chain position anchored outside the tenant's schema; <c>elapsedMs</c> how long the check took.
 /// </summary>
-public sealed record AuditVerification(
+internal sealed record AuditVerification(
     bool Valid,
     long Checked,
     Guid? FirstBrokenId,

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Monolith.Tenancy.Bounds;
 
 /// <summary>Requests refused by the per-tenant bounds and by a database that went away, by reason.</summary>
-public sealed class BoundsMetrics : IDisposable
+internal sealed class BoundsMetrics : IDisposable
 {
     public const string MeterName = "Monolith.Tenancy";
     public const string TenantBusy = "tenant-busy";

@@ -4,7 +4,7 @@ using Npgsql;
 namespace Monolith.Tenancy.Bounds;
 
 /// <summary>How a database error is told apart: a bound that was hit, or a server that went away.</summary>
-public static class DatabaseFailures
+internal static class DatabaseFailures
 {
     /// <summary>A statement that ran past its tenant's statement or lock timeout.</summary>
     public static bool IsTimeout(Exception e) =>

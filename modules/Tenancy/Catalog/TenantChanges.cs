@@ -1,7 +1,7 @@
 namespace Monolith.Tenancy.Catalog;
 
 /// <summary>A change to a tenant's catalog entry: a null name keeps the name; each setting is kept, set, or returned to its default.</summary>
-public sealed record TenantChanges(
+internal sealed record TenantChanges(
     string? Name,
     SettingChange AuditRetentionDays,
     SettingChange LogRetentionDays,
@@ -9,7 +9,7 @@ public sealed record TenantChanges(
     SettingChange MaxConcurrency);
 
 /// <summary>One per-tenant setting in a change: <see cref="Given"/> false keeps it; given with no value returns it to the configured default.</summary>
-public readonly record struct SettingChange(bool Given, int? Value)
+internal readonly record struct SettingChange(bool Given, int? Value)
 {
     public static readonly SettingChange Unchanged = new(false, null);
 

@@ -43,7 +43,7 @@ public static class IdempotencyEndpointExtensions
 /// waits for the first and replays it. Only 2xx responses are recorded: a refused request (400, 409...) changed
 /// nothing, so the client may correct it and send it again under the same key.
 /// </summary>
-public static class IdempotencyFilter
+internal static class IdempotencyFilter
 {
     public const string HeaderName = "Idempotency-Key";
     public const string ReplayedHeaderName = "Idempotent-Replayed";

@@ -13,16 +13,16 @@ using Monolith.Tenancy.Provisioning;
 
 namespace Monolith.Tenancy.Platform;
 
-public sealed record CreateTenantRequest(string? Identifier, string? Name, string? OwnerEmail, string? OwnerPassword);
+internal sealed record CreateTenantRequest(string? Identifier, string? Name, string? OwnerEmail, string? OwnerPassword);
 
 /// <summary>
 /// JSON merge patch of a tenant's settings: an absent member stays as it is; <c>null</c> returns a setting to the
 /// configured default.
 /// </summary>
-public sealed record UpdateTenantRequest(
+internal sealed record UpdateTenantRequest(
     JsonElement Name, JsonElement AuditRetentionDays, JsonElement LogRetentionDays, JsonElement StatementTimeoutMs, JsonElement MaxConcurrency);
 
-public sealed record TenantResponse(
+internal sealed record TenantResponse(
     Guid Id,
     string Identifier,
     string Name,
@@ -34,9 +34,9 @@ public sealed record TenantResponse(
     int StatementTimeoutMs,
     int MaxConcurrency);
 
-public sealed record OwnerCredentials(string Email, string? Password);
+internal sealed record OwnerCredentials(string Email, string? Password);
 
-public sealed record CreatedTenantResponse(
+internal sealed record CreatedTenantResponse(
     Guid Id,
     string Identifier,
     string Name,
@@ -49,7 +49,7 @@ public sealed record CreatedTenantResponse(
     int MaxConcurrency,
     OwnerCredentials Owner);
 
-public sealed record MigrationJobAccepted(Guid JobId);
+internal sealed record MigrationJobAccepted(Guid JobId);
 
 /// <summary>The platform API of CONTRACT §4: tenants and migrations, behind <c>X-Platform-Key</c>.</summary>
 internal static class PlatformEndpoints

@@ -6,9 +6,9 @@ using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
 
-public sealed record MigrationJobTenant(string Identifier, string Status, string? Version, int Attempts, string? Error, DateTimeOffset? FinishedAt);
+internal sealed record MigrationJobTenant(string Identifier, string Status, string? Version, int Attempts, string? Error, DateTimeOffset? FinishedAt);
 
-public sealed record MigrationJob(
+internal sealed record MigrationJob(
     Guid Id,
     string Status,
     string? TargetVersion,

@@ -6,9 +6,9 @@ using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
 
-public sealed record CreateTenantCommand(string? Identifier, string? Name, string? OwnerEmail, string? OwnerPassword);
+internal sealed record CreateTenantCommand(string? Identifier, string? Name, string? OwnerEmail, string? OwnerPassword);
 
-public enum ProvisioningStatus
+internal enum ProvisioningStatus
 {
     Done,
     Invalid,
@@ -16,7 +16,7 @@ public enum ProvisioningStatus
     Conflict,
 }
 
-public sealed record ProvisioningResult(
+internal sealed record ProvisioningResult(
     ProvisioningStatus Status,
     TenantInfo? Tenant = null,
     string? GeneratedOwnerPassword = null,
@@ -31,14 +31,14 @@ public sealed record ProvisioningResult(
 }
 
 /// <summary>A tenant script failed while provisioning; everything the attempt made has been removed.</summary>
-public sealed class ProvisioningFailedException(string message, Exception? inner) : Exception(message, inner);
+internal sealed class ProvisioningFailedException(string message, Exception? inner) : Exception(message, inner);
 
 /// <summary>
 /// Creates, suspends, resumes and deletes tenants: the one service behind the platform API and the CLI.
 /// Each operation on an identifier holds that identifier's advisory lock; a create that fails at any step
 /// removes the schema, the role and the catalog row it made, so a retry starts from nothing.
 /// </summary>
-public sealed partial class TenantProvisioner
+internal sealed partial class TenantProvisioner
 {
     private readonly PlatformDatabase database;
     private readonly TenantCatalog catalog;

@@ -11,9 +11,9 @@ using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Tenancy.Settings;
 
-public sealed record SettingRequest(JsonElement Value);
+internal sealed record SettingRequest(JsonElement Value);
 
-public sealed record SettingResponse(string Key, JsonElement Value, DateTimeOffset UpdatedAt);
+internal sealed record SettingResponse(string Key, JsonElement Value, DateTimeOffset UpdatedAt);
 
 /// <summary>Tenant-wide settings (<c>/settings</c>): read by viewers, written by admins. Other modules read them in-process.</summary>
 internal static partial class SettingsEndpoints

@@ -16,11 +16,11 @@ using Npgsql;
 
 namespace Monolith.Toggles.Definitions;
 
-public sealed record DefinitionRequest(string? Description, bool? Enabled, int? RolloutPercent);
+internal sealed record DefinitionRequest(string? Description, bool? Enabled, int? RolloutPercent);
 
-public sealed record Actor(Guid? Id, string? Email);
+internal sealed record Actor(Guid? Id, string? Email);
 
-public sealed record DefinitionResponse(
+internal sealed record DefinitionResponse(
     string Key,
     string Description,
     bool Enabled,

@@ -19,9 +19,9 @@ using Npgsql;
 
 namespace Monolith.Toggles.Overrides;
 
-public sealed record OverrideRequest(bool? Enabled);
+internal sealed record OverrideRequest(bool? Enabled);
 
-public sealed record OverrideResponse(
+internal sealed record OverrideResponse(
     Guid ProjectId,
     string Key,
     bool Enabled,
@@ -30,7 +30,7 @@ public sealed record OverrideResponse(
     DateTimeOffset UpdatedAt,
     Actor UpdatedBy);
 
-public sealed record EvaluationResponse(
+internal sealed record EvaluationResponse(
     string Key,
     bool Enabled,
     ToggleReason Reason,

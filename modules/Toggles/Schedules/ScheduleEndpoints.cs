@@ -14,9 +14,9 @@ using Npgsql;
 
 namespace Monolith.Toggles.Schedules;
 
-public sealed record ScheduleRequest(DateTimeOffset? At, bool? Enabled);
+internal sealed record ScheduleRequest(DateTimeOffset? At, bool? Enabled);
 
-public sealed record ScheduleResponse(Guid Id, string Key, DateTimeOffset At, bool Enabled, DateTimeOffset CreatedAt, Actor CreatedBy);
+internal sealed record ScheduleResponse(Guid Id, string Key, DateTimeOffset At, bool Enabled, DateTimeOffset CreatedAt, Actor CreatedBy);
 
 /// <summary>
 /// Scheduled changes of a tenant toggle (<c>/features/{key}/schedule</c>): at <c>at</c>, the toggle's

@@ -43,26 +43,26 @@ public sealed class AccessRulesTests
 
     [Property]
     public bool Passwords_shorter_than_12_characters_are_refused(NonEmptyString password) =>
-        password.Get.Length >= 12 || Passwords.Validate(password.Get, "someone@example.test") is not null;
+        password.Get.Length >= 12 || UserPasswords.Validate(password.Get, "someone@example.test") is not null;
 
     [Property]
     public bool Passwords_of_12_to_256_characters_other_than_the_email_are_accepted(NonEmptyString seed)
     {
         var password = ("pw-" + seed.Get + new string('x', 12))[..Math.Min(256, seed.Get.Length + 15)];
-        return Passwords.Validate(password, "someone@example.test") is null;
+        return UserPasswords.Validate(password, "someone@example.test") is null;
     }
 
     [Fact]
     public void A_password_equal_to_the_email_is_refused_whatever_its_case()
     {
-        Assert.NotNull(Passwords.Validate("Someone@Example.test", "someone@example.test"));
-        Assert.NotNull(Passwords.Validate(new string('a', 257), "someone@example.test"));
+        Assert.NotNull(UserPasswords.Validate("Someone@Example.test", "someone@example.test"));
+        Assert.NotNull(UserPasswords.Validate(new string('a', 257), "someone@example.test"));
     }
 
     [Fact]
     public void Hashes_verify_and_are_salted()
     {
-        var passwords = new Passwords();
+        var passwords = new UserPasswords();
         var a = passwords.Hash("correct-horse-battery-staple");
         var b = passwords.Hash("correct-horse-battery-staple");
         Assert.NotEqual(a, b);
@@ -73,9 +73,9 @@ public sealed class AccessRulesTests
     [Fact]
     public void Generated_passwords_are_long_random_and_pass_the_policy()
     {
-        var generated = Enumerable.Range(0, 20).Select(_ => Passwords.Generate()).ToList();
+        var generated = Enumerable.Range(0, 20).Select(_ => UserPasswords.Generate()).ToList();
         Assert.Equal(20, generated.Distinct().Count());
-        Assert.All(generated, p => Assert.Null(Passwords.Validate(p, "owner@example.test")));
+        Assert.All(generated, p => Assert.Null(UserPasswords.Validate(p, "owner@example.test")));
     }
 
     [Fact]

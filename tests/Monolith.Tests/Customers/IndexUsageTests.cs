@@ -1,5 +1,5 @@
 using Monolith.Customers.Assignments;
-using Monolith.Customers.Customers;
+using Monolith.Customers.CustomerRecords;
 using Monolith.Customers.Projects;
 using Monolith.Customers.Warehouses;
 using Monolith.Tests.Support;

@@ -7,7 +7,7 @@ using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
-namespace Monolith.Customers.Customers;
+namespace Monolith.Customers.CustomerRecords;
 
 /// <summary>Where the last page ended, and the query it belongs to (a cursor is refused for another query).</summary>
 internal sealed record CustomerCursor(string Sort, string? Status, string? Q, string? Name, DateTime? CreatedAt, Guid Id);

@@ -20,7 +20,7 @@ internal enum PasswordCheck
 /// otherwise wait for a thread behind the hashes (and hold their pooled connections meanwhile).
 /// </para>
 /// </summary>
-internal sealed class Passwords
+internal sealed class UserPasswords
 {
     private readonly SemaphoreSlim gate = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
@@ -32,7 +32,7 @@ internal sealed class Passwords
     private readonly PasswordHasher<object> hasher = new();
     private readonly string dummyHash;
 
-    public Passwords() => dummyHash = hasher.HashPassword(User, Generate());
+    public UserPasswords() => dummyHash = hasher.HashPassword(User, Generate());
 
     public string Hash(string password) => hasher.HashPassword(User, password);
 

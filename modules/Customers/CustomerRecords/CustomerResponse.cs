@@ -2,7 +2,7 @@ using Monolith.Customers.Common;
 using Monolith.Customers.Projects;
 using Npgsql;
 
-namespace Monolith.Customers.Customers;
+namespace Monolith.Customers.CustomerRecords;
 
 internal sealed record CustomerResponse(
     Guid Id, string Name, string? LegalName, string Email, string? Phone, string Status, DateTime CreatedAt, DateTime UpdatedAt);

@@ -10,7 +10,7 @@ using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
-namespace Monolith.Customers.Customers;
+namespace Monolith.Customers.CustomerRecords;
 
 /// <summary>PUT replaces the editable fields: an absent optional field is cleared, an absent status is "active".</summary>
 internal sealed record ReplaceCustomerRequest(string? Name, string? LegalName, string? Email, string? Phone, string? Status);

@@ -8,7 +8,7 @@ using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
-namespace Monolith.Customers.Customers;
+namespace Monolith.Customers.CustomerRecords;
 
 internal sealed record CreateCustomerRequest(string? Name, string? LegalName, string? Email, string? Phone, IReadOnlyList<NewProjectRequest?>? Projects);
 

@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Authorization;
+using Monolith.SharedKernel.Http;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
+
+namespace Monolith.Access.Auth;
+
+internal sealed record MeResponse(Guid Id, string Email, string Name, string Role, string Tenant);
+
+/// <summary><c>GET /me</c>: the caller as the database knows them now.</summary>
+internal static class Me
+{
+    public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> HandleAsync(HttpContext http, TenantDatabase database, TenantContext tenants, CancellationToken ct)
+    {
+        if (Actor.UserId(http.User) is not { } id)
+        {
+            return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
+        }
+
+        await using var unit = await database.BeginAsync(ct);
+        var user = await Users.UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
+        await unit.CommitAsync(ct);
+        return user is { Status: Users.UserStatus.Active }
+            ? TypedResults.Ok(new MeResponse(user.Id, user.Email, user.Name, user.Role, tenants.Required.Identifier))
+            : Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
+    }
+}

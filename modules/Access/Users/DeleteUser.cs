@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Authorization;
+using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Preconditions;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
+
+namespace Monolith.Access.Users;
+
+/// <summary><c>DELETE /users/{id}</c>: owners only by owners; never the last active owner (409). Its sessions and tokens go with it.</summary>
+internal static class DeleteUser
+{
+    public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
+        Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
+    {
+        await using var unit = await database.BeginAsync(ct);
+        var (connection, transaction) = (unit.Connection, unit.Transaction);
+        var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
+        var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
+        if (actor is null)
+        {
+            return UsersEndpoints.ActorGone();
+        }
+
+        var user = await UserStore.FindAsync(connection, id, ct, transaction, forUpdate: true);
+        if (user is null)
+        {
+            return UsersEndpoints.NotFound();
+        }
+
+        if (!UserRules.CanManage(actor.Role, user.Role))
+        {
+            return Problems.Forbidden("owner-required", "Only an owner can remove an owner.");
+        }
+
+        if (!IfMatch.Allows(http.Request, user.ETag))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner: false))
+        {
+            return Problems.Conflict("last-owner", "The last active owner cannot be removed; make another user owner first.");
+        }
+
+        await UserStore.DeleteAsync(connection, transaction, user.Id, ct);
+        await unit.CommitAsync(ct);
+        users.Forget(tenants.Required.Id, user.Id);
+        return TypedResults.NoContent();
+    }
+}

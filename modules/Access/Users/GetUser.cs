@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Tenancy.Isolation;
+
+namespace Monolith.Access.Users;
+
+/// <summary><c>GET /users/{id}</c>, with its <c>ETag</c>.</summary>
+internal static class GetUser
+{
+    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
+    {
+        await using var unit = await database.BeginAsync(ct);
+        if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
+        {
+            return denied;
+        }
+
+        var user = await UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
+        await unit.CommitAsync(ct);
+        if (user is null)
+        {
+            return UsersEndpoints.NotFound();
+        }
+
+        http.Response.Headers.ETag = user.ETag;
+        return TypedResults.Ok(user.ToResponse());
+    }
+}
