@@ -15,24 +15,14 @@ internal static class DeleteUser
         Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
+        var (managed, problem) = await ManagedUser.LockAsync(unit, id, http.User, "remove", ct);
+        if (managed is null)
+        {
+            return problem!;
+        }
+
+        var (owners, _, user) = managed;
         var (connection, transaction) = (unit.Connection, unit.Transaction);
-        var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
-        var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
-        if (actor is null)
-        {
-            return UsersEndpoints.ActorGone();
-        }
-
-        var user = await UserStore.FindAsync(connection, id, ct, transaction, forUpdate: true);
-        if (user is null)
-        {
-            return UsersEndpoints.NotFound();
-        }
-
-        if (!UserRules.CanManage(actor.Role, user.Role))
-        {
-            return Problems.Forbidden("owner-required", "Only an owner can remove an owner.");
-        }
 
         if (!IfMatch.Allows(http.Request, user.ETag))
         {

@@ -65,24 +65,14 @@ internal static class UpdateUser
         // The hash before the transaction: no row lock and no pooled connection waits for it.
         var newHash = request.Password is null ? null : await passwords.HashAsync(request.Password, ct);
         await using var unit = await database.BeginAsync(ct);
+        var (managed, problem) = await ManagedUser.LockAsync(unit, id, http.User, "change", ct);
+        if (managed is null)
+        {
+            return problem!;
+        }
+
+        var (owners, actor, user) = managed;
         var (connection, transaction) = (unit.Connection, unit.Transaction);
-        var owners = await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
-        var actor = await Actor.LoadAsync(connection, transaction, http.User, ct);
-        if (actor is null)
-        {
-            return UsersEndpoints.ActorGone();
-        }
-
-        var user = await UserStore.FindAsync(connection, id, ct, transaction, forUpdate: true);
-        if (user is null)
-        {
-            return UsersEndpoints.NotFound();
-        }
-
-        if (!UserRules.CanManage(actor.Role, user.Role))
-        {
-            return Problems.Forbidden("owner-required", "Only an owner can change an owner.");
-        }
 
         if (request.Role is not null && request.Role != user.Role && !UserRules.CanGrant(actor.Role, request.Role))
         {
