@@ -6,6 +6,8 @@ namespace Monolith.Tenancy;
 /// The tenant of the current unit of work. The HTTP pipeline enters it once the request is resolved;
 /// jobs and the CLI enter it explicitly, and leaving restores what was there before.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822:Mark members as static",
+    Justification = "An injected service: callers depend on it, not on the AsyncLocal it wraps.")]
 public sealed class TenantContext
 {
     private static readonly AsyncLocal<TenantInfo?> CurrentHolder = new();

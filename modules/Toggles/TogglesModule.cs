@@ -32,7 +32,7 @@ public static class TogglesModule
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ToggleScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<ToggleScheduler>());
-        services.AddSingleton<IInProcessEventHandler<ProjectsDeleted>, ProjectsDeletedHandler>();
+        services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
 
         services.AddHttpContextAccessor();
         services.AddFeatureManagement().AddFeatureFilter<TogglesFeatureFilter>();

@@ -20,7 +20,7 @@ internal enum PasswordCheck
 /// otherwise wait for a thread behind the hashes (and hold their pooled connections meanwhile).
 /// </para>
 /// </summary>
-internal sealed class UserPasswords
+internal sealed class UserPasswords : IDisposable
 {
     private readonly SemaphoreSlim gate = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
@@ -33,6 +33,8 @@ internal sealed class UserPasswords
     private readonly string dummyHash;
 
     public UserPasswords() => dummyHash = hasher.HashPassword(User, Generate());
+
+    public void Dispose() => gate.Dispose();
 
     public string Hash(string password) => hasher.HashPassword(User, password);
 

@@ -145,7 +145,7 @@ internal sealed class OperationContextEnricher : ILogEventEnricher
 }
 
 /// <summary>Keeps today's and the next days' partitions in place: at start-up (once the host has started) and every hour.</summary>
-internal sealed class LogPartitionMaintenance(
+internal sealed partial class LogPartitionMaintenance(
     LogPartitions partitions, IHostApplicationLifetime lifetime, Microsoft.Extensions.Logging.ILogger<LogPartitionMaintenance> logger, TimeProvider? time = null)
     : BackgroundService
 {
@@ -183,7 +183,7 @@ internal sealed class LogPartitionMaintenance(
             }
             catch (Npgsql.NpgsqlException e)
             {
-                Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "Creating the log partitions ahead failed ({Error}); retrying in {Delay}", e.GetType().Name, RetryInterval);
+                LogPartitionsFailed(logger, e.GetType().Name, RetryInterval);
                 next = RetryInterval;
             }
 
@@ -197,6 +197,9 @@ internal sealed class LogPartitionMaintenance(
             }
         }
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Creating the log partitions ahead failed ({Error}); retrying in {Delay}")]
+    private static partial void LogPartitionsFailed(Microsoft.Extensions.Logging.ILogger logger, string error, TimeSpan delay);
 }
 
 internal static class OptionsExtensions

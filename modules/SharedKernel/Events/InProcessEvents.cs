@@ -8,9 +8,9 @@ namespace Monolith.SharedKernel.Events;
 /// writes through <paramref name="transaction"/> commits or rolls back with the change that raised it.
 /// The connection is the publisher's tenant-bound connection.
 /// </summary>
-public interface IInProcessEventHandler<in TEvent>
+public interface IInProcessEventSubscriber<in TEvent>
 {
-    Task HandleAsync(TEvent @event, DbTransaction transaction, CancellationToken ct);
+    Task HandleAsync(TEvent message, DbTransaction transaction, CancellationToken ct);
 }
 
 /// <summary>Publishes to every registered handler of the event type, in registration order. No reflection scanning.</summary>
@@ -18,7 +18,7 @@ public sealed class InProcessEvents(IServiceProvider services)
 {
     public async Task PublishAsync<TEvent>(TEvent @event, DbTransaction transaction, CancellationToken ct)
     {
-        foreach (var handler in services.GetServices<IInProcessEventHandler<TEvent>>())
+        foreach (var handler in services.GetServices<IInProcessEventSubscriber<TEvent>>())
         {
             await handler.HandleAsync(@event, transaction, ct);
         }

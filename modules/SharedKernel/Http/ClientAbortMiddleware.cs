@@ -19,7 +19,11 @@ internal sealed partial class ClientAbortMiddleware(RequestDelegate next, ILogge
         }
         catch (Exception exception) when (ClientAbort.Is(context, exception))
         {
-            LogClientAbort(logger, context.Request.Method, context.Request.Path.Value ?? "/", exception.GetType().Name);
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var exceptionType = exception.GetType().Name;
+                LogClientAbort(logger, context.Request.Method, context.Request.Path, exceptionType);
+            }
             if (!context.Response.HasStarted)
             {
                 context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
@@ -34,7 +38,7 @@ internal sealed partial class ClientAbortMiddleware(RequestDelegate next, ILogge
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client aborted: {RequestMethod} {RequestPath} was abandoned by the client before its answer ({ExceptionType})")]
-    private static partial void LogClientAbort(ILogger logger, string requestMethod, string requestPath, string exceptionType);
+    private static partial void LogClientAbort(ILogger logger, string requestMethod, PathString requestPath, string exceptionType);
 }
 
 public static class ClientAbort

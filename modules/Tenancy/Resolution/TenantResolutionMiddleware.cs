@@ -7,6 +7,7 @@ using Serilog.Context;
 namespace Monolith.Tenancy.Resolution;
 
 /// <summary>Marks an endpoint as tenant data: the request must resolve to one active tenant before it runs.</summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false)]
 public sealed class TenantScopedAttribute : Attribute;
 
 public static class TenantEndpointExtensions

@@ -12,20 +12,20 @@ namespace Monolith.Toggles.Projects;
 /// deletes the projects, each removal in the audit trail. Other instances hear of it through the
 /// table's trigger once the transaction commits.
 /// </summary>
-internal sealed class ProjectsDeletedHandler(ToggleCache cache, TenantContext tenants) : IInProcessEventHandler<ProjectsDeleted>
+internal sealed class ProjectsDeletedHandler(ToggleCache cache, TenantContext tenants) : IInProcessEventSubscriber<ProjectsDeleted>
 {
-    public async Task HandleAsync(ProjectsDeleted @event, DbTransaction transaction, CancellationToken ct)
+    public async Task HandleAsync(ProjectsDeleted message, DbTransaction transaction, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(@event);
+        ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (@event.ProjectIds.Count == 0)
+        if (message.ProjectIds.Count == 0)
         {
             return;
         }
 
         await using var command = new NpgsqlCommand(
             "DELETE FROM feature_overrides WHERE project_id = ANY($1)", (NpgsqlConnection)transaction.Connection!, (NpgsqlTransaction)transaction);
-        command.Parameters.AddWithValue(@event.ProjectIds.ToArray());
+        command.Parameters.AddWithValue(message.ProjectIds.ToArray());
         if (await command.ExecuteNonQueryAsync(ct) > 0 && tenants.Current is { } tenant)
         {
             cache.Invalidate(tenant.SchemaName);

@@ -28,7 +28,7 @@ public sealed class EndpointAuthorizationTests(MonolithFixture fixture) : Integr
 
     public override Task InitializeAsync() => Task.CompletedTask;
 
-    private IReadOnlyList<RouteEndpoint> Endpoints() =>
+    private List<RouteEndpoint> Endpoints() =>
         Fixture.Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
 
     private static string Name(RouteEndpoint endpoint) =>

@@ -27,7 +27,7 @@ public sealed class UserManagementTests(MonolithFixture fixture) : IntegrationTe
         return owner;
     }
 
-    private async Task<Guid> OwnerIdAsync(HttpClient owner) => (await owner.GetFromJsonAsync<JsonElement>("/me")).GetProperty("id").GetGuid();
+    private static async Task<Guid> OwnerIdAsync(HttpClient owner) => (await owner.GetFromJsonAsync<JsonElement>("/me")).GetProperty("id").GetGuid();
 
     [Theory]
     [InlineData("viewer")]

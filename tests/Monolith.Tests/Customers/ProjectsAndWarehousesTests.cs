@@ -179,7 +179,7 @@ public sealed class ProjectsAndWarehousesTests(MonolithFixture fixture) : Custom
     {
         var recorder = new RecordingHandler();
         await using var factory = new MonolithFactory(Fixture.Connections,
-            services: s => s.AddSingleton<IInProcessEventHandler<ProjectsDeleted>>(recorder));
+            services: s => s.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>>(recorder));
         var client = factory.TenantClient(Alpha);
         await client.AuthorizeAsOwnerAsync(Fixture, Alpha);
 
@@ -200,7 +200,7 @@ public sealed class ProjectsAndWarehousesTests(MonolithFixture fixture) : Custom
         Assert.All(recorder.SeenInTransaction, seen => Assert.True(seen));
     }
 
-    private sealed class RecordingHandler : IInProcessEventHandler<ProjectsDeleted>
+    private sealed class RecordingHandler : IInProcessEventSubscriber<ProjectsDeleted>
     {
         public List<IReadOnlyList<Guid>> Published { get; } = [];
 
@@ -208,20 +208,20 @@ public sealed class ProjectsAndWarehousesTests(MonolithFixture fixture) : Custom
 
         public bool Fail { get; set; }
 
-        public async Task HandleAsync(ProjectsDeleted @event, DbTransaction transaction, CancellationToken ct)
+        public async Task HandleAsync(ProjectsDeleted message, DbTransaction transaction, CancellationToken ct)
         {
             // The projects are still there, seen through the publisher's own tenant-bound transaction.
             await using var command = transaction.Connection!.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "SELECT count(*) FROM projects WHERE id = ANY($1)";
-            command.Parameters.Add(new NpgsqlParameter { Value = @event.ProjectIds.ToArray() });
-            SeenInTransaction.Add((long)(await command.ExecuteScalarAsync(ct))! == @event.ProjectIds.Count);
+            command.Parameters.Add(new NpgsqlParameter { Value = message.ProjectIds.ToArray() });
+            SeenInTransaction.Add((long)(await command.ExecuteScalarAsync(ct))! == message.ProjectIds.Count);
             if (Fail)
             {
                 throw new InvalidOperationException("handler failure (test)");
             }
 
-            Published.Add(@event.ProjectIds);
+            Published.Add(message.ProjectIds);
         }
     }
 }
