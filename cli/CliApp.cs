@@ -134,26 +134,55 @@ public static class CliApp
             await sp.GetRequiredService<TenantProvisioner>().ResumeAsync(result.GetValue(identifier)!, ct), result.GetValue(json), stdout, stderr)));
         tenants.Subcommands.Add(resume);
 
-        var yes = new Option<bool>("--yes") { Description = "Confirm: the schema, the role and all the tenant's data are removed." };
-        var delete = new Command("delete", "Delete a tenant and all its data.") { identifier, yes };
+        var yes = new Option<bool>("--yes") { Description = "Confirm the delete (with --purge: the schema, the role and all the tenant's data are removed)." };
+        var purge = new Option<bool>("--purge") { Description = "Remove the tenant at once instead of keeping it for the grace period." };
+        var noArchive = new Option<bool>("--no-archive") { Description = "With --purge: skip the final backup." };
+        var delete = new Command("delete", "Delete a tenant: kept (and undeletable) for the grace period, then purged; --purge removes it at once.")
+        {
+            identifier, yes, purge, noArchive, json,
+        };
         delete.SetAction((result, ct) => Run(services, async sp =>
         {
             if (!result.GetValue(yes))
             {
-                await stderr.WriteLineAsync("Deleting a tenant removes all its data; confirm with --yes.");
+                await stderr.WriteLineAsync("Deleting a tenant takes its data out of reach (and --purge removes it); confirm with --yes.");
                 return InvalidUsage;
             }
 
-            var outcome = await sp.GetRequiredService<TenantProvisioner>().DeleteAsync(result.GetValue(identifier)!, ct);
+            if (result.GetValue(noArchive) && !result.GetValue(purge))
+            {
+                await stderr.WriteLineAsync("--no-archive only applies with --purge.");
+                return InvalidUsage;
+            }
+
+            var provisioner = sp.GetRequiredService<TenantProvisioner>();
+            var name = result.GetValue(identifier)!;
+            if (!result.GetValue(purge))
+            {
+                return await ReportAsync(sp, await provisioner.DeleteAsync(name, ct), result.GetValue(json), stdout, stderr);
+            }
+
+            if (!result.GetValue(noArchive))
+            {
+                await stderr.WriteLineAsync("A final backup before purging is not available yet: purge with --no-archive.");
+                return InvalidUsage;
+            }
+
+            var outcome = await provisioner.PurgeAsync(name, ct);
             if (outcome.Status != ProvisioningStatus.Done)
             {
                 return await ReportAsync(sp, outcome, false, stdout, stderr);
             }
 
-            await stdout.WriteLineAsync($"Deleted tenant {result.GetValue(identifier)}.");
+            await stdout.WriteLineAsync(result.GetValue(json) ? $"{{\"identifier\":\"{name}\",\"status\":\"purged\"}}" : $"Purged tenant {name}.");
             return Success;
         }));
         tenants.Subcommands.Add(delete);
+
+        var undelete = new Command("undelete", "Bring a deleted tenant back, with all its data, while its grace period lasts.") { identifier, json };
+        undelete.SetAction((result, ct) => Run(services, async sp => await ReportAsync(sp,
+            await sp.GetRequiredService<TenantProvisioner>().UndeleteAsync(result.GetValue(identifier)!, ct), result.GetValue(json), stdout, stderr)));
+        tenants.Subcommands.Add(undelete);
 
         root.Subcommands.Add(RetentionCommand.Build(stdout, stderr, action => Run(services, action)));
 

@@ -11,6 +11,7 @@ using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
+using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
@@ -42,15 +43,19 @@ public static class TenancyModule
         services.AddSingleton<TenantDatabase>();
         services.AddSingleton<TenantCatalog>();
         services.AddSingleton<TenantCatalogCache>();
+        services.AddSingleton<OperatorTrail>();
         services.TryAddSingleton(new TenantScripts(MigrationScripts.Tenant));
         services.AddSingleton(sp => new TenantProvisioner(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
-            sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantProvisioner>>(),
-            sp.GetService<ITenantOwnerSetup>()));
+            sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(),
+            sp.GetRequiredService<IOptions<TenancyOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>()));
         services.AddSingleton(sp => new TenantMigrator(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
+        services.AddSingleton(sp => new TenantPurge(
+            sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         return services;
     }
 

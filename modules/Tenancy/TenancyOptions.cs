@@ -27,6 +27,9 @@ public sealed class TenancyOptions
 
     public int DefaultLogRetentionDays { get; set; } = 30;
 
+    /// <summary>How long a deleted tenant keeps its data (and its identifier) before the daily purge job removes it.</summary>
+    public int DeletionGraceDays { get; set; } = 30;
+
     /// <summary>How many tenant schemas "migrate" works on at once.</summary>
     public int MigrationParallelism { get; set; } = 4;
 

@@ -218,25 +218,6 @@ internal static class ListAuditEvents
     private static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var values) ? values.ToString() : null;
 
-    private static DateTimeOffset? Time(IQueryCollection query, string name, ValidationErrors errors)
-    {
-        if (Single(query, name) is not { } text)
-        {
-            return null;
-        }
-
-        const DateTimeStyles Utc = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
-        if (text.Contains('T', StringComparison.Ordinal) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, Utc, out var dateTime))
-        {
-            return dateTime;
-        }
-
-        if (DateTimeOffset.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, Utc, out var date))
-        {
-            return date;
-        }
-
-        errors.Add(name, $"{name} must be an ISO-8601 time such as 2026-01-31T12:00:00Z (or a date, 2026-01-31).");
-        return null;
-    }
+    private static DateTimeOffset? Time(IQueryCollection query, string name, ValidationErrors errors) =>
+        ListQuery.Time(Single(query, name), name, errors);
 }

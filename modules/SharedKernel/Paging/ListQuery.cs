@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Monolith.SharedKernel.Validation;
 
@@ -23,5 +24,32 @@ public static class ListQuery
                     : $"unknown query parameter; this list accepts: {string.Join(", ", known)}.");
             }
         }
+    }
+
+    /// <summary>
+    /// A time filter (<c>from</c>, <c>to</c>): an ISO-8601 time (UTC unless it says otherwise) or a date (its UTC midnight);
+    /// null when absent, a 400 naming the field when it is neither.
+    /// </summary>
+    public static DateTimeOffset? Time(string? text, string field, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (text is null)
+        {
+            return null;
+        }
+
+        const DateTimeStyles Utc = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
+        if (text.Contains('T', StringComparison.Ordinal) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, Utc, out var dateTime))
+        {
+            return dateTime;
+        }
+
+        if (DateTimeOffset.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, Utc, out var date))
+        {
+            return date;
+        }
+
+        errors.Add(field, $"{field} must be an ISO-8601 time such as 2026-01-31T12:00:00Z (or a date, 2026-01-31).");
+        return null;
     }
 }

@@ -12,7 +12,7 @@ internal sealed class TenantCatalog(PlatformDatabase database)
 {
     private const string Columns =
         "id, identifier, name, schema_name, role_name, status, schema_version, audit_retention_days, log_retention_days, created_at, updated_at, " +
-        "statement_timeout_ms, max_concurrency";
+        "statement_timeout_ms, max_concurrency, deleted_at, purge_after";
 
     public async Task<TenantInfo?> FindAsync(string identifier, CancellationToken ct)
     {
@@ -43,6 +43,27 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         return await ReadAllAsync(command, ct);
     }
 
+    /// <summary>Tenants whose schema exists: the live ones and the deleted ones in their grace (an undelete finds them current).</summary>
+    public async Task<IReadOnlyList<TenantInfo>> ListWithSchemaAsync(CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"SELECT {Columns} FROM platform.tenants WHERE status IN ('active', 'suspended', 'deleted') ORDER BY identifier");
+        return await ReadAllAsync(command, ct);
+    }
+
+    /// <summary>Deleted tenants whose grace ended by <paramref name="now"/>, and purges that stopped midway (<c>deleting</c>).</summary>
+    public async Task<IReadOnlyList<TenantInfo>> ListDueForPurgeAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"""
+             SELECT {Columns} FROM platform.tenants
+             WHERE (status = 'deleted' AND purge_after <= $1) OR status = 'deleting'
+             ORDER BY purge_after NULLS FIRST, identifier
+             """);
+        command.Parameters.AddWithValue(now);
+        return await ReadAllAsync(command, ct);
+    }
+
     public async Task InsertAsync(TenantInfo tenant, CancellationToken ct)
     {
         await using var command = database.DataSource.CreateCommand(
@@ -60,28 +81,46 @@ internal sealed class TenantCatalog(PlatformDatabase database)
     }
 
     /// <summary>Moves a tenant to <paramref name="to"/> when it is in one of <paramref name="from"/>; null when it is not.</summary>
-    public async Task<TenantInfo?> TransitionAsync(Guid id, string[] from, string to, CancellationToken ct)
+    public async Task<TenantInfo?> TransitionAsync(Guid id, string[] from, string to, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
-        await using var command = database.DataSource.CreateCommand(
-            $"UPDATE platform.tenants SET status = $3, updated_at = now() WHERE id = $1 AND status = ANY($2) RETURNING {Columns}");
+        await using var command = Command(
+            $"""
+             UPDATE platform.tenants SET status = $3, updated_at = now(),
+                 deleted_at = CASE WHEN $3 = 'deleted' THEN deleted_at END, purge_after = CASE WHEN $3 = 'deleted' THEN purge_after END
+             WHERE id = $1 AND status = ANY($2) RETURNING {Columns}
+             """, transaction);
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(from);
         command.Parameters.AddWithValue(to);
         return await ReadSingleAsync(command, ct);
     }
 
-    public async Task<TenantInfo?> SetSchemaVersionAsync(Guid id, string? version, CancellationToken ct)
+    /// <summary>Marks a live tenant deleted until <paramref name="purgeAfter"/>; null when it is not live.</summary>
+    public async Task<TenantInfo?> MarkDeletedAsync(Guid id, DateTimeOffset now, DateTimeOffset purgeAfter, NpgsqlTransaction transaction, CancellationToken ct)
     {
-        await using var command = database.DataSource.CreateCommand(
-            $"UPDATE platform.tenants SET schema_version = $2, updated_at = now() WHERE id = $1 RETURNING {Columns}");
+        await using var command = Command(
+            $"""
+             UPDATE platform.tenants SET status = 'deleted', deleted_at = $2, purge_after = $3, updated_at = now()
+             WHERE id = $1 AND status IN ('active', 'suspended') RETURNING {Columns}
+             """, transaction);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(now);
+        command.Parameters.AddWithValue(purgeAfter);
+        return await ReadSingleAsync(command, ct);
+    }
+
+    public async Task<TenantInfo?> SetSchemaVersionAsync(Guid id, string? version, CancellationToken ct, NpgsqlTransaction? transaction = null)
+    {
+        await using var command = Command(
+            $"UPDATE platform.tenants SET schema_version = $2, updated_at = now() WHERE id = $1 RETURNING {Columns}", transaction);
         command.Parameters.AddWithValue(id);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)version ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         return await ReadSingleAsync(command, ct);
     }
 
-    public async Task<TenantInfo?> UpdateAsync(string identifier, TenantChanges changes, CancellationToken ct)
+    public async Task<TenantInfo?> UpdateAsync(string identifier, TenantChanges changes, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
-        await using var command = database.DataSource.CreateCommand(
+        await using var command = Command(
             $"""
              UPDATE platform.tenants SET
                  name = COALESCE($2, name),
@@ -92,7 +131,7 @@ internal sealed class TenantCatalog(PlatformDatabase database)
                  updated_at = now()
              WHERE identifier = $1 AND status IN ('active', 'suspended')
              RETURNING {Columns}
-             """);
+             """, transaction);
         command.Parameters.AddWithValue(identifier);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)changes.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         foreach (var setting in new[] { changes.AuditRetentionDays, changes.LogRetentionDays, changes.StatementTimeoutMs, changes.MaxConcurrency })
@@ -104,12 +143,16 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         return await ReadSingleAsync(command, ct);
     }
 
-    public async Task DeleteRowAsync(Guid id, CancellationToken ct)
+    public async Task DeleteRowAsync(Guid id, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
-        await using var command = database.DataSource.CreateCommand("DELETE FROM platform.tenants WHERE id = $1");
+        await using var command = Command("DELETE FROM platform.tenants WHERE id = $1", transaction);
         command.Parameters.AddWithValue(id);
         await command.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>On the owner pool, or inside a platform operation's transaction (so its operator-trail record commits with it).</summary>
+    private NpgsqlCommand Command(string sql, NpgsqlTransaction? transaction) =>
+        transaction is null ? database.DataSource.CreateCommand(sql) : new NpgsqlCommand(sql, transaction.Connection, transaction);
 
     private static async Task<TenantInfo?> ReadSingleAsync(NpgsqlCommand command, CancellationToken ct)
     {
@@ -136,7 +179,9 @@ internal sealed class TenantCatalog(PlatformDatabase database)
                 reader.GetFieldValue<DateTimeOffset>(9),
                 reader.GetFieldValue<DateTimeOffset>(10),
                 reader.IsDBNull(11) ? null : reader.GetInt32(11),
-                reader.IsDBNull(12) ? null : reader.GetInt32(12)));
+                reader.IsDBNull(12) ? null : reader.GetInt32(12),
+                reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
+                reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14)));
         }
 
         return result;

@@ -9,6 +9,7 @@ using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
 
 namespace Monolith.Tenancy.Platform;
@@ -32,7 +33,9 @@ internal sealed record TenantResponse(
     int AuditRetentionDays,
     int LogRetentionDays,
     int StatementTimeoutMs,
-    int MaxConcurrency);
+    int MaxConcurrency,
+    DateTimeOffset? DeletedAt = null,
+    DateTimeOffset? PurgeAfter = null);
 
 internal sealed record OwnerCredentials(string Email, string? Password);
 
@@ -67,6 +70,10 @@ internal static class PlatformEndpoints
         tenants.MapPost("/{identifier}/resume", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
             Answer(provisioner.ResumeAsync(identifier, ct), options.Value, bounds));
         tenants.MapDelete("/{identifier}", DeleteAsync);
+        tenants.MapPost("/{identifier}/undelete", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
+            Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds));
+
+        platform.MapGet("/audit-events", ListOperatorEvents.HandleAsync);
 
         platform.MapPost("/migrations", async (MigrationJobs jobs, CancellationToken ct) =>
         {
@@ -82,7 +89,9 @@ internal static class PlatformEndpoints
         tenant.AuditRetentionDays ?? options.DefaultAuditRetentionDays,
         tenant.LogRetentionDays ?? options.DefaultLogRetentionDays,
         bounds.StatementTimeoutMs(tenant),
-        bounds.MaxConcurrency(tenant));
+        bounds.MaxConcurrency(tenant),
+        tenant.DeletedAt,
+        tenant.PurgeAfter);
 
     private static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct)
@@ -190,16 +199,60 @@ internal static class PlatformEndpoints
         return null;
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string identifier, TenantProvisioner provisioner, CancellationToken ct)
+    /// <summary>
+    /// Without <c>purge</c>: a soft delete (200, the tenant with status <c>deleted</c> and <c>purgeAfter</c>). With
+    /// <c>purge=true</c>: gone at once (204), after a final backup unless <c>archive=false</c>.
+    /// </summary>
+    private static async Task<Results<Ok<TenantResponse>, NoContent, ValidationProblem, ProblemHttpResult>> DeleteAsync(
+        string identifier, string? purge, string? archive, HttpRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options,
+        TenantBounds bounds, CancellationToken ct)
     {
-        var result = await provisioner.DeleteAsync(identifier, ct);
-        return result.Status switch
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "purge", "archive");
+        var purgeNow = Flag(errors, "purge", purge, false);
+        var keepArchive = Flag(errors, "archive", archive, true);
+        if (archive is not null && !purgeNow && !errors.Has("archive"))
+        {
+            errors.Add("archive", "archive only applies with purge=true.");
+        }
+
+        if (purgeNow && keepArchive && !errors.Any)
+        {
+            errors.Add("archive", "A final backup before purging is not available yet: purge with archive=false.");
+        }
+
+        if (errors.Any)
+        {
+            return Problems.Validation(errors);
+        }
+
+        if (!purgeNow)
+        {
+            var deleted = await provisioner.DeleteAsync(identifier, ct);
+            return deleted.Status switch
+            {
+                ProvisioningStatus.Done => TypedResults.Ok(ToResponse(deleted.Tenant!, options.Value, bounds)),
+                ProvisioningStatus.Conflict => Problems.Conflict("tenant-state", deleted.Detail!),
+                _ => Problems.NotFound(deleted.Detail!),
+            };
+        }
+
+        var purged = await provisioner.PurgeAsync(identifier, ct);
+        return purged.Status switch
         {
             ProvisioningStatus.Done => TypedResults.NoContent(),
-            ProvisioningStatus.Conflict => Problems.Conflict("tenant-busy", result.Detail!),
-            _ => Problems.NotFound(result.Detail!),
+            ProvisioningStatus.Conflict => Problems.Conflict("tenant-busy", purged.Detail!),
+            _ => Problems.NotFound(purged.Detail!),
         };
     }
+
+    private static bool Flag(ValidationErrors errors, string name, string? value, bool absent) => value switch
+    {
+        null => absent,
+        "true" => true,
+        "false" => false,
+        _ => Invalid(errors, name, $"{name} must be true or false.") is not null,
+    };
 
     private static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> Answer(
         Task<ProvisioningResult> operation, TenancyOptions options, TenantBounds bounds)

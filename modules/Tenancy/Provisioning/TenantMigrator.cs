@@ -101,7 +101,7 @@ public sealed partial class TenantMigrator
         Func<TenantMigrationProgress, Task>? onProgress,
         CancellationToken ct)
     {
-        var tenants = await catalog.ListLiveAsync(ct);
+        var tenants = await catalog.ListWithSchemaAsync(ct);
         var results = new List<TenantMigrationProgress>();
         await Parallel.ForEachAsync(
             tenants,

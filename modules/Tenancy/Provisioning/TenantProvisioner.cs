@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Monolith.Migrations;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Operators;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -45,6 +47,9 @@ internal sealed partial class TenantProvisioner
     private readonly TenantCatalogCache cache;
     private readonly TenantContext tenantContext;
     private readonly TenantScripts scripts;
+    private readonly OperatorTrail trail;
+    private readonly IOptions<TenancyOptions> options;
+    private readonly TimeProvider clock;
     private readonly ITenantOwnerSetup? ownerSetup;
     private readonly ILogger<TenantProvisioner> logger;
 
@@ -54,6 +59,9 @@ internal sealed partial class TenantProvisioner
         TenantCatalogCache cache,
         TenantContext tenantContext,
         TenantScripts scripts,
+        OperatorTrail trail,
+        IOptions<TenancyOptions> options,
+        TimeProvider clock,
         ILogger<TenantProvisioner> logger,
         ITenantOwnerSetup? ownerSetup = null)
     {
@@ -62,6 +70,9 @@ internal sealed partial class TenantProvisioner
         this.cache = cache;
         this.tenantContext = tenantContext;
         this.scripts = scripts;
+        this.trail = trail;
+        this.options = options;
+        this.clock = clock;
         this.ownerSetup = ownerSetup;
         this.logger = logger;
     }
@@ -71,24 +82,44 @@ internal sealed partial class TenantProvisioner
         var errors = Validate(command);
         if (errors.Any)
         {
-            return ProvisioningResult.Invalid(errors.ToDictionary());
+            return await RefusedAsync(OperatorActions.TenantCreate, command.Identifier, ProvisioningResult.Invalid(errors.ToDictionary()), ct);
         }
 
         var identifier = command.Identifier!;
         await using var lockConnection = await database.OpenConnectionAsync(ct);
         if (!await TenantLocks.TryAcquireAsync(lockConnection, identifier, ct))
         {
-            return ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now.");
+            return await RefusedAsync(OperatorActions.TenantCreate, identifier,
+                ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now."), ct);
         }
 
         try
         {
-            return await CreateLockedAsync(command, identifier, ct);
+            var result = await CreateLockedAsync(command, identifier, ct);
+            return result.Status == ProvisioningStatus.Done ? result : await RefusedAsync(OperatorActions.TenantCreate, identifier, result, ct);
+        }
+        catch (ProvisioningFailedException e)
+        {
+            await trail.FailedAsync(OperatorActions.TenantCreate, new OperatorSubject(identifier), e.Message, CancellationToken.None);
+            throw;
         }
         finally
         {
             await TenantLocks.ReleaseAsync(lockConnection, identifier);
         }
+    }
+
+    /// <summary>Records an operation that was refused (invalid, unknown tenant, wrong state) as failed, with the reason.</summary>
+    private async Task<ProvisioningResult> RefusedAsync(string action, string? identifier, ProvisioningResult result, CancellationToken ct)
+    {
+        var detail = result.Status switch
+        {
+            ProvisioningStatus.Invalid => "invalid: " + string.Join(", ", result.Errors!.Keys.Order(StringComparer.Ordinal)),
+            _ => result.Detail,
+        };
+        var subject = new OperatorSubject(identifier is { Length: <= 63 } && TenantIdentifier.IsValid(identifier) ? identifier : null);
+        await trail.FailedAsync(action, subject, detail ?? result.Status.ToString(), ct);
+        return result;
     }
 
     private async Task<ProvisioningResult> CreateLockedAsync(CreateTenantCommand command, string identifier, CancellationToken ct)
@@ -136,9 +167,11 @@ internal sealed partial class TenantProvisioner
                 }
             }
 
-            await catalog.SetSchemaVersionAsync(id, outcome.Version, ct);
-            var active = await catalog.TransitionAsync(id, [TenantStatus.Provisioning], TenantStatus.Active, ct)
+            await using var work = await trail.BeginAsync(ct);
+            await catalog.SetSchemaVersionAsync(id, outcome.Version, ct, work.Transaction);
+            var active = await catalog.TransitionAsync(id, [TenantStatus.Provisioning], TenantStatus.Active, ct, work.Transaction)
                 ?? throw new InvalidOperationException("The tenant row vanished while provisioning.");
+            await work.SucceededAsync(OperatorActions.TenantCreate, new OperatorSubject(identifier, id), $"schema version {outcome.Version}", ct);
             cache.Invalidate(identifier);
             LogProvisioned(logger, identifier, outcome.Version);
             return new ProvisioningResult(ProvisioningStatus.Done, active, generatedPassword);
@@ -152,10 +185,17 @@ internal sealed partial class TenantProvisioner
     }
 
     public Task<ProvisioningResult> SuspendAsync(string identifier, CancellationToken ct) =>
-        TransitionAsync(identifier, TenantStatus.Suspended, ct);
+        TransitionAsync(OperatorActions.TenantSuspend, identifier, [TenantStatus.Active, TenantStatus.Suspended], TenantStatus.Suspended,
+            "only active and suspended tenants can be suspended or resumed", ct);
 
     public Task<ProvisioningResult> ResumeAsync(string identifier, CancellationToken ct) =>
-        TransitionAsync(identifier, TenantStatus.Active, ct);
+        TransitionAsync(OperatorActions.TenantResume, identifier, [TenantStatus.Active, TenantStatus.Suspended], TenantStatus.Active,
+            "only active and suspended tenants can be suspended or resumed", ct);
+
+    /// <summary>Brings a deleted tenant back, with all its data, while its grace lasts.</summary>
+    public Task<ProvisioningResult> UndeleteAsync(string identifier, CancellationToken ct) =>
+        TransitionAsync(OperatorActions.TenantUndelete, identifier, [TenantStatus.Deleted], TenantStatus.Active,
+            "only a deleted tenant can be undeleted", ct);
 
     public async Task<ProvisioningResult> UpdateAsync(string identifier, TenantChanges changes, CancellationToken ct)
     {
@@ -171,12 +211,43 @@ internal sealed partial class TenantProvisioner
         Range(errors, "maxConcurrency", changes.MaxConcurrency, 1, 10_000);
         if (errors.Any)
         {
-            return ProvisioningResult.Invalid(errors.ToDictionary());
+            return await RefusedAsync(OperatorActions.TenantUpdate, identifier, ProvisioningResult.Invalid(errors.ToDictionary()), ct);
         }
 
-        var updated = await catalog.UpdateAsync(identifier, changes with { Name = changes.Name?.Trim() }, ct);
+        await using var work = await trail.BeginAsync(ct);
+        var updated = await catalog.UpdateAsync(identifier, changes with { Name = changes.Name?.Trim() }, ct, work.Transaction);
+        if (updated is null)
+        {
+            return await RefusedAsync(OperatorActions.TenantUpdate, identifier, await NotFoundOrConflictAsync(identifier, ct), ct);
+        }
+
+        await work.SucceededAsync(OperatorActions.TenantUpdate, new OperatorSubject(identifier, updated.Id), Describe(changes), ct);
         cache.Invalidate(identifier);
-        return updated is null ? await NotFoundOrConflictAsync(identifier, ct) : new ProvisioningResult(ProvisioningStatus.Done, updated);
+        return new ProvisioningResult(ProvisioningStatus.Done, updated);
+    }
+
+    /// <summary>What a change set: setting names and values (none of them is a secret).</summary>
+    private static string Describe(TenantChanges changes)
+    {
+        var parts = new List<string>();
+        if (changes.Name is not null)
+        {
+            parts.Add("name");
+        }
+
+        foreach (var (name, change) in new[]
+                 {
+                     ("auditRetentionDays", changes.AuditRetentionDays), ("logRetentionDays", changes.LogRetentionDays),
+                     ("statementTimeoutMs", changes.StatementTimeoutMs), ("maxConcurrency", changes.MaxConcurrency),
+                 })
+        {
+            if (change.Given)
+            {
+                parts.Add(change.Value is { } value ? $"{name}={value}" : $"{name}=default");
+            }
+        }
+
+        return parts.Count == 0 ? "nothing changed" : string.Join(", ", parts);
     }
 
     private static void Range(ValidationErrors errors, string field, SettingChange change, int min, int max)
@@ -187,18 +258,73 @@ internal sealed partial class TenantProvisioner
         }
     }
 
-    /// <summary>Drops the schema (table by table, so no one transaction needs a lock per object), the role and the row.</summary>
+    /// <summary>
+    /// Deletes a live tenant softly: it answers 404 like an unknown one, while its data, schema, role and identifier are
+    /// kept until <c>purgeAfter</c> (<see cref="TenancyOptions.DeletionGraceDays"/> from now); undelete brings it back.
+    /// </summary>
     public async Task<ProvisioningResult> DeleteAsync(string identifier, CancellationToken ct)
+    {
+        var tenant = await catalog.FindAsync(identifier, ct);
+        if (tenant is null)
+        {
+            return await RefusedAsync(OperatorActions.TenantDelete, identifier, ProvisioningResult.NotFound(), ct);
+        }
+
+        var now = clock.GetUtcNow();
+        var purgeAfter = now.AddDays(Math.Max(0, options.Value.DeletionGraceDays));
+        await using var work = await trail.BeginAsync(ct);
+        var deleted = await catalog.MarkDeletedAsync(tenant.Id, now, purgeAfter, work.Transaction, ct);
+        if (deleted is null)
+        {
+            return await RefusedAsync(OperatorActions.TenantDelete, identifier, ProvisioningResult.Conflict(
+                $"Tenant '{identifier}' is {(await catalog.FindAsync(identifier, ct))?.Status ?? "gone"}; only active and suspended tenants can be deleted (a deleted one is purged with ?purge=true)."), ct);
+        }
+
+        await work.SucceededAsync(OperatorActions.TenantDelete, new OperatorSubject(identifier, tenant.Id), $"purge after {purgeAfter:O}", ct);
+        cache.Invalidate(identifier);
+        LogDeleted(logger, identifier, purgeAfter);
+        return new ProvisioningResult(ProvisioningStatus.Done, deleted);
+    }
+
+    /// <summary>
+    /// Removes a tenant at once, live or deleted: the schema (table by table, so no one transaction needs a lock per
+    /// object), the role and the catalog row, whose removal commits with the operator-trail record. The identifier is then
+    /// free. <paramref name="onlyIfDueBy"/> (the purge job) purges only a tenant that is still deleted and past its grace.
+    /// </summary>
+    public async Task<ProvisioningResult> PurgeAsync(string identifier, CancellationToken ct, DateTimeOffset? onlyIfDueBy = null)
     {
         await using var lockConnection = await database.OpenConnectionAsync(ct);
         if (!await TenantLocks.TryAcquireAsync(lockConnection, identifier, ct))
         {
-            return ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now.");
+            return await RefusedAsync(OperatorActions.TenantPurge, identifier,
+                ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now."), ct);
         }
 
         try
         {
-            return await DeleteLockedAsync(identifier, ct);
+            var tenant = await catalog.FindAsync(identifier, ct);
+            if (tenant is null)
+            {
+                return await RefusedAsync(OperatorActions.TenantPurge, identifier, ProvisioningResult.NotFound(), ct);
+            }
+
+            if (onlyIfDueBy is { } due && tenant.Status != TenantStatus.Deleting && (tenant.Status != TenantStatus.Deleted || tenant.PurgeAfter > due))
+            {
+                // Undeleted (or given more time) since the job listed it: nothing to do, and nothing failed.
+                return new ProvisioningResult(ProvisioningStatus.Done, tenant);
+            }
+
+            if (tenant.Status == TenantStatus.Provisioning)
+            {
+                return await RefusedAsync(OperatorActions.TenantPurge, identifier,
+                    ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned."), ct);
+            }
+
+            await catalog.TransitionAsync(tenant.Id, [.. TenantStatus.All], TenantStatus.Deleting, ct);
+            cache.Invalidate(identifier);
+            await RemoveAsync(tenant, ct, recordPurge: true);
+            LogPurged(logger, identifier);
+            return new ProvisioningResult(ProvisioningStatus.Done, tenant with { Status = TenantStatus.Deleting });
         }
         finally
         {
@@ -206,34 +332,25 @@ internal sealed partial class TenantProvisioner
         }
     }
 
-    private async Task<ProvisioningResult> DeleteLockedAsync(string identifier, CancellationToken ct)
+    private async Task<ProvisioningResult> TransitionAsync(
+        string action, string identifier, string[] from, string to, string rule, CancellationToken ct)
     {
         var tenant = await catalog.FindAsync(identifier, ct);
         if (tenant is null)
         {
-            return ProvisioningResult.NotFound();
+            return await RefusedAsync(action, identifier, ProvisioningResult.NotFound(), ct);
         }
 
-        await catalog.TransitionAsync(tenant.Id, [.. TenantStatus.All], TenantStatus.Deleting, ct);
-        cache.Invalidate(identifier);
-        await RemoveAsync(tenant, ct);
-        LogDeleted(logger, identifier);
-        return new ProvisioningResult(ProvisioningStatus.Done, tenant with { Status = TenantStatus.Deleting });
-    }
-
-    private async Task<ProvisioningResult> TransitionAsync(string identifier, string to, CancellationToken ct)
-    {
-        var tenant = await catalog.FindAsync(identifier, ct);
-        if (tenant is null)
+        await using var work = await trail.BeginAsync(ct);
+        var moved = await catalog.TransitionAsync(tenant.Id, from, to, ct, work.Transaction);
+        if (moved is null)
         {
-            return ProvisioningResult.NotFound();
+            return await RefusedAsync(action, identifier, ProvisioningResult.Conflict($"Tenant '{identifier}' is {tenant.Status}; {rule}."), ct);
         }
 
-        var moved = await catalog.TransitionAsync(tenant.Id, [TenantStatus.Active, TenantStatus.Suspended], to, ct);
+        await work.SucceededAsync(action, new OperatorSubject(identifier, tenant.Id), $"{tenant.Status} -> {to}", ct);
         cache.Invalidate(identifier);
-        return moved is null
-            ? ProvisioningResult.Conflict($"Tenant '{identifier}' is {tenant.Status}; only active and suspended tenants can be suspended or resumed.")
-            : new ProvisioningResult(ProvisioningStatus.Done, moved);
+        return new ProvisioningResult(ProvisioningStatus.Done, moved);
     }
 
     private async Task<ProvisioningResult> NotFoundOrConflictAsync(string identifier, CancellationToken ct)
@@ -297,7 +414,7 @@ internal sealed partial class TenantProvisioner
     }
 
     /// <summary>Idempotent: removes whatever exists of a tenant's tables, schema, role and catalog row.</summary>
-    private async Task RemoveAsync(TenantInfo tenant, CancellationToken ct)
+    private async Task RemoveAsync(TenantInfo tenant, CancellationToken ct, bool recordPurge = false)
     {
         var schema = SqlIdentifier.Quote(tenant.SchemaName);
         var role = SqlIdentifier.Quote(tenant.RoleName);
@@ -335,7 +452,17 @@ internal sealed partial class TenantProvisioner
             }
         }
 
-        await catalog.DeleteRowAsync(tenant.Id, ct);
+        if (recordPurge)
+        {
+            await using var work = await trail.BeginAsync(ct);
+            await catalog.DeleteRowAsync(tenant.Id, ct, work.Transaction);
+            await work.SucceededAsync(OperatorActions.TenantPurge, new OperatorSubject(tenant.Identifier, tenant.Id), $"was {tenant.Status}", ct);
+        }
+        else
+        {
+            await catalog.DeleteRowAsync(tenant.Id, ct);
+        }
+
         cache.Invalidate(tenant.Identifier);
     }
 
@@ -345,8 +472,11 @@ internal sealed partial class TenantProvisioner
     [LoggerMessage(Level = LogLevel.Error, Message = "Provisioning tenant {Identifier} failed; removing what it made")]
     private static partial void LogProvisioningFailed(ILogger logger, string identifier, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted tenant {Identifier}")]
-    private static partial void LogDeleted(ILogger logger, string identifier);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted tenant {Identifier}; it is purged after {PurgeAfter}")]
+    private static partial void LogDeleted(ILogger logger, string identifier, DateTimeOffset purgeAfter);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged tenant {Identifier}: its schema, role and data are gone")]
+    private static partial void LogPurged(ILogger logger, string identifier);
 }
 
 /// <summary>The tenant scripts in force; a singleton so tests can add a broken one.</summary>

@@ -67,7 +67,7 @@ internal sealed class TenantResolutionMiddleware(
         }
 
         var tenant = TenantIdentifier.IsValid(requested) ? await cache.FindAsync(requested, context.RequestAborted) : null;
-        if (tenant is null || tenant.Status is TenantStatus.Provisioning or TenantStatus.Deleting)
+        if (tenant is null || tenant.Status is TenantStatus.Provisioning or TenantStatus.Deleted or TenantStatus.Deleting)
         {
             await Problems.WriteAsync(context, StatusCodes.Status404NotFound, "tenant-not-found", "Unknown tenant.",
                 "No tenant with that identifier exists.");

@@ -64,8 +64,21 @@ public sealed class CliTests(MonolithFixture fixture) : IntegrationTest(fixture)
         Assert.Equal(CliApp.Success, resumed.ExitCode);
         Assert.Contains("active", resumed.Stdout, StringComparison.Ordinal);
 
-        var deleted = await RunAsync("tenants", "delete", identifier, "--yes");
+        var deleted = await RunAsync("tenants", "delete", identifier, "--yes", "--json");
         Assert.Equal(CliApp.Success, deleted.ExitCode);
+        var deletedTenant = JsonDocument.Parse(deleted.Stdout).RootElement;
+        Assert.Equal("deleted", deletedTenant.GetProperty("status").GetString());
+        Assert.True(deletedTenant.GetProperty("purgeAfter").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddDays(29));
+        Assert.Contains("deleted", (await RunAsync("tenants", "show", identifier)).Stdout, StringComparison.Ordinal);
+
+        var undeleted = await RunAsync("tenants", "undelete", identifier);
+        Assert.Equal(CliApp.Success, undeleted.ExitCode);
+        Assert.Contains("active", undeleted.Stdout, StringComparison.Ordinal);
+        Assert.Equal(CliApp.Failure, (await RunAsync("tenants", "undelete", identifier)).ExitCode); // not deleted: 409's exit code
+
+        Assert.Equal(CliApp.InvalidUsage, (await RunAsync("tenants", "delete", identifier, "--no-archive", "--yes")).ExitCode);
+        var purged = await RunAsync("tenants", "delete", identifier, "--yes", "--purge", "--no-archive");
+        Assert.Equal(CliApp.Success, purged.ExitCode);
         Assert.Equal(CliApp.Failure, (await RunAsync("tenants", "show", identifier)).ExitCode);
     }
 

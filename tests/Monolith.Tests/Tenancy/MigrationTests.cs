@@ -68,7 +68,7 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
 
         // The standard scripts are unchanged, so resetting the versions lets other tests see them as current again.
         await ResetVersionsAsync([good, bad]);
-        await Fixture.Factory.PlatformClient().DeleteAsync($"/platform/tenants/{bad}");
+        await Fixture.Factory.PlatformClient().DeleteAsync($"/platform/tenants/{bad}?purge=true&archive=false");
     }
 
     [Fact]

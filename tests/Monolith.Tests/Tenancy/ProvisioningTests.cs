@@ -3,9 +3,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using DbUp.Engine;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Monolith.Migrations;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Support;
 using Npgsql;
@@ -155,19 +157,20 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
     }
 
     [Fact]
-    public async Task Deleting_a_tenant_removes_schema_role_and_row_and_frees_the_identifier()
+    public async Task Purging_a_tenant_removes_schema_role_and_row_and_frees_the_identifier()
     {
         var identifier = MonolithFixture.UniqueIdentifier("gone");
         var tenant = await Fixture.ProvisionAsync(identifier);
         var platform = Fixture.Factory.PlatformClient();
 
-        Assert.Equal(HttpStatusCode.NoContent, (await platform.DeleteAsync($"/platform/tenants/{identifier}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await platform.DeleteAsync($"/platform/tenants/{identifier}?purge=true&archive=false")).StatusCode);
 
         Assert.False(await SchemaExistsAsync(tenant.SchemaName));
         Assert.Equal(0L, await ScalarAsync($"SELECT count(*) FROM pg_roles WHERE rolname = '{tenant.RoleName}'"));
         Assert.Equal(HttpStatusCode.NotFound, (await platform.GetAsync($"/platform/tenants/{identifier}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await Fixture.Factory.TenantClient(identifier).GetAsync("/me")).StatusCode); // tenant-not-found
         Assert.Equal(HttpStatusCode.NotFound, (await platform.DeleteAsync($"/platform/tenants/{identifier}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await platform.DeleteAsync($"/platform/tenants/{identifier}?purge=true&archive=false")).StatusCode);
 
         var again = await Fixture.ProvisionAsync(identifier);
         Assert.NotEqual(tenant.Id, again.Id);
@@ -240,7 +243,8 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
 
     private TenantProvisioner ProvisionerWith(MigrationScripts scripts) => new(
         Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
-        Fixture.Service<TenantContext>(), new TenantScripts(scripts), NullLogger<TenantProvisioner>.Instance,
+        Fixture.Service<TenantContext>(), new TenantScripts(scripts), Fixture.Service<OperatorTrail>(),
+        Fixture.Service<IOptions<TenancyOptions>>(), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
         Fixture.Factory.Services.GetService(typeof(ITenantOwnerSetup)) as ITenantOwnerSetup);
 
     private static CreateTenantCommand Command(string identifier) =>

@@ -1,0 +1,30 @@
+using Monolith.Tenancy.Catalog;
+
+namespace Monolith.Tenancy.Provisioning;
+
+/// <summary>
+/// The daily purge: every deleted tenant whose grace has ended is removed, one by one, each under its identifier's lock
+/// and re-checked there (an undelete since the list was read wins). Idempotent: a purge interrupted midway leaves the
+/// tenant <c>deleting</c>, which the next run (or a create of that identifier) finishes.
+/// </summary>
+internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provisioner, TimeProvider clock)
+{
+    public const string JobId = "tenant-purge";
+
+    /// <summary>Purges what is due now; returns the identifiers it purged.</summary>
+    public async Task<IReadOnlyList<string>> RunAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var purged = new List<string>();
+        foreach (var tenant in await catalog.ListDueForPurgeAsync(now, ct))
+        {
+            var result = await provisioner.PurgeAsync(tenant.Identifier, ct, onlyIfDueBy: now);
+            if (result is { Status: ProvisioningStatus.Done, Tenant.Status: TenantStatus.Deleting })
+            {
+                purged.Add(tenant.Identifier);
+            }
+        }
+
+        return purged;
+    }
+}
