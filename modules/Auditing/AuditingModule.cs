@@ -9,6 +9,7 @@ using Monolith.Auditing.Jobs;
 using Monolith.Auditing.Retention;
 using Monolith.Auditing.Trail;
 using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Resolution;
 
@@ -28,11 +29,12 @@ public static class AuditingModule
         return services;
     }
 
-    /// <summary>The host: retention, Hangfire (storage, filters, the server unless <c>Jobs:ServerEnabled</c> is false).</summary>
+    /// <summary>The host: retention, and its recurring jobs (retention, anchoring) on Tenancy's Hangfire.</summary>
     public static IHostApplicationBuilder AddAuditing(this IHostApplicationBuilder builder)
     {
         builder.Services.AddAuditingCore(builder.Configuration);
-        builder.AddJobs();
+        builder.Services.AddTransient<RetentionJobs>();
+        builder.Services.AddSingleton<IRecurringJobSchedule, AuditingRecurringJobs>();
         return builder;
     }
 
@@ -44,7 +46,6 @@ public static class AuditingModule
 
         app.MapGroup("/platform").RequirePlatformKey().WithTags("Platform")
             .MapGet("/jobs", ListJobRuns.HandleAsync);
-        app.MapJobsDashboard();
         return app;
     }
 }

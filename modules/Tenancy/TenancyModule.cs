@@ -10,6 +10,7 @@ using Monolith.Migrations;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Platform;
@@ -59,7 +60,11 @@ public static class TenancyModule
         return services;
     }
 
-    /// <summary>Everything the web host needs: core services, resolution strategies, the platform key, the change-notification hub (with the catalog's subscriber) and migration jobs.</summary>
+    /// <summary>
+    /// Everything the web host needs: core services, resolution strategies, the platform key, the change-notification hub
+    /// (with the catalog's subscriber), Hangfire for every module's jobs (the server unless <c>Jobs:ServerEnabled</c> is
+    /// false) and migration jobs.
+    /// </summary>
     public static IHostApplicationBuilder AddTenancy(this IHostApplicationBuilder builder)
     {
         builder.Services.AddTenancyCore(builder.Configuration);
@@ -72,8 +77,8 @@ public static class TenancyModule
         builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();
         builder.Services.AddSingleton<ChangeNotificationHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotificationHub>());
+        builder.AddJobs();
         builder.Services.AddSingleton<MigrationJobs>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<MigrationJobs>());
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
         return builder;
@@ -90,6 +95,7 @@ public static class TenancyModule
     {
         PlatformEndpoints.Map(app);
         SettingsEndpoints.Map(app);
+        app.MapJobsDashboard();
         return app;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.FeatureManagement;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
+using Monolith.Tenancy.Jobs;
 using Monolith.Toggles.Contracts;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
@@ -17,7 +18,7 @@ namespace Monolith.Toggles;
 
 public static class TogglesModule
 {
-    /// <summary>The evaluation cache and its listener, <see cref="IFeatureToggles"/> for other modules, Microsoft.FeatureManagement, and the ProjectsDeleted handler.</summary>
+    /// <summary>The evaluation cache and its listener, <see cref="IFeatureToggles"/> for other modules, Microsoft.FeatureManagement, the ProjectsDeleted handler, and the recurring job that applies scheduled changes.</summary>
     public static IHostApplicationBuilder AddToggles(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -31,7 +32,7 @@ public static class TogglesModule
         services.AddHostedService(sp => sp.GetRequiredService<ToggleUsageFlusher>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ToggleScheduler>();
-        services.AddHostedService(sp => sp.GetRequiredService<ToggleScheduler>());
+        services.AddSingleton<IRecurringJobSchedule, TogglesRecurringJobs>();
         services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
 
         services.AddHttpContextAccessor();

@@ -10,7 +10,7 @@ public sealed class TogglesOptions
     /// <summary>How often each instance writes which toggles it evaluated (for the stale report).</summary>
     public int UsageFlushSeconds { get; set; } = 60;
 
-    /// <summary>How often each instance applies due scheduled changes (a change is late by at most this much).</summary>
+    /// <summary>How often the recurring job (one for all instances) applies due scheduled changes: a change is late by about this much.</summary>
     public int ScheduleSeconds { get; set; } = 10;
 
     /// <summary>Pending scheduled changes allowed per toggle.</summary>

@@ -16,7 +16,7 @@ public sealed class PlatformOptions
 }
 
 /// <summary>Checks <c>X-Platform-Key</c> in constant time. With no key configured, nothing opens the platform API.</summary>
-public sealed class PlatformKey(IOptions<PlatformOptions> options)
+internal sealed class PlatformKey(IOptions<PlatformOptions> options)
 {
     public const string HeaderName = "X-Platform-Key";
 

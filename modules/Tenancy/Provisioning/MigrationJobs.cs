@@ -1,5 +1,5 @@
-using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
+using System.ComponentModel;
+using Hangfire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -18,26 +18,40 @@ internal sealed record MigrationJob(
     IReadOnlyList<MigrationJobTenant> Tenants);
 
 /// <summary>
-/// "Migrate every tenant" as a job: queued by <c>POST /platform/migrations</c>, run in the background by
-/// the instance that accepted it, its per-tenant progress stored in the platform schema so any instance can report it.
+/// "Migrate every tenant" as a Hangfire job: accepted by <c>POST /platform/migrations</c> (a row in
+/// <c>platform.migration_jobs</c>, then a job in Hangfire's PostgreSQL storage), performed by whichever instance runs a
+/// Hangfire server, so an accepted job survives the restart of the host that accepted it. Its status and per-tenant
+/// progress stay in the platform schema so any instance can report them.
 /// </summary>
 internal sealed partial class MigrationJobs(
     PlatformDatabase database,
     TenantMigrator migrator,
     IOptions<TenancyOptions> options,
-    ILogger<MigrationJobs> logger) : BackgroundService
+    IBackgroundJobClient jobs,
+    ILogger<MigrationJobs> logger)
 {
-    private readonly Channel<Guid> queue = Channel.CreateUnbounded<Guid>();
-
     public async Task<Guid> EnqueueAsync(CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
-        await using var command = database.DataSource.CreateCommand(
-            "INSERT INTO platform.migration_jobs (id, status, target) VALUES ($1, 'queued', $2)");
-        command.Parameters.AddWithValue(id);
-        command.Parameters.AddWithValue((object?)migrator.LatestVersion ?? DBNull.Value);
-        await command.ExecuteNonQueryAsync(ct);
-        await queue.Writer.WriteAsync(id, ct);
+        await using (var command = database.DataSource.CreateCommand(
+            "INSERT INTO platform.migration_jobs (id, status, target) VALUES ($1, 'queued', $2)"))
+        {
+            command.Parameters.AddWithValue(id);
+            command.Parameters.AddWithValue((object?)migrator.LatestVersion ?? DBNull.Value);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        try
+        {
+            jobs.Enqueue<MigrationJobs>(job => job.RunAsync(id, CancellationToken.None));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never leave a row that claims to be queued when no job will ever run it.
+            await SetStatusAsync(id, "failed", CancellationToken.None);
+            throw;
+        }
+
         return id;
     }
 
@@ -79,43 +93,61 @@ internal sealed partial class MigrationJobs(
         return job with { Tenants = tenants };
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// The job. Not retried by Hangfire: the migrator already retries each tenant, and a failure is reported in the
+    /// job's status. A run cut short by a shutdown is taken up again by another server (the migrator skips tenants that
+    /// are current); a run of a job that already ended does nothing.
+    /// </summary>
+    [DisplayName("Migrate every tenant (migration job {0})")]
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync(Guid id, CancellationToken ct)
     {
-        await foreach (var id in queue.Reader.ReadAllAsync(stoppingToken))
+        if (!await StartAsync(id, ct))
         {
-            try
-            {
-                await RunAsync(id, stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogJobFailed(logger, id, e);
-                await SetStatusAsync(id, "failed", CancellationToken.None);
-            }
+            return;
+        }
+
+        try
+        {
+            var results = await migrator.MigrateAllAsync(options.Value.MigrationParallelism, progress => RecordAsync(id, progress, ct), ct);
+            await SetStatusAsync(id, results.Any(r => r.State == TenantMigrationState.Failed) ? "failed" : "succeeded", ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogJobFailed(logger, id, e);
+            await SetStatusAsync(id, "failed", CancellationToken.None);
+            throw;
         }
     }
 
-    private async Task RunAsync(Guid id, CancellationToken ct)
+    /// <summary>Marks the job running unless it has ended already (or was never accepted); says whether to run it.</summary>
+    private async Task<bool> StartAsync(Guid id, CancellationToken ct)
     {
-        await SetStatusAsync(id, "running", ct);
-        var results = await migrator.MigrateAllAsync(options.Value.MigrationParallelism, async progress =>
-        {
-            await using var command = database.DataSource.CreateCommand(
-                """
-                INSERT INTO platform.migration_job_tenants (job_id, identifier, status, version, attempts, error, finished_at)
-                VALUES ($1, $2, $3, $4, $5, $6, now())
-                ON CONFLICT (job_id, identifier) DO UPDATE
-                SET status = excluded.status, version = excluded.version, attempts = excluded.attempts, error = excluded.error, finished_at = now()
-                """);
-            command.Parameters.AddWithValue(id);
-            command.Parameters.AddWithValue(progress.Identifier);
-            command.Parameters.AddWithValue(progress.State.ToString().ToLowerInvariant());
-            command.Parameters.AddWithValue((object?)progress.Version ?? DBNull.Value);
-            command.Parameters.AddWithValue(progress.Attempts);
-            command.Parameters.AddWithValue((object?)progress.Error ?? DBNull.Value);
-            await command.ExecuteNonQueryAsync(ct);
-        }, ct);
-        await SetStatusAsync(id, results.Any(r => r.State == TenantMigrationState.Failed) ? "failed" : "succeeded", ct);
+        await using var command = database.DataSource.CreateCommand(
+            """
+            UPDATE platform.migration_jobs SET status = 'running', started_at = coalesce(started_at, now())
+            WHERE id = $1 AND status IN ('queued', 'running')
+            """);
+        command.Parameters.AddWithValue(id);
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    private async Task RecordAsync(Guid id, TenantMigrationProgress progress, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            """
+            INSERT INTO platform.migration_job_tenants (job_id, identifier, status, version, attempts, error, finished_at)
+            VALUES ($1, $2, $3, $4, $5, $6, now())
+            ON CONFLICT (job_id, identifier) DO UPDATE
+            SET status = excluded.status, version = excluded.version, attempts = excluded.attempts, error = excluded.error, finished_at = now()
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(progress.Identifier);
+        command.Parameters.AddWithValue(progress.State.ToString().ToLowerInvariant());
+        command.Parameters.AddWithValue((object?)progress.Version ?? DBNull.Value);
+        command.Parameters.AddWithValue(progress.Attempts);
+        command.Parameters.AddWithValue((object?)progress.Error ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     private async Task SetStatusAsync(Guid id, string status, CancellationToken ct)

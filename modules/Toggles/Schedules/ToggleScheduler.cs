@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Hosting;
+using System.ComponentModel;
+using Hangfire;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
@@ -11,78 +11,98 @@ using Npgsql;
 namespace Monolith.Toggles.Schedules;
 
 /// <summary>
-/// Applies due scheduled changes every <see cref="TogglesOptions.ScheduleSeconds"/> for every live tenant:
-/// deletes the due rows and sets each toggle to its latest due value, in one statement (so in one
-/// transaction, with the audit trail naming the job). Every instance runs it; the row locks of the DELETE
-/// make each schedule apply once. The tables' triggers notify the other instances' caches.
+/// Applies due scheduled changes: one recurring Hangfire job (every <see cref="TogglesOptions.ScheduleSeconds"/>) for
+/// the whole platform. One query on <c>platform.toggle_schedule_due</c> finds the tenants with due changes and locks
+/// their rows (SKIP LOCKED: another instance running at the same moment takes other tenants or none); for each, one
+/// statement in the tenant's schema deletes the due rows and sets each toggle to its latest due value (so the audit
+/// trail names the job), then the tenant's row moves to its next schedule or goes. The DELETE's row locks would make
+/// each change apply once even without the platform lock. The tables' triggers notify the other instances' caches.
 /// </summary>
 internal sealed partial class ToggleScheduler(
+    PlatformDatabase platform,
     ITenantDirectory directory,
     TenantContext tenants,
     TenantDatabase database,
     ToggleCache cache,
-    IOptions<TogglesOptions> options,
-    ILogger<ToggleScheduler> logger) : BackgroundService
+    ILogger<ToggleScheduler> logger)
 {
     public const string ActorName = "toggle-scheduler";
+    public const string RecurringId = "toggle-schedules";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.ScheduleSeconds)));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // shutting down
-        }
-    }
+    /// <summary>Tenants taken per run; the rest are due at the next run.</summary>
+    private const int TenantsPerRun = 500;
 
-    /// <summary>One pass over the live tenants; returns how many toggles changed.</summary>
+    /// <summary>How long a tenant that is not live (deleted, in its grace period) waits before it is looked at again.</summary>
+    private static readonly TimeSpan NotLivePostponement = TimeSpan.FromHours(1);
+
+    /// <summary>One run; returns how many toggles changed.</summary>
+    [DisplayName("Toggles: apply due scheduled changes")]
+    [DisableConcurrentExecution(timeoutInSeconds: 10)]
+    [AutomaticRetry(Attempts = 0)] // the next run is seconds away; a retry would only overlap it
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
-        IReadOnlyList<TenantInfo> live;
-        try
+        await using var connection = await platform.DataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var due = new List<Guid>();
+        await using (var command = new NpgsqlCommand(
+            """
+            SELECT tenant_id FROM platform.toggle_schedule_due
+            WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
+            """, connection, transaction))
         {
-            live = await directory.ListLiveAsync(ct);
+            command.Parameters.AddWithValue(TenantsPerRun);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                due.Add(reader.GetGuid(0));
+            }
         }
-        catch (NpgsqlException e)
+
+        if (due.Count == 0)
         {
-            LogPassFailed(logger, e);
             return 0;
         }
 
+        var live = (await directory.ListLiveAsync(ct)).ToDictionary(t => t.Id);
         var changed = 0;
-        foreach (var tenant in live)
+        foreach (var tenantId in due)
         {
+            if (!live.TryGetValue(tenantId, out var tenant))
+            {
+                await MoveAsync(connection, transaction, tenantId, DateTimeOffset.UtcNow + NotLivePostponement, ct);
+                continue;
+            }
+
             try
             {
-                changed += await ApplyDueAsync(tenant, ct);
+                var (applied, next) = await ApplyDueAsync(tenant, ct);
+                changed += applied;
+                await MoveAsync(connection, transaction, tenantId, next, ct);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
             {
                 // Not migrated to the toggles script yet: nothing can be scheduled there.
+                await MoveAsync(connection, transaction, tenantId, null, ct);
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
             {
+                // The tenant's row stays due: the next run tries again.
                 LogTenantFailed(logger, tenant.Identifier, e);
             }
         }
 
+        await transaction.CommitAsync(ct);
         return changed;
     }
 
-    private async Task<int> ApplyDueAsync(TenantInfo tenant, CancellationToken ct)
+    private async Task<(int Applied, DateTimeOffset? Next)> ApplyDueAsync(TenantInfo tenant, CancellationToken ct)
     {
         using var scope = tenants.Enter(tenant);
         using var operation = OperationContext.Begin(new OperationContext { ActorKind = ActorKinds.Job, ActorName = ActorName });
         await using var session = await database.BeginAsync(ct);
         var connection = session.Connection;
-        await using var command = new NpgsqlCommand(
+        int changed;
+        await using (var command = new NpgsqlCommand(
             """
             WITH due AS (
                 DELETE FROM feature_schedules WHERE at <= now() RETURNING id, key, at, enabled
@@ -95,19 +115,40 @@ internal sealed partial class ToggleScheduler(
                    updated_by = nullif(current_setting('monolith.actor_email', true), '')
               FROM latest l
              WHERE t.key = l.key AND t.enabled IS DISTINCT FROM l.enabled
-            """, connection);
-        var changed = await command.ExecuteNonQueryAsync(ct);
+            """, connection))
+        {
+            changed = await command.ExecuteNonQueryAsync(ct);
+        }
+
+        DateTimeOffset? next;
+        await using (var command = new NpgsqlCommand("SELECT min(at) FROM feature_schedules", connection))
+        {
+            next = await command.ExecuteScalarAsync(ct) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+        }
+
         await session.CommitAsync(ct);
         if (changed > 0)
         {
             cache.Invalidate(tenant.SchemaName);
         }
 
-        return changed;
+        return (changed, next);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Toggle scheduler could not list the tenants")]
-    private static partial void LogPassFailed(ILogger logger, Exception exception);
+    /// <summary>The tenant's row to its next due change, or gone when there is none (a schedule written meanwhile waits for this lock, then lowers it again).</summary>
+    private static async Task MoveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId, DateTimeOffset? next, CancellationToken ct)
+    {
+        await using var command = next is null
+            ? new NpgsqlCommand("DELETE FROM platform.toggle_schedule_due WHERE tenant_id = $1", connection, transaction)
+            : new NpgsqlCommand("UPDATE platform.toggle_schedule_due SET due_at = $2 WHERE tenant_id = $1", connection, transaction);
+        command.Parameters.AddWithValue(tenantId);
+        if (next is { } at)
+        {
+            command.Parameters.AddWithValue(at);
+        }
+
+        await command.ExecuteNonQueryAsync(ct);
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Toggle scheduler could not apply due changes for tenant {Tenant}")]
     private static partial void LogTenantFailed(ILogger logger, string tenant, Exception exception);

@@ -2,7 +2,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Monolith.Auditing.Jobs;
+using Monolith.Tenancy.Jobs;
 using Monolith.Auditing.Trail;
 using Monolith.Tests.Support;
 

@@ -74,25 +74,15 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
     [Fact]
     public async Task The_migration_job_reports_per_tenant_progress()
     {
+        // The suite's hosts run no Hangfire server: this one performs the job the fixture's host accepts.
+        await using var worker = StartJobServer();
         var client = Fixture.Factory.PlatformClient();
         var accepted = await client.PostAsync("/platform/migrations", null);
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var jobId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString();
         Assert.Equal($"/platform/migrations/{jobId}", accepted.Headers.Location?.OriginalString);
 
-        JsonElement job;
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        do
-        {
-            job = await client.GetFromJsonAsync<JsonElement>($"/platform/migrations/{jobId}");
-            if (job.GetProperty("status").GetString() is "succeeded" or "failed")
-            {
-                break;
-            }
-
-            await Task.Delay(100);
-        }
-        while (DateTime.UtcNow < deadline);
+        var job = await WaitForMigrationJobAsync(client, jobId!);
 
         Assert.Equal("succeeded", job.GetProperty("status").GetString());
         var tenants = job.GetProperty("tenants").EnumerateArray().ToArray();
@@ -100,6 +90,27 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
         Assert.All(tenants, t => Assert.Contains(t.GetProperty("status").GetString(), new[] { "current", "migrated" }));
 
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/platform/migrations/{Guid.CreateVersion7()}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_migration_job_accepted_by_a_host_that_then_stops_finishes_on_a_host_started_later()
+    {
+        string jobId;
+        await using (var accepting = new MonolithFactory(Fixture.Connections))
+        {
+            var accepted = await accepting.PlatformClient().PostAsync("/platform/migrations", null);
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            jobId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString()!;
+            var queued = await accepting.PlatformClient().GetFromJsonAsync<JsonElement>($"/platform/migrations/{jobId}");
+            Assert.Equal("queued", queued.GetProperty("status").GetString());
+        }
+
+        await using var later = StartJobServer();
+        var job = await WaitForMigrationJobAsync(later.PlatformClient(), jobId);
+
+        Assert.Equal("succeeded", job.GetProperty("status").GetString());
+        Assert.Contains(job.GetProperty("tenants").EnumerateArray(), t => t.GetProperty("identifier").GetString() == MonolithFixture.Alpha);
+        Assert.Equal(1, await CountAsync($"SELECT count(*) FROM platform.migration_jobs WHERE id = '{jobId}' AND started_at IS NOT NULL"));
     }
 
     [Fact]
@@ -122,6 +133,39 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
                 await factory.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>A host that runs a Hangfire server, polling its queue fast.</summary>
+    private MonolithFactory StartJobServer()
+    {
+        var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
+        {
+            ["Jobs:ServerEnabled"] = "true",
+            ["Jobs:QueuePollMilliseconds"] = "200",
+            ["Jobs:SchedulePollMilliseconds"] = "200",
+        });
+        _ = factory.Server;
+        return factory;
+    }
+
+    /// <summary>Polls the job (bounded) until it has ended and returns its last report.</summary>
+    private static async Task<JsonElement> WaitForMigrationJobAsync(HttpClient client, string jobId)
+    {
+        JsonElement job;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            job = await client.GetFromJsonAsync<JsonElement>($"/platform/migrations/{jobId}");
+            if (job.GetProperty("status").GetString() is "succeeded" or "failed")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        return job;
     }
 
     private TenantMigrator MigratorWith(MigrationScripts scripts) => new(

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Monolith.Tests.Support;
 using Monolith.Toggles.Schedules;
 using Npgsql;
@@ -46,6 +47,38 @@ public sealed class ScheduledToggleChangeTests(MonolithFixture fixture) : Integr
             "SELECT count(*) FROM alpha.audit_events WHERE entity_type = 'feature_toggle' AND entity_id = 'launch' AND action = 'update' AND actor_kind = 'job'"));
         Assert.Equal(1, await CountAsync(
             $"SELECT count(*) FROM alpha.audit_events WHERE entity_type = 'feature_schedule' AND entity_id = '{id}' AND action = 'delete'"));
+    }
+
+    [Fact]
+    public async Task A_due_scheduled_change_is_applied_once_with_two_hosts_running_the_job()
+    {
+        var admin = await Fixture.ClientAsAsync(Alpha, "admin");
+        await admin.DefineAsync("launch", false);
+        await using var first = StartJobServer();
+        await using var second = StartJobServer();
+
+        var created = await admin.PostAsJsonAsync("/features/launch/schedule", new { at = DateTimeOffset.UtcNow.AddSeconds(2), enabled = true });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await admin.GetFromJsonAsync<JsonElement>("/features/launch")).GetProperty("enabled").GetBoolean() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        // Both hosts keep running the job (every second) for a while after the change; and both race for it once more.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.WhenAll(
+            first.Services.GetRequiredService<ToggleScheduler>().RunOnceAsync(CancellationToken.None),
+            second.Services.GetRequiredService<ToggleScheduler>().RunOnceAsync(CancellationToken.None));
+
+        Assert.True((await admin.GetFromJsonAsync<JsonElement>("/features/launch")).GetProperty("enabled").GetBoolean());
+        Assert.Equal(1, await CountAsync(
+            "SELECT count(*) FROM alpha.audit_events WHERE entity_type = 'feature_toggle' AND entity_id = 'launch' AND action = 'update' AND actor_kind = 'job'"));
+        Assert.Equal(1, await CountAsync(
+            $"SELECT count(*) FROM alpha.audit_events WHERE entity_type = 'feature_schedule' AND entity_id = '{id}' AND action = 'delete'"));
+        Assert.Equal(0, await CountAsync(
+            "SELECT count(*) FROM platform.toggle_schedule_due d JOIN platform.tenants t ON t.id = d.tenant_id WHERE t.schema_name = 'alpha'"));
     }
 
     [Fact]
@@ -127,13 +160,37 @@ public sealed class ScheduledToggleChangeTests(MonolithFixture fixture) : Integr
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM alpha.feature_schedules"));
     }
 
-    /// <summary>Moves schedules in time as an operator would, triggers off (the audit trigger expects a tenant session).</summary>
+    /// <summary>
+    /// Moves schedules in time as an operator would, triggers off (the audit trigger expects a tenant session), then
+    /// puts the tenant's due hint (platform.toggle_schedule_due, kept by a trigger) where the trigger would have.
+    /// </summary>
     private async Task ExecuteAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SET session_replication_role = replica; {sql}; RESET session_replication_role;", connection);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SET session_replication_role = replica; {sql}; RESET session_replication_role;
+            INSERT INTO platform.toggle_schedule_due (tenant_id, due_at)
+            SELECT t.id, s.at FROM platform.tenants t, (SELECT min(at) AS at FROM alpha.feature_schedules) s
+            WHERE t.schema_name = 'alpha' AND s.at IS NOT NULL
+            ON CONFLICT (tenant_id) DO UPDATE SET due_at = excluded.due_at;
+            """, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A host that runs a Hangfire server, polling fast, with the scheduled-change job every second.</summary>
+    private MonolithFactory StartJobServer()
+    {
+        var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
+        {
+            ["Jobs:ServerEnabled"] = "true",
+            ["Jobs:QueuePollMilliseconds"] = "200",
+            ["Jobs:SchedulePollMilliseconds"] = "200",
+            ["Toggles:ScheduleSeconds"] = "1",
+        });
+        _ = factory.Server;
+        return factory;
     }
 
     private async Task<long> CountAsync(string sql)

@@ -1,4 +1,4 @@
-namespace Monolith.Auditing.Jobs;
+namespace Monolith.Tenancy.Jobs;
 
 /// <summary><c>Jobs</c> settings: Hangfire's server in this process, and how it polls and retries.</summary>
 public sealed class JobsOptions

@@ -3,10 +3,9 @@ using Hangfire.Common;
 using Hangfire.Server;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Context;
-using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 
-namespace Monolith.Auditing.Jobs;
+namespace Monolith.Tenancy.Jobs;
 
 /// <summary>
 /// Carries the tenant into every job. When a job is created inside a tenant context, the client side stamps the

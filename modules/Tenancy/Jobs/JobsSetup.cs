@@ -1,4 +1,3 @@
-using System.Text;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.Common;
@@ -14,12 +13,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Monolith.Auditing.Retention;
-using Monolith.Auditing.Trail;
-using Monolith.Tenancy;
 using Monolith.Tenancy.Platform;
 
-namespace Monolith.Auditing.Jobs;
+namespace Monolith.Tenancy.Jobs;
 
 /// <summary>
 /// Hangfire on PostgreSQL (schema <c>hangfire</c>, created and upgraded by Hangfire.PostgreSql itself). Everything
@@ -73,7 +69,6 @@ internal static class JobsSetup
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
-        services.AddTransient<RetentionJobs>();
         services.AddAntiforgery();
 
         if (options.ServerEnabled || options.WorkerOnly)
@@ -110,22 +105,16 @@ internal static class JobsSetup
         }, app.ServiceProvider.GetRequiredService<JobStorage>()).AllowAnonymous().ExcludeFromDescription();
     }
 
-    /// <summary>Registers (or updates) the daily retention job and the audit trail's anchoring job with their schedules.</summary>
-    private sealed class RecurringJobsRegistration(
-        IRecurringJobManager recurring, IOptions<RetentionOptions> retention, IOptions<AuditingOptions> auditing) : IHostedService
+    /// <summary>Registers (or updates) every module's recurring jobs when this process runs a Hangfire server.</summary>
+    private sealed class RecurringJobsRegistration(IRecurringJobManager recurring, IEnumerable<IRecurringJobSchedule> schedules) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            recurring.AddOrUpdate<RetentionJobs>(
-                RetentionJobs.RecurringId,
-                jobs => jobs.FanOutAsync(null, CancellationToken.None),
-                retention.Value.Schedule,
-                new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
-            recurring.AddOrUpdate<AuditAnchoring>(
-                AuditAnchoring.RecurringId,
-                anchoring => anchoring.AnchorAllAsync(CancellationToken.None),
-                auditing.Value.AnchorCron,
-                new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+            foreach (var schedule in schedules)
+            {
+                schedule.Register(recurring);
+            }
+
             return Task.CompletedTask;
         }
 
@@ -166,44 +155,6 @@ internal static class JobsSetup
             {
                 return HealthCheckResult.Unhealthy("The job storage cannot be reached.");
             }
-        }
-    }
-}
-
-/// <summary>
-/// Lets a dashboard request in when it carries the platform key: as <c>X-Platform-Key</c>, or as the password of
-/// HTTP Basic authentication (any user name), which a browser can prompt for. Otherwise 401 with a Basic challenge.
-/// </summary>
-internal sealed class PlatformKeyDashboardAuthorization(PlatformKey key) : IDashboardAsyncAuthorizationFilter
-{
-    public Task<bool> AuthorizeAsync(DashboardContext context)
-    {
-        var http = context.GetHttpContext();
-        if (key.IsValid(http) || key.IsValid(BasicPassword(http.Request.Headers.Authorization.ToString())))
-        {
-            return Task.FromResult(true);
-        }
-
-        http.Response.Headers.WWWAuthenticate = "Basic realm=\"Monolith jobs\", charset=\"UTF-8\"";
-        return Task.FromResult(false);
-    }
-
-    internal static string? BasicPassword(string header)
-    {
-        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        try
-        {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return colon < 0 ? null : decoded[(colon + 1)..];
-        }
-        catch (FormatException)
-        {
-            return null;
         }
     }
 }
