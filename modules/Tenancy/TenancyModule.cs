@@ -79,6 +79,7 @@ public static class TenancyModule
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotificationHub>());
         builder.AddJobs();
         builder.Services.AddSingleton<MigrationJobs>();
+        builder.Services.AddSingleton<IRecurringJobSchedule, TenancyRecurringJobs>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
         return builder;

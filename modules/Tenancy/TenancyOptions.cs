@@ -30,6 +30,9 @@ public sealed class TenancyOptions
     /// <summary>How long a deleted tenant keeps its data (and its identifier) before the daily purge job removes it.</summary>
     public int DeletionGraceDays { get; set; } = 30;
 
+    /// <summary>When the purge job runs (cron, UTC): daily at 03:17 unless configured.</summary>
+    public string PurgeSchedule { get; set; } = "17 3 * * *";
+
     /// <summary>How many tenant schemas "migrate" works on at once.</summary>
     public int MigrationParallelism { get; set; } = 4;
 

@@ -1,3 +1,4 @@
+using Hangfire;
 using Monolith.Tenancy.Catalog;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -11,7 +12,12 @@ internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provi
 {
     public const string JobId = "tenant-purge";
 
-    /// <summary>Purges what is due now; returns the identifiers it purged.</summary>
+    /// <summary>
+    /// Purges what is due now; returns the identifiers it purged. One run at a time across instances; a failed run is
+    /// retried (what it already purged is gone, the rest is found again).
+    /// </summary>
+    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    [AutomaticRetry(Attempts = 3)]
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +13,7 @@ using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Support;
 using Npgsql;
 
@@ -185,6 +188,27 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         Assert.Contains("succeeded", await WaitForFinishedAsync(tenant.Identifier));
         var recurring = jobs.Service<JobStorage>().GetConnection().GetAllEntriesFromHash($"recurring-job:{RetentionJobs.RecurringId}");
         Assert.Equal("0 3 * * *", recurring!["Cron"]);
+    }
+
+    [Fact]
+    public async Task The_purge_job_runs_through_hangfire_as_a_job_and_purges_a_tenant_past_its_grace()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("pastdue");
+        await Fixture.ProvisionAsync(identifier);
+        jobs.Clock.Now = DateTimeOffset.UtcNow;
+        Assert.Equal(ProvisioningStatus.Done, (await jobs.Service<TenantProvisioner>().DeleteAsync(identifier, CancellationToken.None)).Status);
+        jobs.Clock.Now = DateTimeOffset.UtcNow.AddDays(31);
+
+        var jobId = jobs.Service<IBackgroundJobClient>().Enqueue<TenantPurge>(p => p.RunAsync(CancellationToken.None));
+
+        Assert.Equal(SucceededState.StateName, await jobs.WaitForJobAsync(jobId));
+        Assert.Null(await Fixture.Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None));
+        var purge = (await Fixture.Factory.PlatformClient().GetFromJsonAsync<JsonElement>(
+            $"/platform/audit-events?tenant={identifier}&action=tenant.purge")).GetProperty("items")[0];
+        Assert.Equal("job", purge.GetProperty("actor").GetProperty("kind").GetString());
+        Assert.Equal("succeeded", purge.GetProperty("outcome").GetString());
+        var recurring = jobs.Service<JobStorage>().GetConnection().GetAllEntriesFromHash($"recurring-job:{TenantPurge.JobId}");
+        Assert.Equal("17 3 * * *", recurring!["Cron"]);
     }
 
     [Fact]
