@@ -314,12 +314,6 @@ internal sealed partial class TenantProvisioner
                 return new ProvisioningResult(ProvisioningStatus.Done, tenant);
             }
 
-            if (tenant.Status == TenantStatus.Provisioning)
-            {
-                return await RefusedAsync(OperatorActions.TenantPurge, identifier,
-                    ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned."), ct);
-            }
-
             await catalog.TransitionAsync(tenant.Id, [.. TenantStatus.All], TenantStatus.Deleting, ct);
             cache.Invalidate(identifier);
             await RemoveAsync(tenant, ct, recordPurge: true);
