@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,6 +10,7 @@ using Monolith.Auditing.Logging;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Platform;
@@ -162,13 +164,7 @@ public static class CliApp
                 return await ReportAsync(sp, await provisioner.DeleteAsync(name, ct), result.GetValue(json), stdout, stderr);
             }
 
-            if (!result.GetValue(noArchive))
-            {
-                await stderr.WriteLineAsync("A final backup before purging is not available yet: purge with --no-archive.");
-                return InvalidUsage;
-            }
-
-            var outcome = await provisioner.PurgeAsync(name, ct);
+            var outcome = await provisioner.PurgeAsync(name, archive: !result.GetValue(noArchive), ct);
             if (outcome.Status != ProvisioningStatus.Done)
             {
                 return await ReportAsync(sp, outcome, false, stdout, stderr);
@@ -178,6 +174,53 @@ public static class CliApp
             return Success;
         }));
         tenants.Subcommands.Add(delete);
+
+        var backup = new Command("backup", "Back up a tenant now (pg_dump of its schema plus its catalog entry) and wait for it.") { identifier, json };
+        backup.SetAction((result, ct) => Run(services, async sp =>
+        {
+            var name = result.GetValue(identifier)!;
+            BackupResponse? made;
+            try
+            {
+                made = await sp.GetRequiredService<TenantBackups>().BackUpNowAsync(name, TenantBackups.RequestedReason, ct);
+            }
+            catch (InvalidOperationException e)
+            {
+                await stderr.WriteLineAsync($"Backing up {name} failed: {e.Message}");
+                return Failure;
+            }
+
+            if (made is null)
+            {
+                await stderr.WriteLineAsync($"Tenant '{name}' does not exist or cannot be backed up now.");
+                return Failure;
+            }
+
+            await stdout.WriteLineAsync(result.GetValue(json)
+                ? JsonSerializer.Serialize(made, Json)
+                : $"{made.Id}: {made.Status}, {made.SizeBytes} bytes, sha256 {made.Sha256}");
+            return Success;
+        }));
+        tenants.Subcommands.Add(backup);
+
+        var backupsList = new Command("backups", "List a tenant's backups (a purged tenant's too), newest first.") { identifier, json };
+        backupsList.SetAction((result, ct) => Run(services, async sp =>
+        {
+            var rows = await sp.GetRequiredService<TenantBackups>().ListAsync(result.GetValue(identifier)!, null, 200, ct);
+            if (result.GetValue(json))
+            {
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(rows, Json));
+                return Success;
+            }
+
+            foreach (var row in rows)
+            {
+                await stdout.WriteLineAsync($"{row.Id}: {row.Status} {row.CreatedAt:O} {row.SizeBytes?.ToString(CultureInfo.InvariantCulture) ?? "-"} bytes");
+            }
+
+            return Success;
+        }));
+        tenants.Subcommands.Add(backupsList);
 
         var undelete = new Command("undelete", "Bring a deleted tenant back, with all its data, while its grace period lasts.") { identifier, json };
         undelete.SetAction((result, ct) => Run(services, async sp => await ReportAsync(sp,

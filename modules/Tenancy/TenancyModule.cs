@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
@@ -45,18 +46,23 @@ public static class TenancyModule
         services.AddSingleton<TenantCatalog>();
         services.AddSingleton<TenantCatalogCache>();
         services.AddSingleton<OperatorTrail>();
+        services.AddOptions<BackupOptions>().Bind(configuration.GetSection(BackupOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TenantBackups>();
         services.TryAddSingleton(new TenantScripts(MigrationScripts.Tenant));
         services.AddSingleton(sp => new TenantProvisioner(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(),
-            sp.GetRequiredService<IOptions<TenancyOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredService<TenantBackups>(),
+            sp.GetRequiredService<IOptions<TenancyOptions>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>()));
         services.AddSingleton(sp => new TenantMigrator(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
         services.AddSingleton(sp => new TenantPurge(
-            sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+            sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetRequiredService<TenantBackups>(),
+            sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 
@@ -80,6 +86,7 @@ public static class TenancyModule
         builder.AddJobs();
         builder.Services.AddSingleton<MigrationJobs>();
         builder.Services.AddSingleton<IRecurringJobSchedule, TenancyRecurringJobs>();
+        builder.Services.AddSingleton<BackupJobs>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
         return builder;

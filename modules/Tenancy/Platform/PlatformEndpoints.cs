@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
@@ -74,6 +75,7 @@ internal static class PlatformEndpoints
             Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds));
 
         platform.MapGet("/audit-events", ListOperatorEvents.HandleAsync);
+        BackupEndpoints.Map(platform);
 
         platform.MapPost("/migrations", async (MigrationJobs jobs, CancellationToken ct) =>
         {
@@ -216,11 +218,6 @@ internal static class PlatformEndpoints
             errors.Add("archive", "archive only applies with purge=true.");
         }
 
-        if (purgeNow && keepArchive && !errors.Any)
-        {
-            errors.Add("archive", "A final backup before purging is not available yet: purge with archive=false.");
-        }
-
         if (errors.Any)
         {
             return Problems.Validation(errors);
@@ -237,11 +234,12 @@ internal static class PlatformEndpoints
             };
         }
 
-        var purged = await provisioner.PurgeAsync(identifier, ct);
+        var purged = await provisioner.PurgeAsync(identifier, keepArchive, ct);
         return purged.Status switch
         {
             ProvisioningStatus.Done => TypedResults.NoContent(),
             ProvisioningStatus.Conflict => Problems.Conflict("tenant-busy", purged.Detail!),
+            ProvisioningStatus.Failed => Problems.Create(StatusCodes.Status503ServiceUnavailable, "backup-failed", "Final backup failed.", purged.Detail!),
             _ => Problems.NotFound(purged.Detail!),
         };
     }

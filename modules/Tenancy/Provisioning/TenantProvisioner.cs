@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
 using Npgsql;
@@ -16,6 +17,7 @@ internal enum ProvisioningStatus
     Invalid,
     NotFound,
     Conflict,
+    Failed,
 }
 
 internal sealed record ProvisioningResult(
@@ -28,6 +30,9 @@ internal sealed record ProvisioningResult(
     public static ProvisioningResult Invalid(IDictionary<string, string[]> errors) => new(ProvisioningStatus.Invalid, Errors: errors);
 
     public static ProvisioningResult Conflict(string detail) => new(ProvisioningStatus.Conflict, Detail: detail);
+
+    /// <summary>The operation could not be carried out for a reason outside the request (a failed final backup).</summary>
+    public static ProvisioningResult Failed(string detail) => new(ProvisioningStatus.Failed, Detail: detail);
 
     public static ProvisioningResult NotFound() => new(ProvisioningStatus.NotFound, Detail: "No tenant with that identifier exists.");
 }
@@ -48,6 +53,7 @@ internal sealed partial class TenantProvisioner
     private readonly TenantContext tenantContext;
     private readonly TenantScripts scripts;
     private readonly OperatorTrail trail;
+    private readonly TenantBackups backups;
     private readonly IOptions<TenancyOptions> options;
     private readonly TimeProvider clock;
     private readonly ITenantOwnerSetup? ownerSetup;
@@ -60,6 +66,7 @@ internal sealed partial class TenantProvisioner
         TenantContext tenantContext,
         TenantScripts scripts,
         OperatorTrail trail,
+        TenantBackups backups,
         IOptions<TenancyOptions> options,
         TimeProvider clock,
         ILogger<TenantProvisioner> logger,
@@ -71,6 +78,7 @@ internal sealed partial class TenantProvisioner
         this.tenantContext = tenantContext;
         this.scripts = scripts;
         this.trail = trail;
+        this.backups = backups;
         this.options = options;
         this.clock = clock;
         this.ownerSetup = ownerSetup;
@@ -289,9 +297,11 @@ internal sealed partial class TenantProvisioner
     /// <summary>
     /// Removes a tenant at once, live or deleted: the schema (table by table, so no one transaction needs a lock per
     /// object), the role and the catalog row, whose removal commits with the operator-trail record. The identifier is then
-    /// free. <paramref name="onlyIfDueBy"/> (the purge job) purges only a tenant that is still deleted and past its grace.
+    /// free. With <paramref name="archive"/> a final backup is taken first (while no request reaches the tenant); if it
+    /// fails, the tenant goes back to its status and nothing is purged. <paramref name="onlyIfDueBy"/> (the purge job)
+    /// purges only a tenant that is still deleted and past its grace.
     /// </summary>
-    public async Task<ProvisioningResult> PurgeAsync(string identifier, CancellationToken ct, DateTimeOffset? onlyIfDueBy = null)
+    public async Task<ProvisioningResult> PurgeAsync(string identifier, bool archive, CancellationToken ct, DateTimeOffset? onlyIfDueBy = null)
     {
         await using var lockConnection = await database.OpenConnectionAsync(ct);
         if (!await TenantLocks.TryAcquireAsync(lockConnection, identifier, ct))
@@ -316,6 +326,18 @@ internal sealed partial class TenantProvisioner
 
             await catalog.TransitionAsync(tenant.Id, [.. TenantStatus.All], TenantStatus.Deleting, ct);
             cache.Invalidate(identifier);
+            if (archive && tenant.Status != TenantStatus.Provisioning)
+            {
+                var final = await FinalBackupAsync(identifier, ct);
+                if (final is null)
+                {
+                    await catalog.TransitionAsync(tenant.Id, [TenantStatus.Deleting], tenant.Status, ct);
+                    cache.Invalidate(identifier);
+                    return await RefusedAsync(OperatorActions.TenantPurge, identifier, ProvisioningResult.Failed(
+                        $"The final backup of '{identifier}' failed, so nothing was purged; the tenant is {tenant.Status} as before."), ct);
+                }
+            }
+
             await RemoveAsync(tenant, ct, recordPurge: true);
             LogPurged(logger, identifier);
             return new ProvisioningResult(ProvisioningStatus.Done, tenant with { Status = TenantStatus.Deleting });
@@ -323,6 +345,19 @@ internal sealed partial class TenantProvisioner
         finally
         {
             await TenantLocks.ReleaseAsync(lockConnection, identifier);
+        }
+    }
+
+    private async Task<BackupResponse?> FinalBackupAsync(string identifier, CancellationToken ct)
+    {
+        try
+        {
+            return await backups.BackUpNowAsync(identifier, TenantBackups.FinalReason, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // TenantBackups logged it and marked the backup failed; the caller keeps the tenant.
+            return null;
         }
     }
 

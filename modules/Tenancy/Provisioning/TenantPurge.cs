@@ -1,4 +1,5 @@
 using Hangfire;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -6,9 +7,10 @@ namespace Monolith.Tenancy.Provisioning;
 /// <summary>
 /// The daily purge: every deleted tenant whose grace has ended is removed, one by one, each under its identifier's lock
 /// and re-checked there (an undelete since the list was read wins). Idempotent: a purge interrupted midway leaves the
-/// tenant <c>deleting</c>, which the next run (or a create of that identifier) finishes.
+/// tenant <c>deleting</c>, which the next run (or a create of that identifier) finishes. Each purge takes a final backup
+/// first; backups past <c>Backups__RetentionDays</c> are removed at the end of the run.
 /// </summary>
-internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provisioner, TimeProvider clock)
+internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provisioner, TenantBackups backups, TimeProvider clock)
 {
     public const string JobId = "tenant-purge";
 
@@ -24,13 +26,14 @@ internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provi
         var purged = new List<string>();
         foreach (var tenant in await catalog.ListDueForPurgeAsync(now, ct))
         {
-            var result = await provisioner.PurgeAsync(tenant.Identifier, ct, onlyIfDueBy: now);
+            var result = await provisioner.PurgeAsync(tenant.Identifier, archive: true, ct, onlyIfDueBy: now);
             if (result is { Status: ProvisioningStatus.Done, Tenant.Status: TenantStatus.Deleting })
             {
                 purged.Add(tenant.Identifier);
             }
         }
 
+        await backups.RemoveExpiredAsync(ct);
         return purged;
     }
 }

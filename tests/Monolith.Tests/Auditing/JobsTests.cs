@@ -212,6 +212,36 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
     }
 
     [Fact]
+    public async Task An_accepted_backup_is_made_by_a_hangfire_worker_and_reported_completed()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("bkjob");
+        await Fixture.ProvisionAsync(identifier);
+        var platform = jobs.Factory.PlatformClient();
+
+        var accepted = await platform.PostAsync($"/platform/tenants/{identifier}/backups", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var body = await accepted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("running", body.GetProperty("status").GetString());
+        Assert.Equal($"/platform/backups/{body.GetProperty("id").GetString()}", accepted.Headers.Location!.OriginalString);
+        JsonElement backup = default;
+        for (var i = 0; i < 300; i++)
+        {
+            backup = await platform.GetFromJsonAsync<JsonElement>(accepted.Headers.Location);
+            if (backup.GetProperty("status").GetString() != "running")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("completed", backup.GetProperty("status").GetString());
+        Assert.True(backup.GetProperty("sizeBytes").GetInt64() > 0);
+        Assert.Equal(64, backup.GetProperty("sha256").GetString()!.Length);
+    }
+
+    [Fact]
     public async Task A_job_for_a_tenant_that_no_longer_exists_is_not_performed()
     {
         var tenant = await Fixture.ProvisionAsync(MonolithFixture.UniqueIdentifier("gone"));

@@ -13,6 +13,9 @@ public sealed class MonolithFactory(
     public const string PlatformKey = "test-platform-key-0123456789abcdef0123456789";
     public const string SigningKey = "test-signing-key-0123456789abcdef0123456789abcdef";
 
+    /// <summary>Where this test run's hosts write backups.</summary>
+    public static readonly string BackupDirectory = Path.Combine(Path.GetTempPath(), $"monolith-test-backups-{Environment.ProcessId}");
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(environment);
@@ -27,6 +30,7 @@ public sealed class MonolithFactory(
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         // No Hangfire server (workers, schedulers) unless a test asks for one: it would only slow the suite down.
         builder.UseSetting("Jobs:ServerEnabled", "false");
+        builder.UseSetting("Backups:Directory", BackupDirectory);
         // Many logins from one address: the anonymous limit per tenant + address, the per-user and the per-tenant request
         // limits are off here; the Access tests lower them on hosts of their own.
         builder.UseSetting("Auth:RateLimits:LoginPermitLimit", "1000000");

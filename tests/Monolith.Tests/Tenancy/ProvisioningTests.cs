@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
@@ -243,7 +244,7 @@ public sealed class ProvisioningTests(MonolithFixture fixture) : IntegrationTest
 
     private TenantProvisioner ProvisionerWith(MigrationScripts scripts) => new(
         Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
-        Fixture.Service<TenantContext>(), new TenantScripts(scripts), Fixture.Service<OperatorTrail>(),
+        Fixture.Service<TenantContext>(), new TenantScripts(scripts), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
         Fixture.Service<IOptions<TenancyOptions>>(), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
         Fixture.Factory.Services.GetService(typeof(ITenantOwnerSetup)) as ITenantOwnerSetup);
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
@@ -97,7 +98,7 @@ public sealed class TenantLifecycleTests(MonolithFixture fixture) : IntegrationT
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var provisioner = ProvisionerWith(clock);
-        var purge = new TenantPurge(Fixture.Service<TenantCatalog>(), provisioner, clock);
+        var purge = new TenantPurge(Fixture.Service<TenantCatalog>(), provisioner, Fixture.Service<TenantBackups>(), clock);
         var early = MonolithFixture.UniqueIdentifier("early");
         var late = MonolithFixture.UniqueIdentifier("late");
         var back = MonolithFixture.UniqueIdentifier("back");
@@ -150,7 +151,7 @@ public sealed class TenantLifecycleTests(MonolithFixture fixture) : IntegrationT
 
     private TenantProvisioner ProvisionerWith(TimeProvider clock) => new(
         Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
-        Fixture.Service<TenantContext>(), Fixture.Service<TenantScripts>(), Fixture.Service<OperatorTrail>(),
+        Fixture.Service<TenantContext>(), Fixture.Service<TenantScripts>(), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
         Fixture.Service<IOptions<TenancyOptions>>(), clock, NullLogger<TenantProvisioner>.Instance);
 
     private async Task<long> ScalarAsync(string sql)

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Paging;
+using Monolith.SharedKernel.Validation;
+
+namespace Monolith.Tenancy.Backups;
+
+internal sealed record BackupAccepted(Guid Id, string Status);
+
+/// <summary>Backups of CONTRACT §4, behind the platform key (the caller maps them into its <c>/platform</c> group).</summary>
+internal static class BackupEndpoints
+{
+    private sealed record Position(Guid Id);
+
+    public static void Map(RouteGroupBuilder platform)
+    {
+        platform.MapPost("/tenants/{identifier}/backups", StartAsync);
+        platform.MapGet("/tenants/{identifier}/backups", ListAsync);
+        platform.MapGet("/backups/{id:guid}", async Task<Results<Ok<BackupResponse>, ProblemHttpResult>> (Guid id, TenantBackups backups, CancellationToken ct) =>
+            await backups.FindAsync(id, ct) is { } backup ? TypedResults.Ok(backup) : Problems.NotFound("No backup with that id."));
+    }
+
+    private static async Task<Results<Accepted<BackupAccepted>, ProblemHttpResult>> StartAsync(string identifier, BackupJobs jobs, CancellationToken ct)
+    {
+        var (start, backup) = await jobs.StartAsync(identifier, ct);
+        return start switch
+        {
+            BackupStart.Accepted => TypedResults.Accepted($"/platform/backups/{backup!.Id}", new BackupAccepted(backup.Id, backup.Status)),
+            BackupStart.UnknownTenant => Problems.NotFound("No tenant with that identifier exists."),
+            _ => Problems.Conflict("tenant-state", $"Tenant '{identifier}' is being provisioned or purged; it cannot be backed up now."),
+        };
+    }
+
+    private static async Task<Results<Ok<Page<BackupResponse>>, ValidationProblem>> ListAsync(
+        string identifier, string? limit, string? cursor, HttpRequest request, TenantBackups backups, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        ListQuery.RejectUnknownParameters(request, errors, "limit", "cursor");
+        var page = PageRequest.Parse(limit, cursor, errors);
+        Position? after = null;
+        if (page.Cursor is not null && !Cursor.TryDecode(page.Cursor, out after))
+        {
+            errors.Add("cursor", Cursor.InvalidMessage);
+        }
+
+        if (errors.Any)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var rows = await backups.ListAsync(identifier, after?.Id, page.ReadCount, ct);
+        return TypedResults.Ok(page.ToPage(rows.ToList(), b => new Position(b.Id)));
+    }
+}
