@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Monolith.Migrations;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Notifications;
@@ -52,6 +53,8 @@ public static class TenancyModule
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
+        services.AddSingleton<ITenantSettings, TenantSettingsReader>();
+        services.AddSingleton<IMigrationRuns, MigrationRuns>();
         return services;
     }
 
@@ -128,14 +131,6 @@ public static class TenancyModule
 
         return strategies;
     }
-}
-
-/// <summary>What other modules may ask of the catalog: the live tenants (for jobs) and one tenant by identifier.</summary>
-public interface ITenantDirectory
-{
-    Task<IReadOnlyList<TenantInfo>> ListLiveAsync(CancellationToken ct);
-
-    ValueTask<TenantInfo?> FindAsync(string identifier, CancellationToken ct);
 }
 
 internal sealed class TenantDirectory(TenantCatalog catalog, TenantCatalogCache cache) : ITenantDirectory

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Hangfire;
 using Hangfire.Server;
 using Monolith.Auditing.Retention;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy;
 
 namespace Monolith.Auditing.Jobs;

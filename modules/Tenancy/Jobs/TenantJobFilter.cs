@@ -3,6 +3,7 @@ using Hangfire.Common;
 using Hangfire.Server;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Catalog;
 
 namespace Monolith.Tenancy.Jobs;

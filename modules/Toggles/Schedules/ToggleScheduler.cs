@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Hangfire;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
