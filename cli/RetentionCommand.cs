@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Monolith.Auditing.Retention;
-using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Cli;
 

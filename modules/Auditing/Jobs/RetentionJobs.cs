@@ -2,8 +2,8 @@ using System.ComponentModel;
 using Hangfire;
 using Hangfire.Server;
 using Monolith.Auditing.Retention;
-using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Auditing.Jobs;
 

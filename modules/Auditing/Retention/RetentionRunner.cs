@@ -3,9 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Npgsql;
 using NpgsqlTypes;
 

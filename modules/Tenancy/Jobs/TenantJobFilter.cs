@@ -3,8 +3,8 @@ using Hangfire.Common;
 using Hangfire.Server;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Context;
-using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Tenancy.Jobs;
 
