@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Monolith.Auditing.Retention;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Cli;
 

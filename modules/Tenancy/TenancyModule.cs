@@ -10,6 +10,7 @@ using Monolith.Migrations;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Notifications;
@@ -63,6 +64,8 @@ public static class TenancyModule
         services.AddSingleton(sp => new TenantPurge(
             sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetRequiredService<TenantBackups>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ITenantSettings, TenantSettingsReader>();
+        services.AddSingleton<IMigrationRuns, MigrationRuns>();
         return services;
     }
 
@@ -141,14 +144,6 @@ public static class TenancyModule
 
         return strategies;
     }
-}
-
-/// <summary>What other modules may ask of the catalog: the live tenants (for jobs) and one tenant by identifier.</summary>
-public interface ITenantDirectory
-{
-    Task<IReadOnlyList<TenantInfo>> ListLiveAsync(CancellationToken ct);
-
-    ValueTask<TenantInfo?> FindAsync(string identifier, CancellationToken ct);
 }
 
 internal sealed class TenantDirectory(TenantCatalog catalog, TenantCatalogCache cache) : ITenantDirectory

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 using Monolith.Toggles;
 using Monolith.Toggles.Contracts;
 

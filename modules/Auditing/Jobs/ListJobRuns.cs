@@ -6,6 +6,7 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Platform;
 using Npgsql;
 
@@ -43,7 +44,7 @@ internal static class ListJobRuns
     internal sealed record Position(DateTimeOffset T, Guid I);
 
     public static async Task<Results<Ok<Page<JobRunResponse>>, ValidationProblem>> HandleAsync(
-        string? kind, string? limit, string? cursor, HttpRequest request, PlatformDatabase database, CancellationToken ct)
+        string? kind, string? limit, string? cursor, HttpRequest request, PlatformDatabase database, IMigrationRuns migrations, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         ListQuery.RejectUnknownParameters(request, errors, "kind", "limit", "cursor");
@@ -64,65 +65,60 @@ internal static class ListJobRuns
             return Problems.Validation(errors);
         }
 
-        await using var command = database.DataSource.CreateCommand(
-            """
-            SELECT kind, id, status, source, tenant, dry_run, job_id, created_at, started_at, finished_at, outcomes, error,
-                   target, tenants, migrated, current, failed
-            FROM (
-                SELECT 'retention' AS kind, r.id, r.status, r.source, r.tenant, r.dry_run, r.job_id, r.started_at AS created_at,
-                       r.started_at, r.finished_at, r.outcomes::text AS outcomes, r.error,
-                       NULL::text AS target, NULL::int AS tenants, NULL::int AS migrated, NULL::int AS current, NULL::int AS failed
-                FROM platform.retention_runs r
-                UNION ALL
-                SELECT 'migration', j.id, j.status, NULL, NULL, NULL, NULL, j.created_at, j.started_at, j.finished_at, NULL, NULL,
-                       j.target, t.tenants, t.migrated, t.current, t.failed
-                FROM platform.migration_jobs j
-                LEFT JOIN LATERAL (
-                    SELECT count(*)::int AS tenants,
-                           count(*) FILTER (WHERE status = 'migrated')::int AS migrated,
-                           count(*) FILTER (WHERE status = 'current')::int AS current,
-                           count(*) FILTER (WHERE status = 'failed')::int AS failed
-                    FROM platform.migration_job_tenants WHERE job_id = j.id
-                ) t ON true
-            ) runs
-            WHERE ($1::text IS NULL OR kind = $1)
-              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-            ORDER BY created_at DESC, id DESC
-            LIMIT $4
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)kind ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.T ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = after?.I ?? Guid.Empty, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
-        command.Parameters.AddWithValue(page.ReadCount);
-
-        var items = new List<JobRunResponse>(page.ReadCount);
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        // Retention runs are Auditing's; migration runs are Tenancy's, read through its contract. Each side gives its
+        // first page after the cursor; the newest of both make this page.
+        var items = new List<JobRunResponse>(page.ReadCount * 2);
+        if (kind is null or "retention")
         {
-            while (await reader.ReadAsync(ct))
-            {
-                items.Add(Read(reader));
-            }
+            items.AddRange(await RetentionRunsAsync(database, after, page.ReadCount, ct));
         }
 
-        return TypedResults.Ok(page.ToPage(items, item => new Position(item.CreatedAt, item.Id)));
+        if (kind is null or "migration")
+        {
+            var runs = await migrations.ListAsync(after is null ? null : (after.T, after.I), page.ReadCount, ct);
+            items.AddRange(runs.Select(run => new JobRunResponse(
+                run.Id, "migration", run.Status, null, null, null, null, run.CreatedAt, run.StartedAt, run.FinishedAt, null,
+                new MigrationRunSummary(run.Target, run.Tenants, run.Migrated, run.Current, run.Failed), null)));
+        }
+
+        var newest = items.OrderByDescending(item => item.CreatedAt).ThenByDescending(item => item.Id).Take(page.ReadCount).ToList();
+        return TypedResults.Ok(page.ToPage(newest, item => new Position(item.CreatedAt, item.Id)));
+    }
+
+    private static async Task<List<JobRunResponse>> RetentionRunsAsync(PlatformDatabase database, Position? after, int limit, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            """
+            SELECT r.id, r.status, r.source, r.tenant, r.dry_run, r.job_id, r.started_at, r.finished_at, r.outcomes::text, r.error
+            FROM platform.retention_runs r
+            WHERE $1::timestamptz IS NULL OR (r.started_at, r.id) < ($1, $2)
+            ORDER BY r.started_at DESC, r.id DESC
+            LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.T ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = after?.I ?? Guid.Empty, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        command.Parameters.AddWithValue(limit);
+
+        var runs = new List<JobRunResponse>(limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            runs.Add(Read(reader));
+        }
+
+        return runs;
     }
 
     private static JobRunResponse Read(NpgsqlDataReader reader)
     {
-        var kind = reader.GetString(0);
         T? Nullable<T>(int i) => reader.IsDBNull(i) ? default : reader.GetFieldValue<T>(i);
-        var outcomes = kind == "retention" && !reader.IsDBNull(10)
-            ? JsonSerializer.Deserialize<List<RetentionTaskResult>>(reader.GetString(10), Json)
-            : null;
-        var migration = kind == "migration"
-            ? new MigrationRunSummary(Nullable<string>(12), reader.GetInt32(13), reader.GetInt32(14), reader.GetInt32(15), reader.GetInt32(16))
-            : null;
+        var startedAt = reader.GetFieldValue<DateTimeOffset>(6);
+        var outcomes = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<List<RetentionTaskResult>>(reader.GetString(8), Json);
         return new JobRunResponse(
-            reader.GetGuid(1), kind, reader.GetString(2), Nullable<string>(3), Nullable<string>(4),
-            reader.IsDBNull(5) ? null : reader.GetBoolean(5), Nullable<string>(6),
-            reader.GetFieldValue<DateTimeOffset>(7),
-            reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
-            reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
-            outcomes, migration, Nullable<string>(11));
+            reader.GetGuid(0), "retention", reader.GetString(1), Nullable<string>(2), Nullable<string>(3),
+            reader.IsDBNull(4) ? null : reader.GetBoolean(4), Nullable<string>(5),
+            startedAt, startedAt,
+            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+            outcomes, null, Nullable<string>(9));
     }
 }

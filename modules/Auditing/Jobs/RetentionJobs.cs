@@ -3,6 +3,7 @@ using Hangfire;
 using Hangfire.Server;
 using Monolith.Auditing.Retention;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Auditing.Jobs;
 

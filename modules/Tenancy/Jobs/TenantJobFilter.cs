@@ -4,6 +4,7 @@ using Hangfire.Server;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Tenancy.Jobs;
 

@@ -1,17 +1,21 @@
 using System.Collections.Frozen;
 using System.Data;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
 namespace Monolith.Toggles.Evaluation;
 
 /// <summary>Reads what the evaluation cache holds, through the tenant in scope's connection.</summary>
-internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants)
+internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants, ITenantSettings settings)
 {
     public const string UndefinedDefaultSetting = "toggles.undefined-default";
 
-    /// <summary>Version, undefined default and definitions in one snapshot (repeatable read), so the version names exactly what was read.</summary>
+    /// <summary>
+    /// Version, undefined default (Tenancy's setting, read through its contract on this transaction) and definitions in
+    /// one snapshot (repeatable read), so the version names exactly what was read.
+    /// </summary>
     public async Task<TenantToggles> LoadTenantAsync(CancellationToken ct)
     {
         var tenant = tenants.Required;
@@ -21,21 +25,14 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
         {
             BatchCommands =
             {
-                new NpgsqlBatchCommand(
-                    """
-                    SELECT COALESCE((SELECT version FROM feature_toggle_state WHERE id = 1), 0),
-                           COALESCE((SELECT value = 'true'::jsonb FROM tenant_settings WHERE key = $1), false)
-                    """)
-                {
-                    Parameters = { new NpgsqlParameter { Value = UndefinedDefaultSetting } },
-                },
+                new NpgsqlBatchCommand("SELECT COALESCE((SELECT version FROM feature_toggle_state WHERE id = 1), 0)"),
                 new NpgsqlBatchCommand("SELECT key, enabled, rollout_percent FROM feature_toggles"),
             },
         };
+        // The snapshot is taken by the transaction's first statement: the setting is read after the batch, in it.
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var version = reader.GetInt64(0);
-        var undefinedDefault = reader.GetBoolean(1);
         await reader.NextResultAsync(ct);
         var rules = new Dictionary<string, ToggleRule>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct))
@@ -44,6 +41,8 @@ internal sealed class ToggleStore(TenantDatabase database, TenantContext tenants
             rules[key] = new ToggleRule(key, reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetInt16(2));
         }
 
+        await reader.CloseAsync();
+        var undefinedDefault = await settings.ReadAsync(connection, transaction, UndefinedDefaultSetting, ct) == "true";
         var keys = rules.Keys.ToArray();
         Array.Sort(keys, StringComparer.Ordinal);
         return new TenantToggles(tenant.Id, version, undefinedDefault, rules.ToFrozenDictionary(StringComparer.Ordinal), keys) { Tenant = tenant };

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Toggles.Evaluation;
 using Npgsql;

@@ -11,7 +11,7 @@ namespace Monolith.Tests.Tenancy;
 [Trait("Category", Categories.Unit)]
 public sealed class MigrationScriptLayoutTests
 {
-    private static readonly string[] Modules = ["access", "auditing", "customers", "shared", "tenancy", "toggles"];
+    private static readonly string[] Modules = ["access", "auditing", "customers", "tenancy", "toggles"];
 
     [Fact]
     public void Every_embedded_script_sits_in_a_known_module_folder()
