@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -41,7 +42,7 @@ public static class CustomersModule
         // One set of options, hence one model, for every tenant; each unit of work makes a context on its connection.
         var options = new DbContextOptionsBuilder<CustomersDbContext>();
         CustomersDatabase.Configure(options);
-        builder.Services.AddSingleton(options.Options);
+        builder.Services.AddSingleton<IDbContextFactory<CustomersDbContext>>(new PooledDbContextFactory<CustomersDbContext>(options.Options));
         builder.Services.AddSingleton<CustomersDatabase>();
         builder.Services.AddSingleton<IProjectLookup, ProjectLookup>();
         return builder;

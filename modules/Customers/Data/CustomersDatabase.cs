@@ -11,7 +11,7 @@ namespace Monolith.Customers.Data;
 /// the tenant's role, search_path and bounds (TenantSession). The context never opens, commits or rolls back anything
 /// itself; whoever began the unit of work ends it.
 /// </summary>
-internal sealed class CustomersDatabase(TenantDatabase tenantDatabase, DbContextOptions<CustomersDbContext> options)
+internal sealed class CustomersDatabase(TenantDatabase tenantDatabase, IDbContextFactory<CustomersDbContext> contexts)
 {
     /// <summary>A read-only unit of work (rolled back on dispose).</summary>
     public async Task<CustomersReading> ReadAsync(CancellationToken ct)
@@ -29,7 +29,9 @@ internal sealed class CustomersDatabase(TenantDatabase tenantDatabase, DbContext
 
     private CustomersDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        var db = new CustomersDbContext(options);
+        // Pooled contexts (measured in docs/BENCHMARKS.md): a fresh one costs its service scope and change tracker per request.
+        // A returned context keeps no tenant: the connection and transaction are set anew each time it is rented.
+        var db = contexts.CreateDbContext();
         db.Database.SetDbConnection(connection);
         db.Database.UseTransaction(transaction);
         // A failed statement ends the request (409/404 and a rollback): a savepoint per SaveChanges would only cost round trips.
