@@ -1,14 +1,31 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Monolith.Customers.Assignments;
+using Monolith.Customers.AssignWarehouse;
 using Monolith.Customers.Contracts;
-using Monolith.Customers.CustomerRecords;
-using Monolith.Customers.Projects;
-using Monolith.Customers.Warehouses;
+using Monolith.Customers.CreateCustomer;
+using Monolith.Customers.CreateProject;
+using Monolith.Customers.CreateWarehouse;
+using Monolith.Customers.Data;
+using Monolith.Customers.DeleteCustomer;
+using Monolith.Customers.DeleteProject;
+using Monolith.Customers.DeleteWarehouse;
+using Monolith.Customers.GetCustomer;
+using Monolith.Customers.GetProject;
+using Monolith.Customers.GetWarehouse;
+using Monolith.Customers.ListCustomers;
+using Monolith.Customers.ListProjects;
+using Monolith.Customers.ListProjectWarehouses;
+using Monolith.Customers.ListWarehouses;
+using Monolith.Customers.UnassignWarehouse;
+using Monolith.Customers.UpdateCustomer;
+using Monolith.Customers.UpdateProject;
+using Monolith.Customers.UpdateWarehouse;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Events;
 using Monolith.Tenancy.Idempotency;
@@ -22,6 +39,11 @@ public static class CustomersModule
     public static IHostApplicationBuilder AddCustomers(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddScoped<InProcessEvents>();
+        // One set of options, hence one model, for every tenant; each unit of work makes a context on its connection.
+        var options = new DbContextOptionsBuilder<CustomersDbContext>();
+        CustomersDatabase.Configure(options);
+        builder.Services.AddSingleton<IDbContextFactory<CustomersDbContext>>(new PooledDbContextFactory<CustomersDbContext>(options.Options));
+        builder.Services.AddSingleton<CustomersDatabase>();
         builder.Services.AddSingleton<IProjectLookup, ProjectLookup>();
         return builder;
     }
@@ -29,32 +51,32 @@ public static class CustomersModule
     public static IEndpointRouteBuilder MapCustomers(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/customers").RequireTenant().WithTags("Customers");
-        customers.MapGet("/", ListCustomers.HandleAsync).RequireAuthorization(Policies.Viewer);
-        customers.MapPost("/", CreateCustomer.HandleAsync).RequireAuthorization(Policies.Member).WithIdempotency<CreateCustomerRequest>();
-        customers.MapGet("/{id:guid}", CustomerEndpoints.GetAsync).RequireAuthorization(Policies.Viewer);
-        customers.MapPut("/{id:guid}", CustomerEndpoints.PutAsync).RequireAuthorization(Policies.Member);
-        customers.MapPatch("/{id:guid}", CustomerEndpoints.PatchAsync).RequireAuthorization(Policies.Member);
-        customers.MapDelete("/{id:guid}", CustomerEndpoints.DeleteAsync).RequireAuthorization(Policies.Admin);
+        customers.MapGet("/", ListCustomersEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        customers.MapPost("/", CreateCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Member).WithIdempotency<CreateCustomerRequest>();
+        customers.MapGet("/{id:guid}", GetCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        customers.MapPut("/{id:guid}", ReplaceCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Member);
+        customers.MapPatch("/{id:guid}", PatchCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Member);
+        customers.MapDelete("/{id:guid}", DeleteCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Admin);
 
-        customers.MapGet("/{customerId:guid}/projects", ProjectEndpoints.ListAsync).RequireAuthorization(Policies.Viewer);
-        customers.MapPost("/{customerId:guid}/projects", ProjectEndpoints.CreateAsync)
-            .RequireAuthorization(Policies.Member).WithIdempotency<NewProjectRequest>();
-        customers.MapGet("/{customerId:guid}/warehouses", WarehouseEndpoints.ListAsync).RequireAuthorization(Policies.Viewer);
-        customers.MapPost("/{customerId:guid}/warehouses", WarehouseEndpoints.CreateAsync)
-            .RequireAuthorization(Policies.Member).WithIdempotency<NewWarehouseRequest>();
+        customers.MapGet("/{customerId:guid}/projects", ListProjectsEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        customers.MapPost("/{customerId:guid}/projects", CreateProjectEndpoint.HandleAsync)
+            .RequireAuthorization(Policies.Member).WithIdempotency<CreateProjectRequest>();
+        customers.MapGet("/{customerId:guid}/warehouses", ListWarehousesEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        customers.MapPost("/{customerId:guid}/warehouses", CreateWarehouseEndpoint.HandleAsync)
+            .RequireAuthorization(Policies.Member).WithIdempotency<CreateWarehouseRequest>();
 
         var projects = app.MapGroup("/projects").RequireTenant().WithTags("Projects");
-        projects.MapGet("/{id:guid}", ProjectEndpoints.GetAsync).RequireAuthorization(Policies.Viewer);
-        projects.MapPatch("/{id:guid}", ProjectEndpoints.PatchAsync).RequireAuthorization(Policies.Member);
-        projects.MapDelete("/{id:guid}", ProjectEndpoints.DeleteAsync).RequireAuthorization(Policies.Admin);
-        projects.MapGet("/{id:guid}/warehouses", AssignmentEndpoints.ListAsync).RequireAuthorization(Policies.Viewer);
-        projects.MapPut("/{id:guid}/warehouses/{warehouseId:guid}", AssignmentEndpoints.AssignAsync).RequireAuthorization(Policies.Member);
-        projects.MapDelete("/{id:guid}/warehouses/{warehouseId:guid}", AssignmentEndpoints.UnassignAsync).RequireAuthorization(Policies.Member);
+        projects.MapGet("/{id:guid}", GetProjectEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        projects.MapPatch("/{id:guid}", PatchProjectEndpoint.HandleAsync).RequireAuthorization(Policies.Member);
+        projects.MapDelete("/{id:guid}", DeleteProjectEndpoint.HandleAsync).RequireAuthorization(Policies.Admin);
+        projects.MapGet("/{id:guid}/warehouses", ListProjectWarehousesEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        projects.MapPut("/{id:guid}/warehouses/{warehouseId:guid}", AssignWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Member);
+        projects.MapDelete("/{id:guid}/warehouses/{warehouseId:guid}", UnassignWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Member);
 
         var warehouses = app.MapGroup("/warehouses").RequireTenant().WithTags("Warehouses");
-        warehouses.MapGet("/{id:guid}", WarehouseEndpoints.GetAsync).RequireAuthorization(Policies.Viewer);
-        warehouses.MapPatch("/{id:guid}", WarehouseEndpoints.PatchAsync).RequireAuthorization(Policies.Member);
-        warehouses.MapDelete("/{id:guid}", WarehouseEndpoints.DeleteAsync).RequireAuthorization(Policies.Admin);
+        warehouses.MapGet("/{id:guid}", GetWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        warehouses.MapPatch("/{id:guid}", PatchWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Member);
+        warehouses.MapDelete("/{id:guid}", DeleteWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Admin);
         return app;
     }
 }

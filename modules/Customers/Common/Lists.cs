@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
-using Npgsql;
 
 namespace Monolith.Customers.Common;
 
@@ -28,29 +27,5 @@ internal static class Lists
         }
 
         return (page, after);
-    }
-
-    /// <summary>
-    /// One page of a parent's children in id order. The SQL takes $1 the parent's id, $2 the limit plus one (so
-    /// <see cref="PageRequest.ToPage"/> knows whether there is a next page) and, when paging on, $3 the last id seen.
-    /// </summary>
-    public static async Task<List<T>> ReadChildRowsAsync<T>(
-        NpgsqlConnection connection, string sql, Guid parentId, PageRequest page, Guid? after, Func<NpgsqlDataReader, T> read, CancellationToken ct)
-    {
-        var rows = new List<T>();
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.With(parentId).With(page.ReadCount);
-        if (after is not null)
-        {
-            command.With(after.Value);
-        }
-
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(read(reader));
-        }
-
-        return rows;
     }
 }

@@ -1,7 +1,9 @@
-using Monolith.Customers.Assignments;
-using Monolith.Customers.CustomerRecords;
-using Monolith.Customers.Projects;
-using Monolith.Customers.Warehouses;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Monolith.Customers.ListCustomers;
+using Monolith.Customers.ListProjects;
+using Monolith.Customers.ListProjectWarehouses;
+using Monolith.Customers.ListWarehouses;
 using Monolith.Tests.Support;
 using Npgsql;
 using Xunit.Abstractions;
@@ -10,7 +12,8 @@ namespace Monolith.Tests.Customers;
 
 /// <summary>
 /// Every query the Customers API runs, planned by PostgreSQL over a few thousand rows: none reads a table
-/// sequentially. The SQL is the endpoints' own (their builders), with representative values.
+/// sequentially. The hand-written SQL is the endpoints' own (their builders), with representative values; what EF
+/// writes (by id, exists, count, delete by id) is written here in the shape EF sends.
 /// </summary>
 [Trait("Category", Categories.Integration)]
 public sealed class IndexUsageTests(MonolithFixture fixture, ITestOutputHelper output) : CustomersTest(fixture)
@@ -47,7 +50,7 @@ public sealed class IndexUsageTests(MonolithFixture fixture, ITestOutputHelper o
         var now = DateTime.UtcNow;
 
         var queries = new List<(string Name, string Sql, object[] Args)>();
-        foreach (var sort in ListCustomers.Sorts)
+        foreach (var sort in ListCustomersQuery.Sorts)
         {
             foreach (var status in new[] { null, "inactive" })
             {
@@ -55,28 +58,34 @@ public sealed class IndexUsageTests(MonolithFixture fixture, ITestOutputHelper o
                 var after = new CustomerCursor(sort, status, null, byName ? "Customer 8" : null, byName ? null : now.AddSeconds(-2500), customer);
                 foreach (var cursor in new[] { null, after })
                 {
-                    var (sql, args) = ListCustomers.Build(new CustomerQuery(sort, status, null, cursor, 50));
-                    queries.Add(($"GET /customers?sort={sort}{(status is null ? "" : "&status=" + status)}{(cursor is null ? "" : "&cursor")}", sql, args.ToArray()));
+                    var (sql, args) = Positional(new ListCustomersQuery(sort, status, null, cursor, 50).ToSql());
+                    queries.Add(($"GET /customers?sort={sort}{(status is null ? "" : "&status=" + status)}{(cursor is null ? "" : "&cursor")}", sql, args));
                 }
             }
         }
 
-        var (search, searchArgs) = ListCustomers.Build(new CustomerQuery("name", null, "c4242@", null, 50));
-        queries.Add(("GET /customers?q=c4242@&sort=name", search, searchArgs.ToArray()));
-        queries.Add(("GET /customers/{id}", $"SELECT {CustomerRow.Columns} FROM customers WHERE id = $1", [customer]));
+        var (search, searchArgs) = Positional(new ListCustomersQuery("name", null, "c4242@", null, 50).ToSql());
+        queries.Add(("GET /customers?q=c4242@&sort=name", search, searchArgs));
+        queries.Add(("GET /customers/{id}", "SELECT c.*, c.xmin FROM customers AS c WHERE c.id = $1 LIMIT 1", [customer]));
         queries.Add(("e-mail uniqueness", "SELECT 1 FROM customers WHERE lower(email) = lower($1)", ["c42@plan.test"]));
-        queries.Add(("GET /customers/{id}/projects", ProjectEndpoints.ListSql(false), [customer, 51]));
-        queries.Add(("GET /customers/{id}/projects&cursor", ProjectEndpoints.ListSql(true), [customer, 51, project]));
-        queries.Add(("GET /customers/{id}/warehouses", WarehouseEndpoints.ListSql(true), [customer, 51, warehouse]));
-        queries.Add(("GET /projects/{id}", $"SELECT {ProjectStore.Columns} FROM projects WHERE id = $1", [project]));
+        Add("GET /customers/{id}/projects", ListProjectsEndpoint.Sql(customer, 51, null));
+        Add("GET /customers/{id}/projects&cursor", ListProjectsEndpoint.Sql(customer, 51, project));
+        Add("GET /customers/{id}/warehouses", ListWarehousesEndpoint.Sql(customer, 51, warehouse));
+        queries.Add(("GET /projects/{id}", "SELECT p.*, p.xmin FROM projects AS p WHERE p.id = $1 LIMIT 1", [project]));
         queries.Add(("DELETE /projects/{id}: count of the customer's projects", "SELECT count(*) FROM projects WHERE customer_id = $1", [customer]));
         queries.Add(("DELETE /customers/{id}: its projects", "SELECT id FROM projects WHERE customer_id = $1 ORDER BY id", [customer]));
         queries.Add(("cascade to warehouses", "SELECT 1 FROM warehouses WHERE customer_id = $1", [customer]));
         queries.Add(("cascade to assignments by project", "SELECT 1 FROM project_warehouses WHERE customer_id = $1 AND project_id = $2", [customer, project]));
         queries.Add(("cascade to assignments by warehouse", "SELECT 1 FROM project_warehouses WHERE customer_id = $1 AND warehouse_id = $2", [customer, warehouse]));
-        queries.Add(("GET /projects/{id}/warehouses", AssignmentEndpoints.ListSql(true), [project, 51, Guid.Empty]));
-        queries.Add(("GET /warehouses/{id}", $"SELECT {WarehouseStore.Columns} FROM warehouses WHERE id = $1", [warehouse]));
+        Add("GET /projects/{id}/warehouses", ListProjectWarehousesEndpoint.Sql(project, 51, Guid.Empty));
+        queries.Add(("GET /warehouses/{id}", "SELECT w.*, w.xmin FROM warehouses AS w WHERE w.id = $1 LIMIT 1", [warehouse]));
         queries.Add(("Idempotency-Key lookup", "SELECT body FROM idempotency_keys WHERE scope = $1 AND key = $2", ["user:x", "k"]));
+
+        void Add(string name, FormattableString sql)
+        {
+            var (text, args) = Positional(sql);
+            queries.Add((name, text, args));
+        }
 
         var failures = new List<string>();
         foreach (var (name, sql, args) in queries)
@@ -131,6 +140,11 @@ public sealed class IndexUsageTests(MonolithFixture fixture, ITestOutputHelper o
             Assert.Contains(plan, line => line.Contains("Bitmap Index Scan on customers_email_trgm", StringComparison.Ordinal));
         }
     }
+
+    /// <summary>EF's FromSql form ({0}, {1}) as the positional parameters EXPLAIN takes ($1, $2).</summary>
+    private static (string Sql, object[] Args) Positional(FormattableString sql) =>
+        (Regex.Replace(sql.Format, @"\{(\d+)\}", m => "$" + (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture)),
+         [.. sql.GetArguments().Select(a => a!)]);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
     {
