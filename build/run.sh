@@ -127,6 +127,7 @@ fi
 
 say "serving http://127.0.0.1:$port (Ctrl-C stops it)"
 export ASPNETCORE_URLS="http://127.0.0.1:$port"
+export Backups__Directory="${Backups__Directory:-$PWD/.data/backups}"
 # The content root is the build output, where appsettings.json is.
 (cd "$MONOLITH_HOST_DIR" && exec dotnet Monolith.Host.dll) &
 host_pid=$!

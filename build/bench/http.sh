@@ -44,7 +44,7 @@ key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 # access tokens valid for the whole run (the tokens of the TENANTS tenants are issued once, before the host restart).
 export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
-  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240
 start_host() {
   dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll host --urls "$url" >>"$work/host.log" 2>&1 &
   host_pid=$!

@@ -110,7 +110,7 @@ signing=$(secret 48)
 # valid for the whole run; the background job server and the database log sink off in every host.
 common_env=(ASPNETCORE_ENVIRONMENT=Production "Platform__ApiKey=$key" "Auth__SigningKey=$signing"
   Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false Jobs__ServerEnabled=false
-  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240)
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 Auth__AccessTokenMinutes=240)
 start_host() { # start_host NAME DIRECTORY DLL ENV...
   local name=$1 dir=$2 dll=$3 port
   shift 3

@@ -31,7 +31,7 @@ port=$(shuf -i 20000-60000 -n 1)
 key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
-  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000
+  Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000
 # The shipped host plus the bench-only /bench/* endpoints (build/bench/Monolith.Bench/Endpoints).
 dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll host --urls "http://127.0.0.1:$port" >"$work/host.log" 2>&1 &
 host_pid=$!
