@@ -59,7 +59,7 @@ public static class TenancyModule
             sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>()));
         services.AddSingleton(sp => new TenantMigrator(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
-            sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
+            sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
         services.AddSingleton(sp => new TenantPurge(
             sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetRequiredService<TenantBackups>(),

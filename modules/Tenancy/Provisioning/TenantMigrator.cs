@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Monolith.Migrations;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Operators;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -34,14 +35,17 @@ public sealed partial class TenantMigrator
     private readonly TenantCatalog catalog;
     private readonly TenantCatalogCache cache;
     private readonly TenantScripts scripts;
+    private readonly OperatorTrail trail;
     private readonly ILogger<TenantMigrator> logger;
 
-    internal TenantMigrator(PlatformDatabase database, TenantCatalog catalog, TenantCatalogCache cache, TenantScripts scripts, ILogger<TenantMigrator> logger)
+    internal TenantMigrator(
+        PlatformDatabase database, TenantCatalog catalog, TenantCatalogCache cache, TenantScripts scripts, OperatorTrail trail, ILogger<TenantMigrator> logger)
     {
         this.database = database;
         this.catalog = catalog;
         this.cache = cache;
         this.scripts = scripts;
+        this.trail = trail;
         this.logger = logger;
     }
 
@@ -119,7 +123,25 @@ public sealed partial class TenantMigrator
                     await onProgress(progress);
                 }
             });
+        await RecordAsync(results, ct);
         return results;
+    }
+
+    /// <summary>One operator-trail record per run (the per-tenant effects commit on their own, tenant by tenant).</summary>
+    private async Task RecordAsync(IReadOnlyList<TenantMigrationProgress> results, CancellationToken ct)
+    {
+        var failed = results.Where(r => r.State == TenantMigrationState.Failed).Select(r => r.Identifier).Order(StringComparer.Ordinal).ToList();
+        var detail = $"to {LatestVersion}: {results.Count(r => r.State == TenantMigrationState.Migrated)} migrated, " +
+            $"{results.Count(r => r.State == TenantMigrationState.Current)} current, {failed.Count} failed" +
+            (failed.Count == 0 ? string.Empty : $" ({string.Join(", ", failed.Take(20))}{(failed.Count > 20 ? ", …" : string.Empty)})");
+        if (failed.Count > 0)
+        {
+            await trail.FailedAsync(OperatorActions.MigrationRun, new OperatorSubject(null), detail, ct);
+            return;
+        }
+
+        await using var work = await trail.BeginAsync(ct);
+        await work.SucceededAsync(OperatorActions.MigrationRun, new OperatorSubject(null), detail, ct);
     }
 
     public async Task<TenantMigrationProgress> MigrateOneAsync(TenantInfo tenant, CancellationToken ct)

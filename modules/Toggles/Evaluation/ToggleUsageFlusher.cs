@@ -18,6 +18,8 @@ internal sealed partial class ToggleUsageFlusher(
     IOptions<TogglesOptions> options,
     ILogger<ToggleUsageFlusher> logger) : BackgroundService
 {
+    // Never disposed: the host may dispose this service while a shutdown flush that outlived its stop timeout still holds
+    // the gate, and releasing a disposed semaphore would throw there. It holds no wait handle, so nothing leaks.
     private readonly SemaphoreSlim flushing = new(1, 1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -58,12 +60,6 @@ internal sealed partial class ToggleUsageFlusher(
         {
             flushing.Release();
         }
-    }
-
-    public override void Dispose()
-    {
-        flushing.Dispose();
-        base.Dispose();
     }
 
     private async Task FlushTakenAsync(CancellationToken ct)

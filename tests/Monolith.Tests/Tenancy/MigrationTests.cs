@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Monolith.Migrations;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Support;
 using Npgsql;
@@ -65,6 +66,10 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
         Assert.Contains("9001_fails_for_one", failed.Error, StringComparison.Ordinal);
         var badRow = await Fixture.Service<TenantCatalog>().FindAsync(bad, CancellationToken.None);
         Assert.NotEqual("9001_fails_for_one", badRow!.SchemaVersion);
+        var run = (await Fixture.Factory.PlatformClient().GetFromJsonAsync<JsonElement>("/platform/audit-events?action=migration.run&limit=1"))
+            .GetProperty("items")[0];
+        Assert.Equal("failed", run.GetProperty("outcome").GetString());
+        Assert.Contains($"1 failed ({bad})", run.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         // The standard scripts are unchanged, so resetting the versions lets other tests see them as current again.
         await ResetVersionsAsync([good, bad]);
@@ -170,7 +175,7 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
 
     private TenantMigrator MigratorWith(MigrationScripts scripts) => new(
         Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
-        new TenantScripts(scripts), NullLogger<TenantMigrator>.Instance);
+        new TenantScripts(scripts), Fixture.Service<OperatorTrail>(), NullLogger<TenantMigrator>.Instance);
 
     /// <summary>Drops the test scripts' traces so later tests see these tenants as they were.</summary>
     private async Task ResetVersionsAsync(IEnumerable<string> identifiers)
