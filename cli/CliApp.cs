@@ -13,6 +13,7 @@ using Monolith.Tenancy;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
 using Npgsql;
@@ -222,6 +223,28 @@ public static class CliApp
         }));
         tenants.Subcommands.Add(backupsList);
 
+        var backupId = new Argument<Guid>("backup-id") { Description = "The backup to restore (from `tenants backups`)." };
+        var restoreAs = new Option<string>("--as") { Description = "The new tenant's identifier.", Required = true };
+        var restore = new Command("restore", "Restore a backup into a new tenant (new schema and role, the backup's data and users) and wait for it.")
+        {
+            backupId, restoreAs, json,
+        };
+        restore.SetAction((result, ct) => Run(services, async sp =>
+        {
+            try
+            {
+                var outcome = await sp.GetRequiredService<TenantProvisioner>().RestoreAsync(
+                    new RestoreTenantCommand(result.GetValue(backupId), result.GetValue(restoreAs), null), sp.GetServices<ITenantRestoreStep>(), ct);
+                return await ReportAsync(sp, outcome, result.GetValue(json), stdout, stderr);
+            }
+            catch (ProvisioningFailedException e)
+            {
+                await stderr.WriteLineAsync($"{e.Message} Nothing was left behind.");
+                return Failure;
+            }
+        }));
+        tenants.Subcommands.Add(restore);
+
         var undelete = new Command("undelete", "Bring a deleted tenant back, with all its data, while its grace period lasts.") { identifier, json };
         undelete.SetAction((result, ct) => Run(services, async sp => await ReportAsync(sp,
             await sp.GetRequiredService<TenantProvisioner>().UndeleteAsync(result.GetValue(identifier)!, ct), result.GetValue(json), stdout, stderr)));
@@ -354,9 +377,9 @@ public static class CliApp
                 await stderr.WriteLineAsync($"Invalid {first.Key}: {first.Value[0]}");
                 return InvalidUsage;
             case ProvisioningStatus.NotFound:
-                await stderr.WriteLineAsync("No tenant with that identifier exists.");
+                await stderr.WriteLineAsync(outcome.Detail ?? "No tenant with that identifier exists.");
                 return Failure;
-            case ProvisioningStatus.Conflict:
+            case ProvisioningStatus.Conflict or ProvisioningStatus.Failed:
                 await stderr.WriteLineAsync(outcome.Detail);
                 return Failure;
         }

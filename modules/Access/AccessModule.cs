@@ -3,18 +3,20 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Configuration;
 using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
 using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
+using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
@@ -51,6 +53,7 @@ public static class AccessModule
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UserPasswords>();
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
+        services.AddSingleton<ITenantRestoreStep, EndSessionsOfRestoredTenant>();
         return services;
     }
 

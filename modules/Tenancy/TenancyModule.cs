@@ -47,6 +47,7 @@ public static class TenancyModule
         services.AddSingleton<TenantCatalog>();
         services.AddSingleton<TenantCatalogCache>();
         services.AddSingleton<OperatorTrail>();
+        services.AddSingleton<IOperatorTrail, OperatorTrailContract>();
         services.AddOptions<BackupOptions>().Bind(configuration.GetSection(BackupOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TenantBackups>();
@@ -54,7 +55,7 @@ public static class TenancyModule
         services.AddSingleton(sp => new TenantProvisioner(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(),
-            sp.GetRequiredService<TenantBackups>(),
+            sp.GetRequiredService<TenantBackups>(), sp.GetRequiredService<TenantDatabase>(),
             sp.GetRequiredService<IOptions<TenancyOptions>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>()));
         services.AddSingleton(sp => new TenantMigrator(
@@ -90,6 +91,7 @@ public static class TenancyModule
         builder.Services.AddSingleton<MigrationJobs>();
         builder.Services.AddSingleton<IRecurringJobSchedule, TenancyRecurringJobs>();
         builder.Services.AddSingleton<BackupJobs>();
+        builder.Services.AddSingleton<RestoreJobs>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
         return builder;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.FeatureManagement;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Jobs;
 using Monolith.Toggles.Contracts;
 using Monolith.Toggles.Definitions;
@@ -33,6 +34,7 @@ public static class TogglesModule
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ToggleScheduler>();
         services.AddSingleton<IRecurringJobSchedule, TogglesRecurringJobs>();
+        services.AddSingleton<ITenantRestoreStep, ScheduleRestoredChanges>();
         services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
 
         services.AddHttpContextAccessor();

@@ -38,6 +38,7 @@ public static class RetentionSources
 public sealed partial class RetentionRunner(
     IEnumerable<IRetentionTask> tasks,
     ITenantDirectory directory,
+    IOperatorTrail trail,
     PlatformDatabase database,
     TenantContext tenants,
     TimeProvider clock,
@@ -110,6 +111,18 @@ public sealed partial class RetentionRunner(
     private async Task<RetentionRunResult> RecordAsync(
         string? tenant, bool dryRun, string source, string? jobId, Func<List<RetentionOutcome>, Task> work, CancellationToken ct)
     {
+        var result = await RunRecordedAsync(tenant, dryRun, source, jobId, work, ct);
+        var tenantId = tenant is null ? null : (await directory.FindAsync(tenant, ct))?.Id;
+        var detail = (dryRun ? "dry run: " : "") + (result.Outcomes.Count == 0
+            ? "nothing to do"
+            : string.Join("; ", result.Outcomes.Select(o => $"{o.Task}: {o.Removed} {(dryRun ? "would be removed" : "removed")} before {o.Cutoff:O}")));
+        await trail.RecordAsync(PlatformOperations.RetentionRun, tenant, tenantId, succeeded: true, detail, ct);
+        return result;
+    }
+
+    private async Task<RetentionRunResult> RunRecordedAsync(
+        string? tenant, bool dryRun, string source, string? jobId, Func<List<RetentionOutcome>, Task> work, CancellationToken ct)
+    {
         var id = Guid.CreateVersion7();
         await using (var insert = database.DataSource.CreateCommand(
             "INSERT INTO platform.retention_runs (id, source, tenant, dry_run, status, job_id) VALUES ($1, $2, $3, $4, 'running', $5)"))
@@ -133,6 +146,7 @@ public sealed partial class RetentionRunner(
             var error = e is NpgsqlException ? "database error" : e.GetType().Name;
             LogFailed(logger, tenant ?? "*", e);
             await FinishAsync(id, "failed", outcomes, error, CancellationToken.None);
+            await trail.RecordAsync(PlatformOperations.RetentionRun, tenant, null, succeeded: false, $"{(dryRun ? "dry run " : "")}failed: {error}", CancellationToken.None);
             throw;
         }
 
@@ -158,6 +172,7 @@ public sealed partial class RetentionRunner(
         insert.Parameters.AddWithValue(dryRun);
         insert.Parameters.AddWithValue((object?)jobId ?? DBNull.Value);
         await insert.ExecuteNonQueryAsync(ct);
+        await trail.RecordAsync(PlatformOperations.RetentionRun, tenant, null, succeeded: false, "skipped: another retention run holds this tenant", ct);
         return new RetentionRunResult(tenant, RetentionRunStatus.Skipped, [], "another retention run holds this tenant");
     }
 

@@ -10,6 +10,8 @@ namespace Monolith.Tenancy.Backups;
 
 internal sealed record BackupAccepted(Guid Id, string Status);
 
+internal sealed record RestoreAccepted(Guid JobId);
+
 /// <summary>Backups of CONTRACT §4, behind the platform key (the caller maps them into its <c>/platform</c> group).</summary>
 internal static class BackupEndpoints
 {
@@ -19,6 +21,9 @@ internal static class BackupEndpoints
     {
         platform.MapPost("/tenants/{identifier}/backups", StartAsync);
         platform.MapGet("/tenants/{identifier}/backups", ListAsync);
+        platform.MapPost("/backups/{id:guid}/restore", RestoreAsync);
+        platform.MapGet("/restores/{jobId:guid}", async Task<Results<Ok<RestoreJob>, ProblemHttpResult>> (Guid jobId, RestoreJobs restores, CancellationToken ct) =>
+            await restores.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No restore with that id."));
         platform.MapGet("/backups/{id:guid}", async Task<Results<Ok<BackupResponse>, ProblemHttpResult>> (Guid id, TenantBackups backups, CancellationToken ct) =>
             await backups.FindAsync(id, ct) is { } backup ? TypedResults.Ok(backup) : Problems.NotFound("No backup with that id."));
     }
@@ -31,6 +36,24 @@ internal static class BackupEndpoints
             BackupStart.Accepted => TypedResults.Accepted($"/platform/backups/{backup!.Id}", new BackupAccepted(backup.Id, backup.Status)),
             BackupStart.UnknownTenant => Problems.NotFound("No tenant with that identifier exists."),
             _ => Problems.Conflict("tenant-state", $"Tenant '{identifier}' is being provisioned or purged; it cannot be backed up now."),
+        };
+    }
+
+    private static async Task<Results<Accepted<RestoreAccepted>, ValidationProblem, ProblemHttpResult>> RestoreAsync(
+        Guid id, RestoreRequest request, RestoreJobs restores, CancellationToken ct)
+    {
+        if (request.Name is { } name && name.Trim().Length is < 1 or > 200)
+        {
+            return Problems.Validation("name", "name must be 1 to 200 characters long.");
+        }
+
+        var (start, jobId, detail) = await restores.StartAsync(id, request, ct);
+        return start switch
+        {
+            RestoreStart.Accepted => TypedResults.Accepted($"/platform/restores/{jobId}", new RestoreAccepted(jobId!.Value)),
+            RestoreStart.Invalid => Problems.Validation("identifier", detail!),
+            RestoreStart.UnknownBackup => Problems.NotFound(detail!),
+            _ => Problems.Conflict("tenant-exists", detail!),
         };
     }
 

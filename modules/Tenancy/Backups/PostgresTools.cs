@@ -13,6 +13,8 @@ internal sealed class PostgresTools(string? configuredDirectory)
 
     public string PgRestore => Find("pg_restore");
 
+    public string Psql => Find("psql");
+
     /// <summary>The tools' major version (15 for "pg_dump (PostgreSQL) 15.8").</summary>
     public async Task<int> MajorVersionAsync(CancellationToken ct)
     {

@@ -13,6 +13,9 @@ namespace Monolith.Tenancy.Backups;
 internal sealed record BackupResponse(
     Guid Id, string Tenant, string Status, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, long? SizeBytes, string? Sha256, string? SchemaVersion);
 
+/// <summary>A completed backup: what the catalog knew of the tenant, where its file is, and the file's sha256.</summary>
+internal sealed record BackupSource(Guid Id, TenantInfo Tenant, string Path, string Sha256);
+
 internal enum BackupStart
 {
     Accepted,
@@ -187,6 +190,67 @@ internal sealed partial class TenantBackups(
         }
 
         return expired.Count;
+    }
+
+    /// <summary>A completed backup to restore from: the catalog entry it was taken of, its file and its recorded sha256.</summary>
+    public async Task<BackupSource?> SourceAsync(Guid id, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT catalog::text, file_name, sha256 FROM platform.backups WHERE id = $1 AND status = 'completed'");
+        command.Parameters.AddWithValue(id);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct)
+            ? new BackupSource(id, JsonSerializer.Deserialize<TenantInfo>(reader.GetString(0), Json)!,
+                Path.Combine(options.Value.Directory, reader.GetString(1)), reader.GetString(2))
+            : null;
+    }
+
+    /// <summary>
+    /// Loads a backup into <paramref name="target"/>'s (new, empty) schema, in one transaction: the file is checked against
+    /// its sha256 first, then pg_restore writes its SQL, in which every reference to the original's schema and role is
+    /// rewritten to the target's (never inside the COPY data), and psql runs it with ON_ERROR_STOP. A reference the rewrite
+    /// missed refuses the restore before anything runs, so a restore can never write into the original tenant.
+    /// </summary>
+    public async Task RestoreIntoAsync(BackupSource source, TenantInfo target, CancellationToken ct)
+    {
+        if (!File.Exists(source.Path))
+        {
+            throw new InvalidOperationException($"The backup file of {source.Id} is missing.");
+        }
+
+        await using (var file = File.OpenRead(source.Path))
+        {
+            if (Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct)) != source.Sha256)
+            {
+                throw new InvalidOperationException($"The backup file of {source.Id} does not match its sha256: it is corrupt or truncated.");
+            }
+        }
+
+        var listing = await PostgresTools.RunAsync(tools.PgRestore, ["--no-owner", "--file=-", source.Path], null, ct);
+        if (listing.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"pg_restore could not read the backup {source.Id}: {listing.Stderr.Trim()}");
+        }
+
+        var script = Path.Combine(Path.GetTempPath(), $"monolith-restore-{Guid.NewGuid():N}.sql");
+        try
+        {
+            await File.WriteAllTextAsync(script, RestoreScript.Rewrite(listing.Stdout, source.Tenant, target), ct);
+            var owner = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+            var run = await PostgresTools.RunAsync(tools.Psql,
+            [
+                "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction", $"--file={script}",
+                $"--host={owner.Host}", $"--port={owner.Port}", $"--username={owner.Username}", $"--dbname={owner.Database}",
+            ], new Dictionary<string, string> { ["PGPASSWORD"] = owner.Password ?? string.Empty, ["PGCONNECT_TIMEOUT"] = "10" }, ct);
+            if (run.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"Loading the backup {source.Id} failed: {run.Stderr.Trim()}");
+            }
+        }
+        finally
+        {
+            File.Delete(script);
+        }
     }
 
     private async Task<(long Size, string Sha256)> DumpAsync(TenantInfo tenant, string path, CancellationToken ct)

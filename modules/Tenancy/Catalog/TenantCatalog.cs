@@ -109,6 +109,21 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         return await ReadSingleAsync(command, ct);
     }
 
+    /// <summary>A restored tenant takes the original's own settings (retention, bounds); null ones stay the defaults.</summary>
+    public async Task SetRestoredSettingsAsync(Guid id, TenantInfo original, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        await using var command = Command(
+            "UPDATE platform.tenants SET audit_retention_days = $2, log_retention_days = $3, statement_timeout_ms = $4, max_concurrency = $5 WHERE id = $1",
+            transaction);
+        command.Parameters.AddWithValue(id);
+        foreach (var value in new[] { original.AuditRetentionDays, original.LogRetentionDays, original.StatementTimeoutMs, original.MaxConcurrency })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        }
+
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     public async Task<TenantInfo?> SetSchemaVersionAsync(Guid id, string? version, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
         await using var command = Command(

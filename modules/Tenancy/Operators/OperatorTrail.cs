@@ -16,7 +16,7 @@ internal static class OperatorActions
     public const string TenantBackup = "tenant.backup";
     public const string TenantRestore = "tenant.restore";
     public const string MigrationRun = "migration.run";
-    public const string RetentionRun = "retention.run";
+    public const string RetentionRun = Contracts.PlatformOperations.RetentionRun;
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -110,5 +110,22 @@ internal sealed class OperatorWork(NpgsqlConnection connection, NpgsqlTransactio
     {
         await Transaction.DisposeAsync();
         await Connection.DisposeAsync();
+    }
+}
+
+/// <summary>The operator trail as other modules see it (<see cref="Contracts.IOperatorTrail"/>).</summary>
+internal sealed class OperatorTrailContract(OperatorTrail trail) : Contracts.IOperatorTrail
+{
+    public async Task RecordAsync(string action, string? tenant, Guid? tenantId, bool succeeded, string detail, CancellationToken ct)
+    {
+        var subject = new OperatorSubject(tenant, tenantId);
+        if (!succeeded)
+        {
+            await trail.FailedAsync(action, subject, detail, ct);
+            return;
+        }
+
+        await using var work = await trail.BeginAsync(ct);
+        await work.SucceededAsync(action, subject, detail, ct);
     }
 }

@@ -4,6 +4,7 @@ using Monolith.Migrations;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
 using Npgsql;
 
@@ -54,6 +55,7 @@ internal sealed partial class TenantProvisioner
     private readonly TenantScripts scripts;
     private readonly OperatorTrail trail;
     private readonly TenantBackups backups;
+    private readonly TenantDatabase tenantDatabase;
     private readonly IOptions<TenancyOptions> options;
     private readonly TimeProvider clock;
     private readonly ITenantOwnerSetup? ownerSetup;
@@ -67,6 +69,7 @@ internal sealed partial class TenantProvisioner
         TenantScripts scripts,
         OperatorTrail trail,
         TenantBackups backups,
+        TenantDatabase tenantDatabase,
         IOptions<TenancyOptions> options,
         TimeProvider clock,
         ILogger<TenantProvisioner> logger,
@@ -79,6 +82,7 @@ internal sealed partial class TenantProvisioner
         this.scripts = scripts;
         this.trail = trail;
         this.backups = backups;
+        this.tenantDatabase = tenantDatabase;
         this.options = options;
         this.clock = clock;
         this.ownerSetup = ownerSetup;

@@ -11,6 +11,7 @@ using Monolith.Auditing.Jobs;
 using Monolith.Auditing.Trail;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
@@ -239,6 +240,39 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         Assert.Equal("completed", backup.GetProperty("status").GetString());
         Assert.True(backup.GetProperty("sizeBytes").GetInt64() > 0);
         Assert.Equal(64, backup.GetProperty("sha256").GetString()!.Length);
+    }
+
+    [Fact]
+    public async Task An_accepted_restore_is_made_by_a_hangfire_worker_and_a_taken_identifier_is_409()
+    {
+        var original = MonolithFixture.UniqueIdentifier("rsrc");
+        await Fixture.ProvisionAsync(original);
+        var backup = (await Fixture.Service<TenantBackups>().BackUpNowAsync(original, TenantBackups.RequestedReason, CancellationToken.None))!;
+        var platform = jobs.Factory.PlatformClient();
+        var copy = MonolithFixture.UniqueIdentifier("rcopy");
+
+        Assert.Equal(HttpStatusCode.Conflict, (await platform.PostAsJsonAsync($"/platform/backups/{backup.Id}/restore", new { identifier = original })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await platform.PostAsJsonAsync($"/platform/backups/{backup.Id}/restore", new { identifier = "Bad_Id" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await platform.PostAsJsonAsync($"/platform/backups/{Guid.CreateVersion7()}/restore", new { identifier = copy })).StatusCode);
+        var accepted = await platform.PostAsJsonAsync($"/platform/backups/{backup.Id}/restore", new { identifier = copy, name = "The copy" });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        JsonElement job = default;
+        for (var i = 0; i < 300; i++)
+        {
+            job = await platform.GetFromJsonAsync<JsonElement>(accepted.Headers.Location);
+            if (job.GetProperty("status").GetString() != "running")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("completed", job.GetProperty("status").GetString());
+        var tenant = await platform.GetFromJsonAsync<JsonElement>($"/platform/tenants/{copy}");
+        Assert.Equal("active", tenant.GetProperty("status").GetString());
+        Assert.Equal("The copy", tenant.GetProperty("name").GetString());
     }
 
     [Fact]

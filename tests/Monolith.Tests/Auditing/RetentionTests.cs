@@ -41,6 +41,11 @@ public sealed class RetentionTests(MonolithFixture fixture) : IntegrationTest(fi
         Assert.Equal(youngOfOne, (await Fixture.AuditRowsAsync(one)).Select(r => r.Id).ToList());
         Assert.Equal(allOfTwo, (await Fixture.AuditRowsAsync(two)).Count); // the other tenant is untouched
         Assert.True((await VerifyAsync(one)).Valid);
+        var run = (await Fixture.Factory.PlatformClient().GetFromJsonAsync<JsonElement>(
+            $"/platform/audit-events?tenant={one.Identifier}&action=retention.run")).GetProperty("items")[0];
+        Assert.Equal("succeeded", run.GetProperty("outcome").GetString());
+        Assert.Equal("cli", run.GetProperty("actor").GetProperty("kind").GetString());
+        Assert.Contains($"audit: {oldOfOne} removed before", run.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,13 +2,17 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Auditing;
+using Monolith.Tests.Customers;
 using Monolith.Tests.Support;
 
 namespace Monolith.Tests.Tenancy;
@@ -126,5 +130,104 @@ public sealed class BackupTests(MonolithFixture fixture) : IntegrationTest(fixtu
         Assert.False(File.Exists(file));
         Assert.False(File.Exists(Path.ChangeExtension(file, ".json")));
         Assert.Null(await backups.FindAsync(backup.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_restore_is_a_new_tenant_with_the_same_data_users_toggles_and_settings_and_the_original_is_untouched()
+    {
+        var original = MonolithFixture.UniqueIdentifier("orig");
+        await Fixture.ProvisionAsync(original);
+        using var owner = Fixture.Factory.TenantClient(original);
+        await owner.AuthorizeAsOwnerAsync(Fixture, original);
+        var customer = await (await owner.PostAsJsonAsync("/customers", CustomerBuilder.Customer())).Content.ReadFromJsonAsync<JsonElement>();
+        var customerId = customer.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.Created, (await owner.PostAsJsonAsync($"/customers/{customerId}/warehouses", CustomerBuilder.Warehouse())).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await owner.PutAsJsonAsync("/features/beta-board", new { enabled = true, rolloutPercent = 40 })).StatusCode);
+        Assert.True((await owner.PutAsJsonAsync("/settings/theme", new { value = "dark" })).IsSuccessStatusCode);
+        var member = await Fixture.CreateUserAsync(original, "member");
+        var originalTokens = await Fixture.Factory.LoginAsync(original, member.Email, member.Password);
+        var before = await SnapshotAsync(owner, customerId!);
+
+        var backup = (await Fixture.Service<TenantBackups>().BackUpNowAsync(original, TenantBackups.RequestedReason, CancellationToken.None))!;
+        var copy = MonolithFixture.UniqueIdentifier("copy");
+        var restored = await Fixture.Service<TenantProvisioner>().RestoreAsync(
+            new RestoreTenantCommand(backup.Id, copy, null), Fixture.Factory.Services.GetServices<ITenantRestoreStep>(), CancellationToken.None);
+
+        Assert.Equal(ProvisioningStatus.Done, restored.Status);
+        Assert.Equal(TenantStatus.Active, restored.Tenant!.Status);
+        Assert.NotEqual((await Fixture.Service<TenantCatalog>().FindAsync(original, CancellationToken.None))!.Id, restored.Tenant.Id);
+        using var copyOwner = Fixture.Factory.TenantClient(copy);
+        var copyOwnerTokens = await Fixture.Factory.LoginAsync(copy, MonolithFixture.OwnerEmail(original), MonolithFixture.OwnerPassword);
+        copyOwner.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", copyOwnerTokens.AccessToken);
+        var after = await SnapshotAsync(copyOwner, customerId!);
+        Assert.Equal(before, after); // customers, projects, warehouses, users (ids kept), toggles
+
+        var memberOfCopy = await Fixture.Factory.LoginAsync(copy, member.Email, member.Password); // passwords work
+        var settings = await copyOwner.GetFromJsonAsync<JsonElement>("/settings");
+        Assert.Contains(settings.EnumerateArray(), s => s.GetProperty("key").GetString() == "theme" && s.GetProperty("value").GetString() == "dark");
+        Assert.Contains(settings.EnumerateArray(), s => s.GetProperty("key").GetString() == TenantProvisioner.RestoredFromSetting);
+        var verify = await copyOwner.GetFromJsonAsync<JsonElement>("/audit-events/verify");
+        Assert.True(verify.GetProperty("valid").GetBoolean(), verify.GetRawText());
+
+        // No session of the original lives on in the copy, and the copy's tokens open nothing of the original.
+        var replayed = await Fixture.Factory.TenantClient(copy).PostAsJsonAsync("/auth/refresh", new { refreshToken = originalTokens.RefreshToken });
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        using var crossing = Fixture.Factory.TenantClient(original);
+        crossing.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", memberOfCopy.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await crossing.GetAsync("/customers")).StatusCode);
+
+        // The original is untouched, and its refresh token still works there.
+        Assert.Equal(before, await SnapshotAsync(owner, customerId!));
+        Assert.DoesNotContain((await owner.GetFromJsonAsync<JsonElement>("/settings")).EnumerateArray(),
+            s => s.GetProperty("key").GetString() == TenantProvisioner.RestoredFromSetting);
+        Assert.Equal(HttpStatusCode.OK,
+            (await Fixture.Factory.TenantClient(original).PostAsJsonAsync("/auth/refresh", new { refreshToken = originalTokens.RefreshToken })).StatusCode);
+        var trail = await Fixture.Factory.PlatformClient().GetFromJsonAsync<JsonElement>($"/platform/audit-events?tenant={copy}&action=tenant.restore");
+        Assert.Equal("succeeded", trail.GetProperty("items")[0].GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task A_corrupt_or_truncated_backup_fails_the_restore_and_leaves_nothing_behind()
+    {
+        var original = MonolithFixture.UniqueIdentifier("torn");
+        await Fixture.ProvisionAsync(original);
+        var backup = (await Fixture.Service<TenantBackups>().BackUpNowAsync(original, TenantBackups.RequestedReason, CancellationToken.None))!;
+        var file = Path.Combine(MonolithFactory.BackupDirectory, original, $"{backup.Id}.dump");
+        var bytes = await File.ReadAllBytesAsync(file);
+        await File.WriteAllBytesAsync(file, bytes[..(bytes.Length / 2)]);
+        var copy = MonolithFixture.UniqueIdentifier("nope");
+
+        var failed = await Assert.ThrowsAsync<ProvisioningFailedException>(() => Fixture.Service<TenantProvisioner>().RestoreAsync(
+            new RestoreTenantCommand(backup.Id, copy, null), Fixture.Factory.Services.GetServices<ITenantRestoreStep>(), CancellationToken.None));
+
+        Assert.Contains("sha256", failed.Message, StringComparison.Ordinal);
+        Assert.Null(await Fixture.Service<TenantCatalog>().FindAsync(copy, CancellationToken.None));
+        await using var connection = new Npgsql.NpgsqlConnection(Fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var schemas = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM pg_namespace WHERE nspname = '{TenantIdentifier.SchemaNameOf(copy)}'", connection);
+        Assert.Equal(0L, (long)(await schemas.ExecuteScalarAsync())!);
+        var trail = await Fixture.Factory.PlatformClient().GetFromJsonAsync<JsonElement>($"/platform/audit-events?tenant={copy}&action=tenant.restore");
+        Assert.Equal("failed", trail.GetProperty("items")[0].GetProperty("outcome").GetString());
+        Assert.NotEqual(ProvisioningStatus.Done, (await Fixture.Service<TenantProvisioner>().RestoreAsync(
+            new RestoreTenantCommand(Guid.CreateVersion7(), copy, null), [], CancellationToken.None)).Status);
+    }
+
+    private static async Task<string> SnapshotAsync(HttpClient client, string customerId)
+    {
+        var parts = new List<string>();
+        foreach (var path in new[] { "/customers", $"/customers/{customerId}/projects", $"/customers/{customerId}/warehouses" })
+        {
+            parts.Add((await client.GetFromJsonAsync<JsonElement>(path)).GetRawText());
+        }
+
+        // Users as they are, but for when they last signed in (signing in to the copy is part of the test).
+        var users = await client.GetFromJsonAsync<JsonElement>("/users");
+        parts.AddRange(users.GetProperty("items").EnumerateArray().Select(u =>
+            $"{u.GetProperty("id")}:{u.GetProperty("email")}:{u.GetProperty("role")}:{u.GetProperty("status")}:{u.GetProperty("createdAt")}"));
+
+        var features = await client.GetFromJsonAsync<JsonElement>("/features");
+        parts.AddRange(features.GetProperty("items").EnumerateArray().Select(f =>
+            $"{f.GetProperty("key").GetString()}:{f.GetProperty("enabled").GetBoolean()}:{f.GetProperty("rolloutPercent")}"));
+        return string.Join("\n", parts);
     }
 }
