@@ -5,10 +5,12 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Monolith.Migrations;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Auditing;
@@ -210,6 +212,39 @@ public sealed class BackupTests(MonolithFixture fixture) : IntegrationTest(fixtu
         Assert.Equal("failed", trail.GetProperty("items")[0].GetProperty("outcome").GetString());
         Assert.NotEqual(ProvisioningStatus.Done, (await Fixture.Service<TenantProvisioner>().RestoreAsync(
             new RestoreTenantCommand(Guid.CreateVersion7(), copy, null), [], CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task A_backup_of_an_older_schema_version_restores_and_is_brought_to_the_newest_scripts()
+    {
+        var latest = MigrationScripts.Tenant;
+        var older = new MigrationScripts(latest.Scripts.Take(latest.Scripts.Count - 1));
+        var original = MonolithFixture.UniqueIdentifier("older");
+        var oldProvisioner = new TenantProvisioner(
+            Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
+            Fixture.Service<TenantContext>(), new TenantScripts(older), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
+            Fixture.Service<TenantDatabase>(), Fixture.Service<IOptions<TenancyOptions>>(), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
+            Fixture.Factory.Services.GetService<ITenantOwnerSetup>());
+        var created = await oldProvisioner.CreateAsync(
+            new CreateTenantCommand(original, original, MonolithFixture.OwnerEmail(original), MonolithFixture.OwnerPassword), CancellationToken.None);
+        Assert.Equal(older.LatestVersion, created.Tenant!.SchemaVersion);
+        var backup = (await Fixture.Service<TenantBackups>().BackUpNowAsync(original, TenantBackups.RequestedReason, CancellationToken.None))!;
+        Assert.Equal(older.LatestVersion, backup.SchemaVersion);
+        var copy = MonolithFixture.UniqueIdentifier("newer");
+
+        var restored = await Fixture.Service<TenantProvisioner>().RestoreAsync(
+            new RestoreTenantCommand(backup.Id, copy, null), Fixture.Factory.Services.GetServices<ITenantRestoreStep>(), CancellationToken.None);
+
+        Assert.Equal(ProvisioningStatus.Done, restored.Status);
+        Assert.Equal(latest.LatestVersion, restored.Tenant!.SchemaVersion);
+        await using var connection = new Npgsql.NpgsqlConnection(Fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var journal = new Npgsql.NpgsqlCommand(
+            $"SELECT count(*) FROM \"{restored.Tenant.SchemaName}\".schemaversions WHERE scriptname = $1", connection);
+        journal.Parameters.AddWithValue(latest.Scripts[^1].Name);
+        Assert.Equal(1L, (long)(await journal.ExecuteScalarAsync())!);
+        Assert.Equal(HttpStatusCode.OK, (await Fixture.Factory.TenantClient(copy).PostAsJsonAsync("/auth/token",
+            new { email = MonolithFixture.OwnerEmail(original), password = MonolithFixture.OwnerPassword })).StatusCode);
     }
 
     private static async Task<string> SnapshotAsync(HttpClient client, string customerId)
