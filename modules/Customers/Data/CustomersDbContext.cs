@@ -6,7 +6,7 @@ namespace Monolith.Customers.Data;
 /// <summary>
 /// The Customers module's tables, one model for every tenant: table names are unqualified and resolve through the
 /// tenant transaction's search_path, so no schema (and no tenant) is part of the model. DbUp owns the tables
-/// (tenant script 0004): no migrations, no EnsureCreated. Open it with <see cref="CustomersDatabase"/>, never on a
+/// (tenant script 0004): the model never creates or migrates anything. Open it with <see cref="CustomersDatabase"/>, never on a
 /// connection of its own.
 /// </summary>
 internal sealed class CustomersDbContext(DbContextOptions<CustomersDbContext> options) : DbContext(options)

@@ -3,35 +3,17 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Monolith.Customers.Common;
 using Monolith.Customers.Data;
-using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
-using Monolith.SharedKernel.Validation;
 
 namespace Monolith.Customers.ListProjectWarehouses;
 
 /// <summary>GET /projects/{id}/warehouses: the warehouses serving a project, in warehouse id order.</summary>
 internal static class ListProjectWarehousesEndpoint
 {
-    public static async Task<Results<Ok<Page<WarehouseResponse>>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        Guid id, HttpContext http, CustomersDatabase database, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        ListQuery.RejectUnknownParameters(http.Request, errors, "limit", "cursor");
-        var (page, after) = Lists.IdPage(http, errors);
-        if (errors.Any)
-        {
-            return Problems.Validation(errors);
-        }
-
-        await using var reading = await database.ReadAsync(ct);
-        var rows = await reading.Db.Warehouses.FromSql(Sql(id, page.ReadCount, after)).ListAsync(WarehouseResponse.From, ct);
-        if (rows.Count == 0 && !await reading.Db.Projects.AnyAsync(p => p.Id == id, ct))
-        {
-            return Problems.NotFound(Messages.NoProject);
-        }
-
-        return TypedResults.Ok(page.ToPage(rows, w => new IdCursor(w.Id)));
-    }
+    public static Task<Results<Ok<Page<WarehouseResponse>>, ValidationProblem, ProblemHttpResult>> HandleAsync(
+        Guid id, HttpContext http, CustomersDatabase database, CancellationToken ct) =>
+        Lists.ChildrenAsync(http, database, (db, readCount, after) => db.Warehouses.FromSql(Sql(id, readCount, after)), WarehouseResponse.From,
+            w => w.Id, (db, token) => db.Projects.AnyAsync(p => p.Id == id, token), Messages.NoProject, ct);
 
     /// <summary>Keyset on the warehouse id, in SQL: EF has no <c>&gt;</c> for uuids.</summary>
     internal static FormattableString Sql(Guid projectId, int readCount, Guid? after) => after is null

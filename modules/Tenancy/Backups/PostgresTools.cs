@@ -24,10 +24,15 @@ internal sealed class PostgresTools(string? configuredDirectory)
         return int.Parse(version.Split('.')[0], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Fails with a clear message when the tools cannot handle the server (<c>server_version_num</c>).</summary>
+    private int? toolsMajorVersion;
+
+    /// <summary>
+    /// Fails with a clear message when the tools cannot handle the server (<c>server_version_num</c>). The tools' version is
+    /// asked once per process (a process start each time would cost every backup for nothing).
+    /// </summary>
     public async Task EnsureCompatibleAsync(int serverVersionNum, CancellationToken ct)
     {
-        var tools = await MajorVersionAsync(ct);
+        var tools = toolsMajorVersion ??= await MajorVersionAsync(ct);
         var server = serverVersionNum / 10000;
         if (tools < server)
         {

@@ -129,7 +129,7 @@ internal sealed partial class TenantProvisioner
             ProvisioningStatus.Invalid => "invalid: " + string.Join(", ", result.Errors!.Keys.Order(StringComparer.Ordinal)),
             _ => result.Detail,
         };
-        var subject = new OperatorSubject(identifier is { Length: <= 63 } && TenantIdentifier.IsValid(identifier) ? identifier : null);
+        var subject = new OperatorSubject(TenantIdentifier.IsValid(identifier) ? identifier : null);
         await trail.FailedAsync(action, subject, detail ?? result.Status.ToString(), ct);
         return result;
     }
