@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
+using Monolith.Access.Mail;
 using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Sessions;
@@ -50,6 +51,7 @@ public static class AccessModule
     public static IServiceCollection AddAccessCore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<AccessOptions>().Bind(configuration.GetSection(AccessOptions.Section));
+        services.AddOptions<MailOptions>().Bind(configuration.GetSection(MailOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UserPasswords>();
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
