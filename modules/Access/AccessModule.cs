@@ -10,12 +10,15 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
+using Monolith.Access.Invitations;
 using Monolith.Access.Mail;
+using Monolith.Access.Me;
 using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
+using Monolith.Access.Verification;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Notifications;
@@ -44,6 +47,8 @@ public static class AccessModule
         ForwardedHeadersSetup.Add(services, builder.Configuration);
         services.AddSingleton<CurrentUsers>();
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<CurrentUsers>());
+        services.AddScoped<Inviter>();
+        services.AddScoped<PasswordReset>();
         return builder;
     }
 
@@ -53,7 +58,10 @@ public static class AccessModule
         services.AddOptions<AccessOptions>().Bind(configuration.GetSection(AccessOptions.Section));
         services.AddOptions<MailOptions>().Bind(configuration.GetSection(MailOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<AccountOptions>().Bind(configuration.GetSection(AccountOptions.Section));
         services.AddSingleton<UserPasswords>();
+        services.AddSingleton<AccountMails>();
+        services.AddSingleton<EmailVerifications>();
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
         services.AddSingleton<ITenantRestoreStep, EndSessionsOfRestoredTenant>();
         return services;
@@ -74,8 +82,13 @@ public static class AccessModule
         auth.MapPost("/refresh", Refresh.HandleAsync);
         auth.MapPost("/logout", Logout.HandleAsync);
 
-        app.MapGet("/me", Me.HandleAsync).RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Auth");
+        auth.MapPost("/password-reset", PasswordReset.Request);
+        auth.MapPost("/password-reset/confirm", PasswordReset.ConfirmAsync);
+        auth.MapPost("/verify-email", EmailVerifications.VerifyAsync);
+
+        MeEndpoints.Map(app);
         UsersEndpoints.Map(app);
+        InvitationsEndpoints.Map(app);
         return app;
     }
 }

@@ -53,3 +53,15 @@ public sealed class RateLimitOptions
 
     public int TenantWindowSeconds { get; set; } = 60;
 }
+
+/// <summary>The <c>Access</c> configuration section: how long the links of the account mails live.</summary>
+public sealed class AccountOptions
+{
+    public const string Section = "Access";
+
+    public int InvitationHours { get; set; } = 72;
+
+    public int PasswordResetMinutes { get; set; } = 60;
+
+    public int EmailVerificationHours { get; set; } = 48;
+}

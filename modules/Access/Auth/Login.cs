@@ -7,9 +7,11 @@ using Monolith.Access.RateLimiting;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
+using Monolith.Access.Verification;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
@@ -37,6 +39,7 @@ internal static partial class Login
         AccessTokenIssuer issuer,
         IOptions<AccessOptions> options,
         ILogger<AuthLog> logger,
+        ITenantSettings settings,
         CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -71,12 +74,15 @@ internal static partial class Login
         // (1) An attempt of the address, and the user; the connection goes back to the pool before the hash.
         LoginAttempt attempt;
         UserRow? user = null;
+        var verifiedEmailRequired = false;
         await using (var unit = await database.BeginAsync(ct))
         {
             attempt = await LoginAttempts.TakeAsync(unit, email, o.RateLimits, ct);
             if (attempt.Allowed)
             {
                 user = await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, email, ct);
+                verifiedEmailRequired = user is { EmailVerified: false }
+                    && await settings.ReadAsync(unit.Connection, unit.Transaction, EmailVerifications.RequiredSetting, ct) == "true";
             }
 
             await unit.CommitAsync(ct);
@@ -101,6 +107,13 @@ internal static partial class Login
         {
             LogFailed(logger, user.Id);
             return InvalidCredentials();
+        }
+
+        // Told only to whoever knows the password: the refusal is no oracle of the address.
+        if (verifiedEmailRequired)
+        {
+            LogUnverified(logger, user.Id);
+            return Problems.Forbidden("email-unverified", "Your e-mail address is not verified yet; follow the link of the verification mail.");
         }
 
         var rehash = check == PasswordCheck.SuccessRehashNeeded ? await passwords.HashAsync(password, ct) : null;
@@ -150,6 +163,9 @@ internal static partial class Login
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Login failed: no user has that e-mail address")]
     private static partial void LogUnknown(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Login refused for user {TargetUserId}: the tenant requires a verified e-mail address")]
+    private static partial void LogUnverified(ILogger logger, Guid targetUserId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Login refused: too many failed attempts for that e-mail address")]
     private static partial void LogLocked(ILogger logger);

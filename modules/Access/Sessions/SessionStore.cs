@@ -51,6 +51,23 @@ internal static class SessionStore
         await command.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Ends one live session of the user (and its refresh tokens); false when the user has no such live session.</summary>
+    public static async Task<bool> EndOwnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid sessionId, string reason, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            WITH ended AS (
+                UPDATE sessions SET ended_at = now(), end_reason = $3 WHERE id = $1 AND user_id = $2 AND ended_at IS NULL RETURNING id),
+            revoked AS (
+                UPDATE refresh_tokens SET revoked_at = now() WHERE family_id IN (SELECT id FROM ended) AND revoked_at IS NULL)
+            SELECT count(*) FROM ended
+            """, connection, transaction);
+        command.Parameters.AddWithValue(sessionId);
+        command.Parameters.AddWithValue(userId);
+        command.Parameters.AddWithValue(reason);
+        return (long)(await command.ExecuteScalarAsync(ct))! == 1;
+    }
+
     /// <summary>Ends the session the presented refresh token belongs to, if it is one of this tenant's; returns it when it was live.</summary>
     public static async Task<(Guid UserId, Guid SessionId)?> EndByRefreshTokenAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string presented, string reason, CancellationToken ct)

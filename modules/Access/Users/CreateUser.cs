@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
 using Monolith.Access.Passwords;
+using Monolith.Access.Verification;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Isolation;
@@ -11,11 +12,12 @@ namespace Monolith.Access.Users;
 
 internal sealed record CreateUserRequest(string? Email, string? Name, string? Role, string? Password);
 
-/// <summary><c>POST /users</c>: a new active user; nobody creates a user above their own role.</summary>
+/// <summary><c>POST /users</c>: a new active user with an unverified address and its verification mail; nobody creates a user above their own role.</summary>
 internal static class CreateUser
 {
     public static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        CreateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CancellationToken ct)
+        CreateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, EmailVerifications verifications,
+        CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.AddIfAny("email", UserRules.ValidateEmail(request.Email));
@@ -43,7 +45,9 @@ internal static class CreateUser
 
         try
         {
-            var user = await UserStore.InsertAsync(unit.Connection, unit.Transaction, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, ct);
+            var user = await UserStore.InsertAsync(
+                unit.Connection, unit.Transaction, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, emailVerified: false, ct);
+            await verifications.SendAsync(unit.Connection, unit.Transaction, user.Id, user.Email, ct);
             await unit.CommitAsync(ct);
             http.Response.Headers.ETag = user.ETag;
             return TypedResults.Created($"/users/{user.Id}", user.ToResponse());

@@ -10,7 +10,8 @@ namespace Monolith.Access.Users;
 /// <summary>
 /// A new tenant's first owner (POST /platform/tenants, <c>tenants create</c>). Runs inside the new tenant's
 /// context. Idempotent for an e-mail that already exists: that user becomes an active owner again, with the
-/// given password (or a new generated one), and its sessions end.
+/// given password (or a new generated one), and its sessions end. The owner's address counts as verified: the
+/// operator who provisions the tenant vouches for it (and require-verified-email must never lock out the only owner).
 /// </summary>
 internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords passwords) : ITenantOwnerSetup
 {
@@ -39,9 +40,9 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
         Guid userId;
         await using (var command = unit.Command(
             """
-            INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+            INSERT INTO users (id, email, name, role, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5, true)
             ON CONFLICT ((lower(email))) DO UPDATE SET
-                role = excluded.role, status = 'active', password_hash = excluded.password_hash,
+                role = excluded.role, status = 'active', password_hash = excluded.password_hash, email_verified = true,
                 failed_login_count = 0, failed_login_since = NULL, version = users.version + 1, updated_at = now()
             RETURNING id
             """))

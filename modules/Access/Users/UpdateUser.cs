@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
+using Monolith.Access.Verification;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Preconditions;
@@ -19,13 +20,13 @@ internal sealed record UpdateUserRequest(string? Email, string? Name, string? Ro
 /// <summary>
 /// <c>PATCH /users/{id}</c>. Owners are changed only by owners; nobody grants above their own role; the last
 /// active owner can be neither demoted nor disabled (409). Disabling or a new password ends the user's sessions; a
-/// new role applies to the sessions as they are (docs/adr/0013).
+/// changed address becomes unverified and gets a verification mail; a new role applies to the sessions as they are (docs/adr/0013).
 /// </summary>
 internal static class UpdateUser
 {
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CurrentUsers users,
-        TenantContext tenants, CancellationToken ct)
+        TenantContext tenants, EmailVerifications verifications, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (request.Email is not null)
@@ -102,6 +103,12 @@ internal static class UpdateUser
             Status = request.Status ?? user.Status,
             PasswordHash = newHash ?? user.PasswordHash,
         };
+        var emailChanged = !string.Equals(changed.Email, user.Email, StringComparison.OrdinalIgnoreCase);
+        if (emailChanged)
+        {
+            changed = changed with { EmailVerified = false };
+        }
+
         var staysActiveOwner = changed.Role == Roles.Owner && changed.Status == UserStatus.Active;
         if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner))
         {
@@ -124,6 +131,12 @@ internal static class UpdateUser
         if (disabled || request.Password is not null)
         {
             await SessionStore.EndAllAsync(connection, transaction, user.Id, disabled ? SessionEndReasons.Disabled : SessionEndReasons.Password, ct);
+        }
+
+        // A new address is unverified until its owner answers the mail sent to it.
+        if (emailChanged)
+        {
+            await verifications.SendAsync(connection, transaction, user.Id, updated!.Email, ct);
         }
 
         await unit.CommitAsync(ct);

@@ -20,11 +20,12 @@ internal sealed record UserRow(
     int Version,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? LastLoginAt)
+    DateTimeOffset? LastLoginAt,
+    bool EmailVerified)
 {
     public string ETag => $"\"{Version}\"";
 
-    public UserResponse ToResponse() => new(Id, Email, Name, Role, Status, CreatedAt, UpdatedAt, LastLoginAt);
+    public UserResponse ToResponse() => new(Id, Email, Name, Role, Status, EmailVerified, CreatedAt, UpdatedAt, LastLoginAt);
 }
 
 /// <summary>A user as the API shows it: never the password or its hash.</summary>
@@ -34,6 +35,7 @@ internal sealed record UserResponse(
     string Name,
     string Role,
     string Status,
+    bool EmailVerified,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? LastLoginAt);
@@ -41,7 +43,7 @@ internal sealed record UserResponse(
 /// <summary>SQL on the tenant's <c>users</c> table; every call runs on a connection bound to the tenant.</summary>
 internal static class UserStore
 {
-    private const string Columns = "id, email, name, role, password_hash, status, version, created_at, updated_at, last_login_at";
+    private const string Columns = "id, email, name, role, password_hash, status, version, created_at, updated_at, last_login_at, email_verified";
 
     public static Task<UserRow?> FindAsync(NpgsqlConnection connection, Guid id, CancellationToken ct, NpgsqlTransaction? transaction = null, bool forUpdate = false) =>
         SingleAsync(connection, transaction, $"SELECT {Columns} FROM users WHERE id = $1{(forUpdate ? " FOR UPDATE" : string.Empty)}", ct, id);
@@ -88,18 +90,19 @@ internal static class UserStore
     }
 
     public static async Task<UserRow> InsertAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, string name, string role, string passwordHash, CancellationToken ct) =>
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, string name, string role, string passwordHash, bool emailVerified,
+        CancellationToken ct) =>
         (await SingleAsync(connection, transaction,
-            $"INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING {Columns}",
-            ct, Guid.CreateVersion7(), email, name, role, passwordHash))!;
+            $"INSERT INTO users (id, email, name, role, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {Columns}",
+            ct, Guid.CreateVersion7(), email, name, role, passwordHash, emailVerified))!;
 
     public static Task<UserRow?> UpdateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, UserRow changed, CancellationToken ct) =>
         SingleAsync(connection, transaction,
             $"""
-             UPDATE users SET email = $2, name = $3, role = $4, status = $5, password_hash = $6, version = version + 1, updated_at = now()
+             UPDATE users SET email = $2, name = $3, role = $4, status = $5, password_hash = $6, email_verified = $7, version = version + 1, updated_at = now()
              WHERE id = $1 RETURNING {Columns}
-             """, ct, changed.Id, changed.Email, changed.Name, changed.Role, changed.Status, changed.PasswordHash);
+             """, ct, changed.Id, changed.Email, changed.Name, changed.Role, changed.Status, changed.PasswordHash, changed.EmailVerified);
 
     public static async Task<bool> DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken ct)
     {
@@ -111,7 +114,7 @@ internal static class UserStore
     public static UserRow Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
         reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8),
-        reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9));
+        reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.GetBoolean(10));
 
     public static NpgsqlParameter Nullable(string? value) =>
         new() { Value = value is null ? DBNull.Value : value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };

@@ -20,6 +20,9 @@ public sealed class EndpointAuthorizationTests(MonolithFixture fixture) : Integr
         "/auth/token",   // takes the credentials
         "/auth/refresh", // the refresh token is the credential
         "/auth/logout",  // the refresh token is the credential
+        "/auth/password-reset", // answers alike for every address; the mail's token is the credential of the confirmation
+        "/auth/verify-email",   // the mail's token is the credential
+        "/invitations/accept",  // the mail's token is the credential
         "/platform",     // X-Platform-Key filter; a bearer token opens nothing there
         "/hangfire",     // the jobs dashboard: its own filter demands the platform key (header or Basic password)
     ];
@@ -72,7 +75,14 @@ public sealed class EndpointAuthorizationTests(MonolithFixture fixture) : Integr
         Assert.Equal(Policies.Admin, PolicyOf("GET", "/users/"));
         Assert.Equal(Policies.Admin, PolicyOf("POST", "/users/"));
         Assert.Equal(Policies.Admin, PolicyOf("DELETE", "/users/{id:guid}"));
-        Assert.Equal(Policies.Viewer, PolicyOf("GET", "/me"));
+        Assert.Equal(Policies.Viewer, PolicyOf("GET", "/me/"));
+        Assert.Equal(Policies.Viewer, PolicyOf("POST", "/me/password"));
+        Assert.Equal(Policies.Viewer, PolicyOf("GET", "/me/sessions"));
+        Assert.Equal(Policies.Owner, PolicyOf("POST", "/me/transfer-ownership"));
+        Assert.Equal(Policies.Admin, PolicyOf("POST", "/invitations/"));
+        Assert.Equal(Policies.Admin, PolicyOf("POST", "/invitations/bulk"));
+        Assert.Equal(Policies.Admin, PolicyOf("GET", "/invitations/"));
+        Assert.Equal(Policies.Admin, PolicyOf("DELETE", "/invitations/{id:guid}"));
         Assert.Equal(Policies.Viewer, PolicyOf("GET", "/settings/"));
         Assert.Equal(Policies.Admin, PolicyOf("PUT", "/settings/{key}"));
     }

@@ -90,6 +90,26 @@ public sealed class RateLimitAndSecretsTests(AccessHostFixture host) : IClassFix
         Assert.True(recovered.StatusCode == HttpStatusCode.OK, $"{recovered.StatusCode} {recovered.Headers} {await recovered.Content.ReadAsStringAsync()}");
     }
 
+    [Theory]
+    [InlineData("/auth/password-reset")]
+    [InlineData("/auth/password-reset/confirm")]
+    [InlineData("/auth/verify-email")]
+    [InlineData("/invitations/accept")]
+    public async Task The_anonymous_mail_token_endpoints_count_per_tenant_and_address_like_login(string path)
+    {
+        var tenant = await host.ProvisionAsync("mailflood");
+        var client = host.Factory.TenantClient(tenant);
+        var body = new { email = $"someone@{tenant}.test", token = "not-a-real-token-at-all", password = "a-long-enough-password" };
+        var responses = await Task.WhenAll(Enumerable.Range(0, AccessHostFixture.LoginPermitLimit * 2).Select(_ => client.PostAsJsonAsync(path, body)));
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.BadRequest or (HttpStatusCode)429, r.StatusCode.ToString()));
+        Assert.Contains(responses, r => (int)r.StatusCode == 429 && r.Headers.Contains("Retry-After"));
+
+        // Another address of the same tenant is not limited by this one's flood.
+        using var elsewhere = host.Factory.TenantClient(tenant);
+        elsewhere.DefaultRequestHeaders.Add(TestPeerAddress.Header, "192.0.2.77");
+        Assert.NotEqual((HttpStatusCode)429, (await elsewhere.PostAsJsonAsync(path, body)).StatusCode);
+    }
+
     [Fact]
     public async Task Signed_in_requests_are_limited_per_user_and_under_a_tenant_ceiling()
     {

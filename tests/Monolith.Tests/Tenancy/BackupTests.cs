@@ -217,16 +217,31 @@ public sealed class BackupTests(MonolithFixture fixture) : IntegrationTest(fixtu
     [Fact]
     public async Task A_backup_of_an_older_schema_version_restores_and_is_brought_to_the_newest_scripts()
     {
+        // The schema as it was before the users' lifecycle script (0030): the restore then also runs its data migration
+        // (the users that exist count as verified). The older schema's owner is written as that schema knew users.
         var latest = MigrationScripts.Tenant;
-        var older = new MigrationScripts(latest.Scripts.Take(latest.Scripts.Count - 1));
+        var older = new MigrationScripts(latest.Scripts.TakeWhile(s => !s.Name.StartsWith("0030_", StringComparison.Ordinal)));
+        Assert.True(older.Scripts.Count < latest.Scripts.Count);
         var original = MonolithFixture.UniqueIdentifier("older");
         var oldProvisioner = new TenantProvisioner(
             Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
             Fixture.Service<TenantContext>(), new TenantScripts(older), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
             Fixture.Service<TenantDatabase>(), Fixture.Service<IOptions<TenancyOptions>>(), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
-            Fixture.Factory.Services.GetService<ITenantOwnerSetup>());
+            ownerSetup: null);
         var created = await oldProvisioner.CreateAsync(
             new CreateTenantCommand(original, original, MonolithFixture.OwnerEmail(original), MonolithFixture.OwnerPassword), CancellationToken.None);
+        await using (var owner = new Npgsql.NpgsqlConnection(Fixture.ConnectionString))
+        {
+            await owner.OpenAsync();
+            await using var insert = new Npgsql.NpgsqlCommand(
+                $"INSERT INTO \"{created.Tenant!.SchemaName}\".users (id, email, name, role, password_hash) VALUES ($1, $2, 'Owner', 'owner', $3)", owner);
+            insert.Parameters.AddWithValue(Guid.CreateVersion7());
+            insert.Parameters.AddWithValue(MonolithFixture.OwnerEmail(original));
+            using var passwords = new Monolith.Access.Passwords.UserPasswords();
+            insert.Parameters.AddWithValue(passwords.Hash(MonolithFixture.OwnerPassword));
+            await insert.ExecuteNonQueryAsync();
+        }
+
         Assert.Equal(older.LatestVersion, created.Tenant!.SchemaVersion);
         var backup = (await Fixture.Service<TenantBackups>().BackUpNowAsync(original, TenantBackups.RequestedReason, CancellationToken.None))!;
         Assert.Equal(older.LatestVersion, backup.SchemaVersion);
@@ -245,6 +260,8 @@ public sealed class BackupTests(MonolithFixture fixture) : IntegrationTest(fixtu
         Assert.Equal(1L, (long)(await journal.ExecuteScalarAsync())!);
         Assert.Equal(HttpStatusCode.OK, (await Fixture.Factory.TenantClient(copy).PostAsJsonAsync("/auth/token",
             new { email = MonolithFixture.OwnerEmail(original), password = MonolithFixture.OwnerPassword })).StatusCode);
+        await using var verified = new Npgsql.NpgsqlCommand($"SELECT bool_and(email_verified) FROM \"{restored.Tenant.SchemaName}\".users", connection);
+        Assert.True((bool)(await verified.ExecuteScalarAsync())!);
     }
 
     private static async Task<string> SnapshotAsync(HttpClient client, string customerId)

@@ -26,6 +26,8 @@ public sealed class TenantTableConventionTests(MonolithFixture fixture) : Integr
         ["idempotency_keys"] = "stored responses for replays: the change they replay is audited",
         ["feature_toggle_usage"] = "when toggles were last evaluated, written by a job every few seconds",
         ["feature_toggle_state"] = "one version counter that tells other instances to drop cached toggles",
+        ["account_tokens"] = "hashes of single-use mail tokens: what they change (password, verified address) is audited on users",
+        ["mail_outbox"] = "mails waiting to be sent, their bodies holding single-use tokens: the flows that write them are audited",
     };
 
     /// <summary>Tables the tenant role only reads: the trail and the journal are written by the owner role.</summary>

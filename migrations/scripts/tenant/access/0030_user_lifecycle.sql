@@ -6,10 +6,12 @@
 ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
 UPDATE users SET email_verified = true;
 
--- The audited columns of users now include email_verified (a verification is an audited change).
+-- The audited columns of users now include email_verified (a verification is an audited change). Audit triggers are
+-- the shared function's, sealed at commit (auditing script 0010).
 DROP TRIGGER audit ON users;
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE OF email, name, role, password_hash, status, email_verified ON users
-    FOR EACH ROW EXECUTE FUNCTION audit_row_change('user', 'id', 'password_hash');
+CREATE CONSTRAINT TRIGGER audit AFTER INSERT OR DELETE OR UPDATE OF email, name, role, password_hash, status, email_verified ON users
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION monolith.audit_row_change('user', 'id', 'password_hash');
 
 -- Invitations: only sha256 of the token is stored; a resend replaces it (the earlier link dies). "expired" is
 -- written lazily (a pending invitation past expires_at is expired whatever its status column says).
@@ -35,8 +37,9 @@ CREATE INDEX invitations_status ON invitations (status, id);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON invitations TO $tenant_role$;
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE OF email, name, role, status, token_hash, expires_at ON invitations
-    FOR EACH ROW EXECUTE FUNCTION audit_row_change('invitation', 'id', 'token_hash');
+CREATE CONSTRAINT TRIGGER audit AFTER INSERT OR DELETE OR UPDATE OF email, name, role, status, token_hash, expires_at ON invitations
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION monolith.audit_row_change('invitation', 'id', 'token_hash');
 
 -- Single-use tokens of a user: sha256 only, an expiry, spent once. Bookkeeping holding a secret: not audited (the
 -- changes they cause — a new password, a verified address — are audited on users).

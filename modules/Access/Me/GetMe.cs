@@ -5,12 +5,12 @@ using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Isolation;
 
-namespace Monolith.Access.Auth;
+namespace Monolith.Access.Me;
 
-internal sealed record MeResponse(Guid Id, string Email, string Name, string Role, string Tenant);
+internal sealed record MeResponse(Guid Id, string Email, string Name, string Role, string Tenant, bool EmailVerified);
 
 /// <summary><c>GET /me</c>: the caller as the database knows them now.</summary>
-internal static class Me
+internal static class GetMe
 {
     public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> HandleAsync(HttpContext http, TenantDatabase database, TenantContext tenants, CancellationToken ct)
     {
@@ -23,7 +23,7 @@ internal static class Me
         var user = await Users.UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
         await unit.CommitAsync(ct);
         return user is { Status: Users.UserStatus.Active }
-            ? TypedResults.Ok(new MeResponse(user.Id, user.Email, user.Name, user.Role, tenants.Required.Identifier))
+            ? TypedResults.Ok(new MeResponse(user.Id, user.Email, user.Name, user.Role, tenants.Required.Identifier, user.EmailVerified))
             : Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
     }
 }

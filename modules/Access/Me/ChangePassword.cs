@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Authorization;
+using Monolith.Access.Passwords;
+using Monolith.Access.Sessions;
+using Monolith.Access.Users;
+using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
+
+namespace Monolith.Access.Me;
+
+internal sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+/// <summary>
+/// <c>POST /me/password</c> for every role: the current password proves it is the user (400 naming
+/// <c>currentPassword</c> when wrong), the new one follows the policy; the caller's other sessions end, this one stays.
+/// Both hashes are computed holding no connection; the write happens only if the hash is still the one checked.
+/// </summary>
+internal static class ChangePassword
+{
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> HandleAsync(
+        ChangePasswordRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CurrentUsers users,
+        TenantContext tenants, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrEmpty(request.CurrentPassword) || request.CurrentPassword.Length > UserPasswords.MaximumLength)
+        {
+            errors.Add("currentPassword", "currentPassword is required.");
+        }
+
+        errors.AddIfAny("newPassword", UserPasswords.Validate(request.NewPassword, null, "newPassword"));
+        if (errors.Any)
+        {
+            return Problems.Validation(errors);
+        }
+
+        UserRow? me;
+        await using (var read = await database.BeginAsync(ct))
+        {
+            me = await Actor.LoadAsync(read.Connection, read.Transaction, http.User, ct);
+            await read.CommitAsync(ct);
+        }
+
+        if (me is null)
+        {
+            return UsersEndpoints.ActorGone();
+        }
+
+        errors.AddIfAny("newPassword", UserPasswords.Validate(request.NewPassword, me.Email, "newPassword"));
+        if (errors.Any)
+        {
+            return Problems.Validation(errors);
+        }
+
+        if (await passwords.VerifyAsync(me.PasswordHash, request.CurrentPassword!, ct) == PasswordCheck.Failed)
+        {
+            return Problems.Validation("currentPassword", "currentPassword is not your current password.");
+        }
+
+        var hash = await passwords.HashAsync(request.NewPassword!, ct);
+        await using var unit = await database.BeginAsync(ct);
+        await using (var command = unit.Command(
+            "UPDATE users SET password_hash = $3, version = version + 1, updated_at = now() WHERE id = $1 AND password_hash = $2 AND status = 'active'"))
+        {
+            command.Parameters.AddWithValue(me.Id);
+            command.Parameters.AddWithValue(me.PasswordHash);
+            command.Parameters.AddWithValue(hash);
+            if (await command.ExecuteNonQueryAsync(ct) == 0)
+            {
+                return Problems.Conflict("password-changed", "Your password was changed meanwhile; sign in again.");
+            }
+        }
+
+        await SessionStore.EndAllAsync(unit.Connection, unit.Transaction, me.Id, SessionEndReasons.Password, ct, keep: MeEndpoints.SessionId(http.User));
+        await unit.CommitAsync(ct);
+        users.Forget(tenants.Required.Id, me.Id);
+        return TypedResults.NoContent();
+    }
+}

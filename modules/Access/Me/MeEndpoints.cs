@@ -1,0 +1,28 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Monolith.Access.Tokens;
+using Monolith.Access.Verification;
+using Monolith.SharedKernel.Context;
+using Monolith.Tenancy.Resolution;
+
+namespace Monolith.Access.Me;
+
+/// <summary><c>/me</c>: the caller's own account, for every role.</summary>
+internal static class MeEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var me = app.MapGroup("/me").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Me");
+        me.MapGet("/", GetMe.HandleAsync);
+        me.MapPost("/password", ChangePassword.HandleAsync);
+        me.MapGet("/sessions", MySessions.ListAsync);
+        me.MapDelete("/sessions/{id:guid}", MySessions.EndAsync);
+        me.MapPost("/verify-email", EmailVerifications.ResendAsync);
+        me.MapPost("/transfer-ownership", TransferOwnership.HandleAsync).RequireAuthorization(Policies.Owner);
+    }
+
+    public static Guid? SessionId(ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.FindFirst(AccessClaims.Session)?.Value, out var id) ? id : null;
+}
