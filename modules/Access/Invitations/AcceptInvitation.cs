@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Auth;
+using Monolith.Access.Authorization;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
@@ -71,6 +72,8 @@ internal static class AcceptInvitation
         }
 
         var hash = await passwords.HashAsync(request.Password!, ct);
+        var userId = Guid.CreateVersion7();
+        Actor.ActAs(userId, invitation.Email);
         await using var unit = await database.BeginAsync(ct);
         invitation = await InvitationStore.LockLiveByTokenAsync(unit.Connection, unit.Transaction, tokenHash, clock.GetUtcNow(), ct);
         if (invitation is null)
@@ -81,7 +84,7 @@ internal static class AcceptInvitation
         UserRow user;
         try
         {
-            user = await UserStore.InsertAsync(unit.Connection, unit.Transaction, invitation.Email, name, invitation.Role, hash, emailVerified: true, ct);
+            user = await UserStore.InsertAsync(unit.Connection, unit.Transaction, invitation.Email, name, invitation.Role, hash, emailVerified: true, ct, userId);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {

@@ -99,6 +99,7 @@ internal sealed class PasswordReset(TenantDatabase database, TenantContext tenan
 
         // The hash between the transactions; the second spends the token (once, whoever races) and sets the password.
         var hash = await passwords.HashAsync(request.Password!, ct);
+        Actor.ActAs(found.UserId, found.Email);
         await using var unit = await database.BeginAsync(ct);
         if (await AccountTokens.SpendAsync(unit.Connection, unit.Transaction, request.Token!, AccountTokenPurposes.PasswordReset, clock.GetUtcNow(), ct) is not { } spent)
         {

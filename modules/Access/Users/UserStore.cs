@@ -91,10 +91,10 @@ internal static class UserStore
 
     public static async Task<UserRow> InsertAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, string name, string role, string passwordHash, bool emailVerified,
-        CancellationToken ct) =>
+        CancellationToken ct, Guid? id = null) =>
         (await SingleAsync(connection, transaction,
             $"INSERT INTO users (id, email, name, role, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {Columns}",
-            ct, Guid.CreateVersion7(), email, name, role, passwordHash, emailVerified))!;
+            ct, id ?? Guid.CreateVersion7(), email, name, role, passwordHash, emailVerified))!;
 
     public static Task<UserRow?> UpdateAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, UserRow changed, CancellationToken ct) =>

@@ -41,6 +41,18 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
             return string.IsNullOrWhiteSpace(request.Token) ? Problems.Validation("token", "token is required.") : AccountTokens.InvalidToken();
         }
 
+        await using (var read = await database.BeginAsync(ct))
+        {
+            if (await AccountTokens.FindLiveAsync(read.Connection, read.Transaction, request.Token!, AccountTokenPurposes.EmailVerification, clock.GetUtcNow(), ct)
+                is not { } live)
+            {
+                return AccountTokens.InvalidToken();
+            }
+
+            await read.CommitAsync(ct);
+            Actor.ActAs(live.UserId, live.Email);
+        }
+
         await using var unit = await database.BeginAsync(ct);
         var spent = await AccountTokens.SpendAsync(unit.Connection, unit.Transaction, request.Token!, AccountTokenPurposes.EmailVerification, clock.GetUtcNow(), ct);
         if (spent is not { } proof)

@@ -143,8 +143,10 @@ public sealed class AccountFlowTests(UserLifecycleFixture fixture)
         using var moved = await fixture.SignedInAsync(tenant, changed, user.Password);
         Assert.Equal(HttpStatusCode.Conflict, (await moved.PostAsync("/me/verify-email", null)).StatusCode);
         var trail = await owner.GetFromJsonAsync<JsonElement>($"/audit-events?entityType=user&entityId={user.Id}");
-        Assert.Contains(trail.GetProperty("items").EnumerateArray(), e =>
+        var verifiedEvent = Assert.Single(trail.GetProperty("items").EnumerateArray(), e =>
             e.GetProperty("changes").TryGetProperty("emailVerified", out var change) && change.GetProperty("new").GetBoolean());
+        // The anonymous request acted for the user its token names.
+        Assert.Equal(user.Id, verifiedEvent.GetProperty("actor").GetProperty("id").GetGuid());
         client.Dispose();
     }
 
