@@ -64,7 +64,7 @@ public static class TenancyModule
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
         services.AddSingleton(sp => new TenantPurge(
             sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetRequiredService<TenantBackups>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ITenantSettings, TenantSettingsReader>();
         services.AddSingleton<IMigrationRuns, MigrationRuns>();
         return services;

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Idempotency;
 
 namespace Monolith.Tenancy.Backups;
 
@@ -19,9 +20,9 @@ internal static class BackupEndpoints
 
     public static void Map(RouteGroupBuilder platform)
     {
-        platform.MapPost("/tenants/{identifier}/backups", StartAsync);
+        platform.MapPost("/tenants/{identifier}/backups", StartAsync).WithPlatformIdempotency();
         platform.MapGet("/tenants/{identifier}/backups", ListAsync);
-        platform.MapPost("/backups/{id:guid}/restore", RestoreAsync);
+        platform.MapPost("/backups/{id:guid}/restore", RestoreAsync).WithPlatformIdempotency<RestoreRequest>();
         platform.MapGet("/restores/{jobId:guid}", async Task<Results<Ok<RestoreJob>, ProblemHttpResult>> (Guid jobId, RestoreJobs restores, CancellationToken ct) =>
             await restores.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No restore with that id."));
         platform.MapGet("/backups/{id:guid}", async Task<Results<Ok<BackupResponse>, ProblemHttpResult>> (Guid id, TenantBackups backups, CancellationToken ct) =>

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -32,8 +33,38 @@ public static class IdempotencyEndpointExtensions
                     $"{factory.MethodInfo.Name} has no parameter of type {typeof(TBody).Name} for WithIdempotency<{typeof(TBody).Name}>().");
             }
 
-            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody));
+            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody), IdempotencyStore.Tenant, []);
         });
+
+    /// <summary>
+    /// <c>Idempotency-Key</c> on a platform POST, recorded in <c>platform.idempotency_keys</c>. The endpoint does its own
+    /// writes (provisioning is not one transaction), so the response is recorded right after it, under the key's lock:
+    /// a concurrent duplicate waits and replays it. <paramref name="secrets"/> are JSON paths (<c>owner.password</c>)
+    /// recorded as null: a replay never repeats a secret the first answer carried once.
+    /// </summary>
+    public static RouteHandlerBuilder WithPlatformIdempotency<TBody>(this RouteHandlerBuilder builder, params string[] secrets) =>
+        builder.AddEndpointFilterFactory((factory, next) =>
+        {
+            var index = Array.FindIndex(factory.MethodInfo.GetParameters(), p => p.ParameterType == typeof(TBody));
+            if (index < 0)
+            {
+                throw new InvalidOperationException(
+                    $"{factory.MethodInfo.Name} has no parameter of type {typeof(TBody).Name} for WithPlatformIdempotency<{typeof(TBody).Name}>().");
+            }
+
+            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody), IdempotencyStore.Platform, secrets);
+        });
+
+    /// <summary><see cref="WithPlatformIdempotency{TBody}"/> for a POST without a body: the request is its method and path.</summary>
+    public static RouteHandlerBuilder WithPlatformIdempotency(this RouteHandlerBuilder builder) =>
+        builder.AddEndpointFilter((context, next) => IdempotencyFilter.InvokeAsync(context, next, -1, null, IdempotencyStore.Platform, []));
+}
+
+/// <summary>Where the recorded responses live: the tenant's schema (in the endpoint's transaction) or the platform schema.</summary>
+internal enum IdempotencyStore
+{
+    Tenant,
+    Platform,
 }
 
 /// <summary>
@@ -50,7 +81,8 @@ internal static class IdempotencyFilter
     public const int MaxKeyLength = 255;
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
-    internal static async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, int bodyIndex, Type bodyType)
+    internal static async ValueTask<object?> InvokeAsync(
+        EndpointFilterInvocationContext context, EndpointFilterDelegate next, int bodyIndex, Type? bodyType, IdempotencyStore store, string[] secrets)
     {
         var http = context.HttpContext;
         var values = http.Request.Headers[HeaderName];
@@ -66,21 +98,24 @@ internal static class IdempotencyFilter
         }
 
         var ct = http.RequestAborted;
-        var scope = ScopeOf(http);
-        var fingerprint = Fingerprint(http, context.Arguments[bodyIndex], bodyType);
+        var platform = store == IdempotencyStore.Platform;
+        var scope = platform ? ActorKinds.Platform : ScopeOf(http);
+        var fingerprint = Fingerprint(http, bodyIndex < 0 ? null : context.Arguments[bodyIndex], bodyType);
 
-        var database = http.RequestServices.GetRequiredService<TenantDatabase>();
-        await using var tenant = await database.BeginAsync(ct);
-        var (connection, transaction) = (tenant.Connection, tenant.Transaction);
+        await using var unit = await Unit.BeginAsync(http, platform, ct);
+        var (connection, transaction) = (unit.Connection, unit.Transaction);
+        var table = platform ? "platform.idempotency_keys" : "idempotency_keys";
 
-        await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/idempotency/' || $1 || '/' || $2, 0))", connection, transaction))
+        await using (var command = new NpgsqlCommand(
+            $"SELECT pg_advisory_xact_lock(hashtextextended({(platform ? "'platform'" : "current_schema()")} || '/idempotency/' || $1 || '/' || $2, 0))",
+            connection, transaction))
         {
             command.Parameters.AddWithValue(scope);
             command.Parameters.AddWithValue(key);
             await command.ExecuteNonQueryAsync(ct);
         }
 
-        var stored = await FindAsync(connection, transaction, scope, key, ct);
+        var stored = await FindAsync(connection, transaction, table, scope, key, ct);
         if (stored is not null)
         {
             if (!CryptographicOperations.FixedTimeEquals(stored.Fingerprint, fingerprint))
@@ -93,7 +128,7 @@ internal static class IdempotencyFilter
         }
 
         object? result;
-        http.Features.Set<AmbientTransaction?>(new AmbientTransaction(connection, transaction));
+        http.Features.Set<AmbientTransaction?>(platform ? null : new AmbientTransaction(connection, transaction));
         try
         {
             result = await next(context);
@@ -127,10 +162,10 @@ internal static class IdempotencyFilter
         if (response.StatusCode is >= 200 and < 300)
         {
             await using var insert = new NpgsqlCommand(
-                """
-                INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, content_type, location, etag, body)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """, connection, transaction);
+                $"""
+                 INSERT INTO {table} (scope, key, fingerprint, status_code, content_type, location, etag, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 """, connection, transaction);
             insert.Parameters.AddWithValue(scope);
             insert.Parameters.AddWithValue(key);
             insert.Parameters.AddWithValue(fingerprint);
@@ -138,7 +173,7 @@ internal static class IdempotencyFilter
             insert.Parameters.AddWithValue((object?)NullIfEmpty(response.ContentType) ?? DBNull.Value);
             insert.Parameters.AddWithValue((object?)NullIfEmpty(response.Headers.Location.ToString()) ?? DBNull.Value);
             insert.Parameters.AddWithValue((object?)NullIfEmpty(response.Headers.ETag.ToString()) ?? DBNull.Value);
-            insert.Parameters.AddWithValue(body);
+            insert.Parameters.AddWithValue(secrets.Length == 0 ? body : WithoutSecrets(body, secrets));
             await insert.ExecuteNonQueryAsync(ct);
             await transaction.CommitAsync(ct);
         }
@@ -148,6 +183,14 @@ internal static class IdempotencyFilter
         }
 
         return new BufferedResult(body);
+    }
+
+    /// <summary>Removes the platform's keys past their lifetime (the daily purge job); a tenant's are removed when seen again.</summary>
+    public static async Task RemoveExpiredPlatformKeysAsync(PlatformDatabase platform, CancellationToken ct)
+    {
+        await using var command = platform.DataSource.CreateCommand("DELETE FROM platform.idempotency_keys WHERE created_at < now() - $1");
+        command.Parameters.AddWithValue(Lifetime);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     internal static bool IsValidKey(string key) =>
@@ -166,18 +209,53 @@ internal static class IdempotencyFilter
         return subject is not null ? "user:" + subject : operation?.ActorKind ?? ActorKinds.Anonymous;
     }
 
-    private static byte[] Fingerprint(HttpContext http, object? body, Type bodyType)
+    private static byte[] Fingerprint(HttpContext http, object? body, Type? bodyType)
     {
         var options = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var head = Encoding.UTF8.GetBytes($"{http.Request.Method}\n{http.Request.Path.Value}\n");
-        var json = JsonSerializer.SerializeToUtf8Bytes(body, bodyType, options);
+        var json = bodyType is null ? [] : JsonSerializer.SerializeToUtf8Bytes(body, bodyType, options);
         return SHA256.HashData([.. head, .. json]);
     }
 
-    private static async Task<StoredResponse?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key, CancellationToken ct)
+    /// <summary>The JSON body with each path (<c>owner.password</c>) set to null; a body that is not JSON is recorded empty.</summary>
+    private static byte[] WithoutSecrets(byte[] body, string[] paths)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+
+        foreach (var path in paths)
+        {
+            var names = path.Split('.');
+            var node = root;
+            foreach (var name in names[..^1])
+            {
+                node = node is JsonObject parent ? FindMember(parent, name) : null;
+            }
+
+            if (node is JsonObject holder && holder.FirstOrDefault(m => string.Equals(m.Key, names[^1], StringComparison.OrdinalIgnoreCase)).Key is { } member)
+            {
+                holder[member] = null;
+            }
+        }
+
+        return Encoding.UTF8.GetBytes(root?.ToJsonString() ?? "null");
+    }
+
+    private static JsonNode? FindMember(JsonObject parent, string name) =>
+        parent.FirstOrDefault(m => string.Equals(m.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    private static async Task<StoredResponse?> FindAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string table, string scope, string key, CancellationToken ct)
     {
         await using (var purge = new NpgsqlCommand(
-            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - $3", connection, transaction))
+            $"DELETE FROM {table} WHERE scope = $1 AND key = $2 AND created_at < now() - $3", connection, transaction))
         {
             purge.Parameters.AddWithValue(scope);
             purge.Parameters.AddWithValue(key);
@@ -186,7 +264,7 @@ internal static class IdempotencyFilter
         }
 
         await using var command = new NpgsqlCommand(
-            "SELECT fingerprint, status_code, content_type, location, etag, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            $"SELECT fingerprint, status_code, content_type, location, etag, body FROM {table} WHERE scope = $1 AND key = $2",
             connection, transaction);
         command.Parameters.AddWithValue(scope);
         command.Parameters.AddWithValue(key);
@@ -206,6 +284,40 @@ internal static class IdempotencyFilter
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    /// <summary>The connection and transaction the key's lock, lookup and record live in.</summary>
+    private sealed class Unit(NpgsqlConnection connection, NpgsqlTransaction transaction, IAsyncDisposable owner) : IAsyncDisposable
+    {
+        public NpgsqlConnection Connection { get; } = connection;
+
+        public NpgsqlTransaction Transaction { get; } = transaction;
+
+        public static async Task<Unit> BeginAsync(HttpContext http, bool platform, CancellationToken ct)
+        {
+            if (!platform)
+            {
+                var tenant = await http.RequestServices.GetRequiredService<TenantDatabase>().BeginAsync(ct);
+                return new Unit(tenant.Connection, tenant.Transaction, tenant);
+            }
+
+            var connection = await http.RequestServices.GetRequiredService<PlatformDatabase>().OpenConnectionAsync(ct);
+            try
+            {
+                return new Unit(connection, await connection.BeginTransactionAsync(ct), connection);
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync();
+            await owner.DisposeAsync();
+        }
+    }
 
     private sealed record StoredResponse(byte[] Fingerprint, int StatusCode, string? ContentType, string? Location, string? ETag, byte[] Body);
 

@@ -8,6 +8,7 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Backups;
+using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
@@ -62,17 +63,18 @@ internal static class PlatformEndpoints
     {
         var platform = app.MapGroup("/platform").RequirePlatformKey().WithTags("Platform");
         var tenants = platform.MapGroup("/tenants");
-        tenants.MapPost("/", CreateAsync);
+        // A replay of a creation answers the first 201 without the generated owner password, which is told once.
+        tenants.MapPost("/", CreateAsync).WithPlatformIdempotency<CreateTenantRequest>("owner.password");
         tenants.MapGet("/", ListAsync);
         tenants.MapGet("/{identifier}", GetAsync);
         tenants.MapPatch("/{identifier}", UpdateAsync);
         tenants.MapPost("/{identifier}/suspend", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
-            Answer(provisioner.SuspendAsync(identifier, ct), options.Value, bounds));
+            Answer(provisioner.SuspendAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency();
         tenants.MapPost("/{identifier}/resume", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
-            Answer(provisioner.ResumeAsync(identifier, ct), options.Value, bounds));
+            Answer(provisioner.ResumeAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency();
         tenants.MapDelete("/{identifier}", DeleteAsync);
         tenants.MapPost("/{identifier}/undelete", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
-            Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds));
+            Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency();
 
         platform.MapGet("/audit-events", ListOperatorEvents.HandleAsync);
         BackupEndpoints.Map(platform);
@@ -81,7 +83,7 @@ internal static class PlatformEndpoints
         {
             var id = await jobs.EnqueueAsync(ct);
             return TypedResults.Accepted($"/platform/migrations/{id}", new MigrationJobAccepted(id));
-        });
+        }).WithPlatformIdempotency();
         platform.MapGet("/migrations/{jobId:guid}", async Task<Results<Ok<MigrationJob>, ProblemHttpResult>> (Guid jobId, MigrationJobs jobs, CancellationToken ct) =>
             await jobs.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No migration job with that id."));
     }

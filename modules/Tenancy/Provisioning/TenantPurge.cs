@@ -1,6 +1,7 @@
 using Hangfire;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Idempotency;
 
 namespace Monolith.Tenancy.Provisioning;
 
@@ -8,9 +9,10 @@ namespace Monolith.Tenancy.Provisioning;
 /// The daily purge: every deleted tenant whose grace has ended is removed, one by one, each under its identifier's lock
 /// and re-checked there (an undelete since the list was read wins). Idempotent: a purge interrupted midway leaves the
 /// tenant <c>deleting</c>, which the next run (or a create of that identifier) finishes. Each purge takes a final backup
-/// first; backups past <c>Backups__RetentionDays</c> are removed at the end of the run.
+/// first; backups past <c>Backups__RetentionDays</c>, and platform idempotency keys past their 24 hours, are removed at the
+/// end of the run.
 /// </summary>
-internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provisioner, TenantBackups backups, TimeProvider clock)
+internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provisioner, TenantBackups backups, PlatformDatabase platform, TimeProvider clock)
 {
     public const string JobId = "tenant-purge";
 
@@ -34,6 +36,7 @@ internal sealed class TenantPurge(TenantCatalog catalog, TenantProvisioner provi
         }
 
         await backups.RemoveExpiredAsync(ct);
+        await IdempotencyFilter.RemoveExpiredPlatformKeysAsync(platform, ct);
         return purged;
     }
 }
