@@ -67,6 +67,7 @@ public static class TenancyModule
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ITenantSettings, TenantSettingsReader>();
         services.AddSingleton<IMigrationRuns, MigrationRuns>();
+        services.AddSingleton<IBackupRuns, BackupRuns>();
         return services;
     }
 

@@ -16,10 +16,14 @@ internal sealed record RetentionTaskResult(string Task, long Removed, DateTimeOf
 
 internal sealed record MigrationRunSummary(string? Target, int Tenants, int Migrated, int Current, int Failed);
 
+/// <summary>A backup's reason (requested, final) and size once completed; a restore's backup.</summary>
+internal sealed record BackupRunSummary(string? Reason, long? SizeBytes, Guid? BackupId);
+
 /// <summary>
 /// A run of a platform job, newest first. <c>kind</c> "retention": one tenant's (or, with <c>tenant</c> null, the
 /// global) retention run, with what each task removed; <c>source</c> is "schedule" (Hangfire) or "cli". <c>kind</c>
-/// "migration": a <c>POST /platform/migrations</c> job with its per-tenant counts.
+/// "migration": a <c>POST /platform/migrations</c> job with its per-tenant counts. <c>kind</c> "backup" / "restore": a
+/// tenant's backup (requested or the final one of a purge) or a restore into a new tenant.
 /// </summary>
 internal sealed record JobRunResponse(
     Guid Id,
@@ -34,9 +38,10 @@ internal sealed record JobRunResponse(
     DateTimeOffset? FinishedAt,
     IReadOnlyList<RetentionTaskResult>? Outcomes,
     MigrationRunSummary? Migration,
-    string? Error);
+    string? Error,
+    BackupRunSummary? Backup = null);
 
-/// <summary><c>GET /platform/jobs?kind=&amp;limit=&amp;cursor=</c>: recent retention and migration runs.</summary>
+/// <summary><c>GET /platform/jobs?kind=&amp;limit=&amp;cursor=</c>: recent retention, migration, backup and restore runs.</summary>
 internal static class ListJobRuns
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -44,14 +49,15 @@ internal static class ListJobRuns
     internal sealed record Position(DateTimeOffset T, Guid I);
 
     public static async Task<Results<Ok<Page<JobRunResponse>>, ValidationProblem>> HandleAsync(
-        string? kind, string? limit, string? cursor, HttpRequest request, PlatformDatabase database, IMigrationRuns migrations, CancellationToken ct)
+        string? kind, string? limit, string? cursor, HttpRequest request, PlatformDatabase database, IMigrationRuns migrations,
+        IBackupRuns backups, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         ListQuery.RejectUnknownParameters(request, errors, "kind", "limit", "cursor");
         var page = PageRequest.Parse(limit, cursor, errors);
-        if (kind is not null and not ("retention" or "migration"))
+        if (kind is not null and not ("retention" or "migration" or "backup" or "restore"))
         {
-            errors.Add("kind", "kind must be retention or migration.");
+            errors.Add("kind", "kind must be retention, migration, backup or restore.");
         }
 
         Position? after = null;
@@ -65,8 +71,8 @@ internal static class ListJobRuns
             return Problems.Validation(errors);
         }
 
-        // Retention runs are Auditing's; migration runs are Tenancy's, read through its contract. Each side gives its
-        // first page after the cursor; the newest of both make this page.
+        // Retention runs are Auditing's; migration, backup and restore runs are Tenancy's, read through its contracts.
+        // Each source gives its first page after the cursor; the newest of all make this page.
         var items = new List<JobRunResponse>(page.ReadCount * 2);
         if (kind is null or "retention")
         {
@@ -79,6 +85,14 @@ internal static class ListJobRuns
             items.AddRange(runs.Select(run => new JobRunResponse(
                 run.Id, "migration", run.Status, null, null, null, null, run.CreatedAt, run.StartedAt, run.FinishedAt, null,
                 new MigrationRunSummary(run.Target, run.Tenants, run.Migrated, run.Current, run.Failed), null)));
+        }
+
+        if (kind is null or "backup" or "restore")
+        {
+            var runs = await backups.ListAsync(kind, after is null ? null : (after.T, after.I), page.ReadCount, ct);
+            items.AddRange(runs.Select(run => new JobRunResponse(
+                run.Id, run.Kind, run.Status, null, run.Tenant, null, null, run.CreatedAt, run.CreatedAt, run.FinishedAt, null, null, run.Error,
+                new BackupRunSummary(run.Reason, run.SizeBytes, run.BackupId))));
         }
 
         var newest = items.OrderByDescending(item => item.CreatedAt).ThenByDescending(item => item.Id).Take(page.ReadCount).ToList();

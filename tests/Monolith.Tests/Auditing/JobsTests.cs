@@ -240,6 +240,17 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         Assert.Equal("completed", backup.GetProperty("status").GetString());
         Assert.True(backup.GetProperty("sizeBytes").GetInt64() > 0);
         Assert.Equal(64, backup.GetProperty("sha256").GetString()!.Length);
+
+        // The job list shows it with the other platform jobs' runs.
+        var listed = await platform.GetFromJsonAsync<JsonElement>("/platform/jobs?kind=backup&limit=200");
+        var run = Assert.Single(listed.GetProperty("items").EnumerateArray(), r => r.GetProperty("id").GetString() == body.GetProperty("id").GetString());
+        Assert.Equal("backup", run.GetProperty("kind").GetString());
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(identifier, run.GetProperty("tenant").GetString());
+        Assert.Equal("requested", run.GetProperty("backup").GetProperty("reason").GetString());
+        Assert.Equal(backup.GetProperty("sizeBytes").GetInt64(), run.GetProperty("backup").GetProperty("sizeBytes").GetInt64());
+        Assert.DoesNotContain((await platform.GetFromJsonAsync<JsonElement>("/platform/jobs?kind=restore&limit=200")).GetProperty("items").EnumerateArray(),
+            r => r.GetProperty("kind").GetString() != "restore");
     }
 
     [Fact]
@@ -270,6 +281,10 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         }
 
         Assert.Equal("completed", job.GetProperty("status").GetString());
+        var listed = await platform.GetFromJsonAsync<JsonElement>("/platform/jobs?limit=200");
+        var run = Assert.Single(listed.GetProperty("items").EnumerateArray(), r => r.GetProperty("kind").GetString() == "restore" && r.GetProperty("tenant").GetString() == copy);
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(backup.Id, run.GetProperty("backup").GetProperty("backupId").GetGuid());
         var tenant = await platform.GetFromJsonAsync<JsonElement>($"/platform/tenants/{copy}");
         Assert.Equal("active", tenant.GetProperty("status").GetString());
         Assert.Equal("The copy", tenant.GetProperty("name").GetString());

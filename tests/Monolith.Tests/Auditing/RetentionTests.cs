@@ -148,7 +148,7 @@ public sealed class RetentionTests(MonolithFixture fixture) : IntegrationTest(fi
         var migrations = await platform.GetFromJsonAsync<JsonElement>("/platform/jobs?kind=migration");
         Assert.All(migrations.GetProperty("items").EnumerateArray(), i => Assert.Equal("migration", i.GetProperty("kind").GetString()));
 
-        Assert.Equal(HttpStatusCode.BadRequest, (await platform.GetAsync("/platform/jobs?kind=backup")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await platform.GetAsync("/platform/jobs?kind=vacuum")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await platform.GetAsync("/platform/jobs?limit=0")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await Fixture.Factory.CreateClient().GetAsync("/platform/jobs")).StatusCode);
         var tenantToken = await Fixture.ClientAsAsync(MonolithFixture.Alpha, "owner");
