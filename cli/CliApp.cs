@@ -16,6 +16,7 @@ using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
+using Monolith.Toggles;
 using Npgsql;
 
 namespace Monolith.Cli;
@@ -81,6 +82,7 @@ public static class CliApp
         services.AddTenancyCore(configuration);
         services.AddAuditingCore(configuration);
         services.AddAccessCore(configuration);
+        services.AddTogglesCore();
         services.AddLogRetention();
         configure?.Invoke(services);
         return services.BuildServiceProvider();

@@ -34,13 +34,20 @@ public static class TogglesModule
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ToggleScheduler>();
         services.AddSingleton<IRecurringJobSchedule, TogglesRecurringJobs>();
-        services.AddSingleton<ITenantRestoreStep, ScheduleRestoredChanges>();
+        services.AddTogglesCore();
         services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
 
         services.AddHttpContextAccessor();
         services.AddFeatureManagement().AddFeatureFilter<TogglesFeatureFilter>();
         services.Replace(ServiceDescriptor.Singleton<IFeatureDefinitionProvider, TogglesFeatureDefinitionProvider>());
         return builder;
+    }
+
+    /// <summary>What the host and the CLI share: the step that hands a restored tenant's pending schedules to the scheduler.</summary>
+    public static IServiceCollection AddTogglesCore(this IServiceCollection services)
+    {
+        services.AddSingleton<ITenantRestoreStep, ScheduleRestoredChanges>();
+        return services;
     }
 
     public static IEndpointRouteBuilder MapToggles(this IEndpointRouteBuilder app)
