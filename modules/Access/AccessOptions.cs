@@ -63,5 +63,8 @@ public sealed class AccountOptions
 
     public int PasswordResetMinutes { get; set; } = 60;
 
+    /// <summary>At most one reset mail per user within this many seconds: a flood of requests for one address sends one mail.</summary>
+    public int PasswordResetIntervalSeconds { get; set; } = 60;
+
     public int EmailVerificationHours { get; set; } = 48;
 }

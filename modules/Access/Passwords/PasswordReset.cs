@@ -46,16 +46,27 @@ internal sealed class PasswordReset(TenantDatabase database, TenantContext tenan
     public async Task SendAsync(string email, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
-        var user = await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, email, ct);
-        if (user is { Status: UserStatus.Active })
+        var user = await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, email, ct, forUpdate: true);
+        if (user is { Status: UserStatus.Active } && !await SentRecentlyAsync(unit, user.Id, ct))
         {
             var minutes = Math.Max(1, options.Value.PasswordResetMinutes);
             var token = await AccountTokens.IssueAsync(
-                unit.Connection, unit.Transaction, user.Id, AccountTokenPurposes.PasswordReset, user.Email, clock.GetUtcNow().AddMinutes(minutes), ct);
+                unit.Connection, unit.Transaction, user.Id, AccountTokenPurposes.PasswordReset, user.Email, clock.GetUtcNow(), TimeSpan.FromMinutes(minutes), ct);
             await MailOutbox.EnqueueAsync(unit.Connection, unit.Transaction, mails.PasswordReset(user.Email, tenants.Required.Identifier, token, minutes), ct);
         }
 
         await unit.CommitAsync(ct);
+    }
+
+    /// <summary>Whether the user got a reset mail within <c>Access:PasswordResetIntervalSeconds</c> (the user's row is locked, so parallel jobs count each other).</summary>
+    private async Task<bool> SentRecentlyAsync(TenantConnection unit, Guid userId, CancellationToken ct)
+    {
+        await using var command = unit.Command(
+            "SELECT EXISTS (SELECT 1 FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3)");
+        command.Parameters.AddWithValue(userId);
+        command.Parameters.AddWithValue(AccountTokenPurposes.PasswordReset);
+        command.Parameters.AddWithValue(clock.GetUtcNow().AddSeconds(-Math.Max(0, options.Value.PasswordResetIntervalSeconds)));
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary><c>POST /auth/password-reset/confirm</c>: 204; 400 <c>invalid-token</c> for a token that is unknown, expired or used.</summary>

@@ -24,23 +24,25 @@ internal static class AccountTokens
 
     public static byte[] Hash(string token) => RefreshTokens.Hash(token);
 
-    /// <summary>A new token of the user; the user's earlier unspent tokens of the same purpose are spent (one live link at a time).</summary>
+    /// <summary>A new token of the user, issued and expiring by the application's clock; the user's earlier unspent tokens of the same purpose are spent (one live link at a time).</summary>
     public static async Task<string> IssueAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, string purpose, string email, DateTimeOffset expiresAt, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, string purpose, string email, DateTimeOffset issuedAt, TimeSpan lifetime,
+        CancellationToken ct)
     {
         var token = New();
         await using var command = new NpgsqlCommand(
             """
             WITH spent AS (
                 UPDATE account_tokens SET used_at = now() WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL)
-            INSERT INTO account_tokens (id, user_id, purpose, token_hash, email, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+            INSERT INTO account_tokens (id, user_id, purpose, token_hash, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
             """, connection, transaction);
         command.Parameters.AddWithValue(Guid.CreateVersion7());
         command.Parameters.AddWithValue(userId);
         command.Parameters.AddWithValue(purpose);
         command.Parameters.AddWithValue(Hash(token));
         command.Parameters.AddWithValue(email);
-        command.Parameters.AddWithValue(expiresAt);
+        command.Parameters.AddWithValue(issuedAt);
+        command.Parameters.AddWithValue(issuedAt + lifetime);
         await command.ExecuteNonQueryAsync(ct);
         return token;
     }

@@ -48,8 +48,8 @@ internal static class UserStore
     public static Task<UserRow?> FindAsync(NpgsqlConnection connection, Guid id, CancellationToken ct, NpgsqlTransaction? transaction = null, bool forUpdate = false) =>
         SingleAsync(connection, transaction, $"SELECT {Columns} FROM users WHERE id = $1{(forUpdate ? " FOR UPDATE" : string.Empty)}", ct, id);
 
-    public static Task<UserRow?> FindByEmailAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, CancellationToken ct) =>
-        SingleAsync(connection, transaction, $"SELECT {Columns} FROM users WHERE lower(email) = lower($1)", ct, email);
+    public static Task<UserRow?> FindByEmailAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, CancellationToken ct, bool forUpdate = false) =>
+        SingleAsync(connection, transaction, $"SELECT {Columns} FROM users WHERE lower(email) = lower($1){(forUpdate ? " FOR UPDATE" : string.Empty)}", ct, email);
 
     public static async Task<List<UserRow>> ListAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string? role, string? status, Guid? after, int take, CancellationToken ct)

@@ -28,7 +28,7 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
     {
         var hours = Math.Max(1, options.Value.EmailVerificationHours);
         var token = await AccountTokens.IssueAsync(
-            connection, transaction, userId, AccountTokenPurposes.EmailVerification, email, clock.GetUtcNow().AddHours(hours), ct);
+            connection, transaction, userId, AccountTokenPurposes.EmailVerification, email, clock.GetUtcNow(), TimeSpan.FromHours(hours), ct);
         await MailOutbox.EnqueueAsync(connection, transaction, mails.EmailVerification(email, tenants.Required.Identifier, token, hours), ct);
     }
 

@@ -46,6 +46,43 @@ public sealed class AccountFlowTests(UserLifecycleFixture fixture)
     }
 
     [Fact]
+    public async Task A_flood_of_reset_requests_for_one_address_sends_one_mail_a_minute()
+    {
+        var tenant = await fixture.ProvisionAsync("rst");
+        var (user, _) = await fixture.UserAsync(tenant, "member");
+        var (other, _) = await fixture.UserAsync(tenant, "member");
+        using var anonymous = fixture.Anonymous(tenant);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await anonymous.PostAsJsonAsync("/auth/password-reset", new { email = user.Email })).StatusCode);
+        }
+
+        // The jobs run in order: once the other address's mail is there, the five requests' jobs have run.
+        await anonymous.PostAsJsonAsync("/auth/password-reset", new { email = other.Email });
+        await fixture.MailAsync(tenant, other.Email);
+        var first = await fixture.MailAsync(tenant, user.Email);
+        Assert.Equal(2, await fixture.MailCountAsync(tenant, user.Email)); // its verification mail and one reset mail
+
+        var started = fixture.Clock.Now;
+        try
+        {
+            fixture.Clock.Now = started.AddSeconds(61);
+            await anonymous.PostAsJsonAsync("/auth/password-reset", new { email = user.Email });
+            var second = await fixture.MailAsync(tenant, user.Email);
+            Assert.NotEqual(first.Token, second.Token);
+            // The newer link is the one that works.
+            Assert.Equal("/problems/invalid-token", await ProblemTypeAsync(
+                await anonymous.PostAsJsonAsync("/auth/password-reset/confirm", new { token = first.Token, password = NewPassword })));
+            Assert.Equal(HttpStatusCode.NoContent,
+                (await anonymous.PostAsJsonAsync("/auth/password-reset/confirm", new { token = second.Token, password = NewPassword })).StatusCode);
+        }
+        finally
+        {
+            fixture.Clock.Now = started;
+        }
+    }
+
+    [Fact]
     public async Task A_reset_token_works_once_ends_every_session_and_replaces_the_password()
     {
         var tenant = await fixture.ProvisionAsync("rst");
