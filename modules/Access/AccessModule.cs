@@ -44,6 +44,7 @@ public static class AccessModule
         ForwardedHeadersSetup.Add(services, builder.Configuration);
         services.AddSingleton<CurrentUsers>();
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<CurrentUsers>());
+        services.AddMailDelivery(builder.Configuration);
         return builder;
     }
 
@@ -56,6 +57,7 @@ public static class AccessModule
         services.AddSingleton<UserPasswords>();
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
         services.AddSingleton<ITenantRestoreStep, EndSessionsOfRestoredTenant>();
+        services.AddSingleton<ITenantRestoreStep, OutboxOfRestoredTenant>();
         return services;
     }
 
