@@ -365,7 +365,7 @@ internal sealed partial class MailDelivery(
                 command.Parameters.AddWithValue(mail.Id);
                 command.Parameters.AddWithValue(text);
                 command.Parameters.AddWithValue(giveUp);
-                command.Parameters.AddWithValue(Backoff(mail.Attempts).TotalSeconds);
+                command.Parameters.AddWithValue(Backoff(Options, mail.Attempts).TotalSeconds);
                 await command.ExecuteNonQueryAsync(CancellationToken.None);
             }
 
@@ -418,10 +418,10 @@ internal sealed partial class MailDelivery(
     }
 
     /// <summary>The delay after the n-th failed attempt: <see cref="MailOptions.RetrySeconds"/> doubling, at most <see cref="MailOptions.MaxRetrySeconds"/>.</summary>
-    internal TimeSpan Backoff(int attempts)
+    internal static TimeSpan Backoff(MailOptions options, int attempts)
     {
-        var first = Math.Max(1, Options.RetrySeconds);
-        var max = Math.Max(first, Options.MaxRetrySeconds);
+        var first = Math.Max(1, options.RetrySeconds);
+        var max = Math.Max(first, options.MaxRetrySeconds);
         var seconds = first * Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
         return TimeSpan.FromSeconds(Math.Min(max, seconds));
     }
