@@ -20,6 +20,12 @@ public sealed class MailOptions
     /// <summary>How often the delivery job looks for due mail (a commit also wakes it on the instances that run jobs).</summary>
     public int DeliverySeconds { get; set; } = 5;
 
+    /// <summary>
+    /// On the instances that run jobs, deliver as soon as a transaction that queued mail commits (its notification), not
+    /// only every <see cref="DeliverySeconds"/>. Off: the recurring job alone delivers (measured in docs/BENCHMARKS.md).
+    /// </summary>
+    public bool WakeOnCommit { get; set; } = true;
+
     /// <summary>Attempts before a mail is given up (its record keeps <c>failed_at</c> and the last error, its bodies are cleared).</summary>
     public int MaxAttempts { get; set; } = 10;
 

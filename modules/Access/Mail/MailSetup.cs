@@ -29,7 +29,8 @@ internal static partial class MailSetup
         services.AddHostedService<TransportCheck>();
 
         // The same condition as Hangfire's server (Tenancy's JobsSetup): a process that runs no jobs delivers no mail.
-        if (configuration.GetValue("Jobs:ServerEnabled", true) || configuration.GetValue("Jobs:WorkerOnly", false))
+        var runsJobs = configuration.GetValue("Jobs:ServerEnabled", true) || configuration.GetValue("Jobs:WorkerOnly", false);
+        if (runsJobs && configuration.GetValue($"{MailOptions.Section}:{nameof(MailOptions.WakeOnCommit)}", true))
         {
             services.AddSingleton<MailDeliveryWakeup>();
             services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<MailDeliveryWakeup>());

@@ -1,9 +1,14 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.ComponentModel;
+using SmtpServer.IO;
+using SmtpServer.Net;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
 
@@ -84,6 +89,7 @@ public sealed class InProcessSmtpServer : IAsyncDisposable
             .Build();
         var services = new ServiceProvider();
         services.Add(new RecordingStore(this));
+        services.Add(new NoDelayListenerFactory());
         var server = new SmtpServer.SmtpServer(options, services);
         running = new CancellationTokenSource();
         serving = server.StartAsync(running.Token);
@@ -188,6 +194,51 @@ public sealed class InProcessSmtpServer : IAsyncDisposable
         {
             received.Add(mail);
         }
+    }
+
+    /// <summary>
+    /// The package's own listener leaves Nagle's algorithm on: MailKit pipelines MAIL, RCPT and DATA, the server's second
+    /// reply then waits for the client's delayed ACK, and every mail costs 40 ms. Real relays answer at once; so does this.
+    /// </summary>
+    private sealed class NoDelayListenerFactory : IEndpointListenerFactory
+    {
+        public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
+        {
+            var listener = new TcpListener(endpointDefinition.Endpoint);
+            listener.Start();
+            return new NoDelayListener(listener);
+        }
+    }
+
+    private sealed class NoDelayListener(TcpListener listener) : IEndpointListener
+    {
+        public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
+        {
+            var socket = await listener.AcceptSocketAsync(cancellationToken);
+            socket.NoDelay = true;
+            context.Properties.Add(EndpointListener.LocalEndPointKey, socket.LocalEndPoint);
+            context.Properties.Add(EndpointListener.RemoteEndPointKey, socket.RemoteEndPoint);
+            return new PlainPipe(new NetworkStream(socket, ownsSocket: true));
+        }
+
+        public void Dispose() => listener.Stop();
+    }
+
+    /// <summary>Plain SMTP only (no STARTTLS): the pipe the package would make, over the socket above.</summary>
+    private sealed class PlainPipe(NetworkStream stream) : ISecurableDuplexPipe
+    {
+        public PipeReader Input { get; } = PipeReader.Create(stream);
+
+        public PipeWriter Output { get; } = PipeWriter.Create(stream);
+
+        public bool IsSecure => false;
+
+        public SslProtocols SslProtocol => SslProtocols.None;
+
+        public Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("The in-process SMTP server speaks plain SMTP only.");
+
+        public void Dispose() => stream.Dispose();
     }
 
     private sealed class RecordingStore(InProcessSmtpServer server) : MessageStore
