@@ -295,6 +295,50 @@ public sealed class MailDeliveryTests(MailFixture fixture)
         Assert.False(await fixture.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM platform.mail_due WHERE tenant_id = $1)", tenant.Id));
     }
 
+    [Fact]
+    public async Task Two_instances_delivering_at_once_send_each_mail_once()
+    {
+        var tenant = await fixture.ProvisionAsync("mail");
+        var to = $"once@{tenant.Identifier}.test";
+        var ids = await fixture.EnqueueAsync(tenant, Enumerable.Range(1, 30).Select(i => MailFixture.Mail(to, NewToken(), $"Mail {i}")).ToArray());
+        var settings = fixture.Settings;
+        settings["Mail:BatchSize"] = "4";
+        await using var first = fixture.Host(settings);
+        await using var second = fixture.Host(settings);
+
+        await Task.WhenAll(fixture.DeliverAsync(first), fixture.DeliverAsync(second), Task.Run(() => fixture.DeliverAsync(second)));
+
+        var received = await fixture.Smtp.WaitForCountAsync(30, m => m.To.Mailboxes.Any(a => a.Address == to));
+        Assert.Equal(30, received.Count);
+        Assert.Equal(ids.Select(id => $"{id:D}@mail.monolith.test").Order(StringComparer.Ordinal), received.Select(m => m.MessageId).Order(StringComparer.Ordinal));
+        Assert.Equal(30L, await fixture.ScalarAsync<long>($"SELECT count(*) FROM \"{tenant.SchemaName}\".mail_outbox WHERE sent_at IS NOT NULL AND attempts = 1"));
+    }
+
+    [Fact]
+    public async Task A_mail_queued_while_its_tenant_is_being_delivered_goes_out_too()
+    {
+        var tenant = await fixture.ProvisionAsync("mail");
+        var to = $"meanwhile@{tenant.Identifier}.test";
+        await fixture.EnqueueAsync(tenant, MailFixture.Mail(to, NewToken(), "Before"));
+        var queuedMeanwhile = false;
+        await using var host = fixture.Host(fixture.Settings, services => services.AddSingleton<IMailSender>(sp =>
+            new BeforeSending(ActivatorUtilities.CreateInstance<SmtpMailSender>(sp), async () =>
+            {
+                if (!queuedMeanwhile)
+                {
+                    queuedMeanwhile = true;
+                    await fixture.EnqueueAsync(tenant, MailFixture.Mail(to, NewToken(), "Meanwhile"));
+                }
+            })));
+
+        await fixture.DeliverAsync(host);
+        await fixture.DeliverAsync(host);
+
+        var received = await fixture.Smtp.WaitForCountAsync(2, m => m.To.Mailboxes.Any(a => a.Address == to));
+        Assert.Equal(["Before", "Meanwhile"], received.Select(m => m.Subject).Order(StringComparer.Ordinal));
+        Assert.False(await fixture.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM platform.mail_due WHERE tenant_id = $1)", tenant.Id));
+    }
+
     private static string NewToken() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
 
     /// <summary>Delivers through the real transport, then dies as the process would: nothing after the send runs.</summary>
@@ -308,6 +352,23 @@ public sealed class MailDeliveryTests(MailFixture fixture)
             {
                 await inner.SendAsync(message, ct);
                 throw new ProcessDied();
+            }
+
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
+    }
+
+    /// <summary>Runs <paramref name="before"/> before each send (a flow queuing mail while the job works on the tenant).</summary>
+    private sealed class BeforeSending(IMailSender inner, Func<Task> before) : IMailSender
+    {
+        public async Task<IMailConnection> ConnectAsync(CancellationToken ct) => new Connection(await inner.ConnectAsync(ct), before);
+
+        private sealed class Connection(IMailConnection inner, Func<Task> before) : IMailConnection
+        {
+            public async Task SendAsync(MimeMessage message, CancellationToken ct)
+            {
+                await before();
+                await inner.SendAsync(message, ct);
             }
 
             public ValueTask DisposeAsync() => inner.DisposeAsync();
