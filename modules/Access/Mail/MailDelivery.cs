@@ -211,10 +211,11 @@ internal sealed partial class MailDelivery(
         for (var batch = 0; batch < MaxBatchesPerVisit; batch++)
         {
             var claimed = await ClaimAsync(ct);
-            sent += await SendAsync(tenant, claimed, ct);
-            if (claimed.Count < Math.Max(1, Options.BatchSize))
+            var (delivered, reachable) = await SendAsync(tenant, claimed, ct);
+            sent += delivered;
+            if (!reachable || claimed.Count < Math.Max(1, Options.BatchSize))
             {
-                break;
+                break; // with the transport unreachable, the tenant's other mails keep their attempts for later
             }
         }
 
@@ -252,12 +253,12 @@ internal sealed partial class MailDelivery(
         return claimed.OrderBy(m => m.CreatedAt).ToList();
     }
 
-    /// <summary>Sends the claimed mails over one connection; returns how many went out.</summary>
-    private async Task<int> SendAsync(TenantInfo tenant, List<OutboxMail> claimed, CancellationToken ct)
+    /// <summary>Sends the claimed mails over one connection; returns how many went out and whether the transport could be reached.</summary>
+    private async Task<(int Sent, bool Reachable)> SendAsync(TenantInfo tenant, List<OutboxMail> claimed, CancellationToken ct)
     {
         if (claimed.Count == 0)
         {
-            return 0;
+            return (0, true);
         }
 
         var from = MailboxAddress.Parse(Options.From);
@@ -345,7 +346,7 @@ internal sealed partial class MailDelivery(
             }
         }
 
-        return sent;
+        return (sent, unreachable is null);
     }
 
     private static bool IsTransportFailure(Exception e, CancellationToken ct) => e

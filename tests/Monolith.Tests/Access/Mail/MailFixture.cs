@@ -13,7 +13,9 @@ namespace Monolith.Tests.Access.Mail;
 /// <summary>
 /// A database of its own (delivery takes every due tenant of its database: on the shared one it would take other tests'
 /// mail), an in-process SMTP server, and a host that sends there without running jobs: the tests run the delivery
-/// themselves (<see cref="DeliverAsync"/>). Each test provisions tenants of its own.
+/// themselves (<see cref="DeliverAsync"/>). Each test provisions tenants of its own. Tenant roles belong to the server,
+/// not to a database: when the collection ends, the database is dropped and its tenants' roles with it, so no other
+/// test finds roles without a tenant (the collection runs after the parallel ones, alone).
 /// </summary>
 public sealed class MailFixture : IAsyncLifetime
 {
@@ -131,12 +133,38 @@ public sealed class MailFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        var roles = new List<string>();
+        await using (var connection = new NpgsqlConnection(Connections.Superuser))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT role_name FROM platform.tenants", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                roles.Add(reader.GetString(0));
+            }
+        }
+
         await Factory.DisposeAsync();
         await Smtp.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        await using var server = new NpgsqlConnection((await TestDatabase.Shared).ServerConnectionString);
+        await server.OpenAsync();
+        var database = new NpgsqlConnectionStringBuilder(Connections.Superuser).Database!;
+        await using (var drop = new NpgsqlCommand($"DROP DATABASE \"{database}\" WITH (FORCE)", server))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        foreach (var role in roles)
+        {
+            await using var drop = new NpgsqlCommand($"DROP ROLE IF EXISTS \"{role}\"", server);
+            await drop.ExecuteNonQueryAsync();
+        }
     }
 }
 
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MailCollection : ICollectionFixture<MailFixture>
 {
     public const string Name = "mail";
