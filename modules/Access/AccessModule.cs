@@ -34,6 +34,7 @@ public static class AccessModule
     {
         var services = builder.Services;
         services.AddAccessCore(builder.Configuration);
+        services.AddMailDelivery(builder.Configuration);
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<AccessTokenIssuer>();
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, BearerSetup>();
@@ -44,7 +45,6 @@ public static class AccessModule
         ForwardedHeadersSetup.Add(services, builder.Configuration);
         services.AddSingleton<CurrentUsers>();
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<CurrentUsers>());
-        services.AddMailDelivery(builder.Configuration);
         return builder;
     }
 
