@@ -128,6 +128,10 @@ fi
 say "serving http://127.0.0.1:$port (Ctrl-C stops it)"
 export ASPNETCORE_URLS="http://127.0.0.1:$port"
 export Backups__Directory="${Backups__Directory:-$PWD/.data/backups}"
+# Mail to read on this machine: one .eml file per mail in .data/mail, unless an SMTP relay or a directory of your own is set.
+if [ -z "${Mail__Smtp__Host:-}" ] && [ -z "${Mail__PickupDirectory:-}" ]; then
+  export Mail__PickupDirectory="$PWD/.data/mail"
+fi
 # The content root is the build output, where appsettings.json is.
 (cd "$MONOLITH_HOST_DIR" && exec dotnet Monolith.Host.dll) &
 host_pid=$!

@@ -37,6 +37,7 @@ public static class AccessModule
     {
         var services = builder.Services;
         services.AddAccessCore(builder.Configuration);
+        services.AddMailDelivery(builder.Configuration);
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<AccessTokenIssuer>();
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, BearerSetup>();
@@ -64,6 +65,7 @@ public static class AccessModule
         services.AddSingleton<EmailVerifications>();
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
         services.AddSingleton<ITenantRestoreStep, EndSessionsOfRestoredTenant>();
+        services.AddSingleton<ITenantRestoreStep, OutboxOfRestoredTenant>();
         return services;
     }
 

@@ -31,13 +31,15 @@ internal static class BenchProgram
         ["backend-memory", var connectionString, var ownerConnectionString, var count, var parallel] =>
             await BackendMemoryBench.RunAsync(connectionString, ownerConnectionString, int.Parse(count), int.Parse(parallel)),
         ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
+        ["mail", var app, var owner, var mails, var tenants, var latencyMails] =>
+            await MailBench.RunAsync(app, owner, int.Parse(mails), int.Parse(tenants), int.Parse(latencyMails)),
         _ => Usage(),
     };
 
     private static int Usage()
     {
         Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | migrate CONNECTION_STRING PARALLEL" +
-            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-cpu CONNECTION_STRING BLOCK BLOCKS LABEL=SCHEMA... | backend-memory SUPERUSER_CONNECTION_STRING OWNER_CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID");
+            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-cpu CONNECTION_STRING BLOCK BLOCKS LABEL=SCHEMA... | backend-memory SUPERUSER_CONNECTION_STRING OWNER_CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID | mail APP OWNER MAILS TENANTS LATENCY_MAILS");
         return 2;
     }
 }
