@@ -17,7 +17,7 @@ using Npgsql;
 namespace Monolith.Access.Mail;
 
 /// <summary>
-/// Delivers the tenants' outboxes, at least once (docs/adr/0052). One platform statement leases the tenants whose
+/// Delivers the tenants' outboxes, at least once (docs/adr/0014). One platform statement leases the tenants whose
 /// <c>platform.mail_due</c> row is due (SKIP LOCKED; the lease is a due time in the future, so no lock is held while mail
 /// is sent). Per tenant, as the tenant's role: claim a batch (each row leased the same way, attempts counted), commit,
 /// send each mail with no transaction open, mark each sent (bodies cleared) or failed (backoff, or given up after

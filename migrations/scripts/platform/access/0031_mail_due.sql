@@ -1,5 +1,5 @@
 -- Access (module Access): when each tenant's earliest undelivered mail is due, so that the delivery job finds every
--- tenant with mail to send in one platform query instead of asking each tenant schema (docs/adr/0052, the toggle
+-- tenant with mail to send in one platform query instead of asking each tenant schema (docs/adr/0014, the toggle
 -- scheduler's platform.toggle_schedule_due is the model).
 --
 -- A hint, not the truth: the truth is each tenant's mail_outbox. A row may be early (the transaction that queued the

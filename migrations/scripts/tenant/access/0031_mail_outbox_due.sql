@@ -1,5 +1,5 @@
 -- Access (module Access): every mail queued keeps platform.mail_due (platform script 0031) at or before this tenant's
--- earliest due mail, in the same transaction, and notifies monolith_mail at commit (docs/adr/0052).
+-- earliest due mail, in the same transaction, and notifies monolith_mail at commit (docs/adr/0014).
 CREATE TRIGGER mail_due AFTER INSERT ON mail_outbox
     REFERENCING NEW TABLE AS queued FOR EACH STATEMENT EXECUTE FUNCTION monolith.mail_due();
 
