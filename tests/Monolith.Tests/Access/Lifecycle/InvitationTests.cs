@@ -134,7 +134,7 @@ public sealed class InvitationTests(UserLifecycleFixture fixture)
         var errors = (await JsonAsync(invalid)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("email", out _));
         Assert.True(errors.TryGetProperty("role", out _));
-        Assert.Equal(1, await fixture.MailCountAsync(tenant, email));
+        Assert.Equal(1L, await fixture.MailCountAsync(tenant, email));
     }
 
     [Fact]

@@ -14,8 +14,8 @@ using Serilog.Core;
 
 namespace Monolith.Tests.Access.Lifecycle;
 
-/// <summary>A mail as its recipient reads it.</summary>
-public sealed record ReceivedMail(string To, string Subject, string Text, string Html)
+/// <summary>A mail as its recipient read it from the SMTP server.</summary>
+public sealed record AccountMail(string To, string Subject, string Text, string Html)
 {
     /// <summary>The token of the mail's link (<c>…?tenant=…&amp;token=…</c>).</summary>
     public string Token => Regex.Match(Text, @"[?&]token=([A-Za-z0-9_\-%]+)").Groups[1].Value is { Length: > 0 } token
@@ -25,14 +25,17 @@ public sealed record ReceivedMail(string To, string Subject, string Text, string
 
 /// <summary>
 /// A host of its own for the users' lifecycle flows: a Hangfire server (one worker, so jobs run in the order they were
-/// enqueued), a clock the tests move, every log event captured, and the mail the flows send read back as it was sent.
-/// Each test provisions a tenant of its own.
+/// enqueued), a clock the tests move, every log event captured, and a real SMTP server in process that the host's mail
+/// delivery sends to: the tests read each mail as its recipient would. Each test provisions a tenant of its own. (The
+/// host delivers the due mail of every tenant of the shared database; the tests only read their own recipients'.)
 /// </summary>
 public sealed class UserLifecycleFixture : IAsyncLifetime
 {
     public const string OwnerPassword = "owner-password-0123456789";
 
-    private readonly HashSet<Guid> read = [];
+    private readonly HashSet<string> read = [];
+
+    public InProcessSmtpServer Smtp { get; private set; } = null!;
 
     public CapturedLogs Logs { get; } = new();
 
@@ -45,9 +48,10 @@ public sealed class UserLifecycleFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.Shared;
+        Smtp = await InProcessSmtpServer.StartNewAsync();
         Factory = new MonolithFactory(
             Database.Connections,
-            new Dictionary<string, string?>
+            new Dictionary<string, string?>(Smtp.Settings)
             {
                 ["Serilog:MinimumLevel:Default"] = "Verbose",
                 ["Jobs:ServerEnabled"] = "true",
@@ -98,47 +102,35 @@ public sealed class UserLifecycleFixture : IAsyncLifetime
         return (new TestUser(id, email, password, role), await SignedInAsync(tenant, email, password));
     }
 
-    /// <summary>The next mail to that address not read yet, waiting for its delivery.</summary>
-    public async Task<ReceivedMail> MailAsync(TenantInfo tenant, string to, TimeSpan? timeout = null)
+    /// <summary>The next mail to that address not read yet, as the SMTP server received it (waiting for its delivery).</summary>
+    public async Task<AccountMail> MailAsync(TenantInfo tenant, string to, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (true)
+        var message = await Smtp.WaitForAsync(m => IsTo(m, to) && Unread(m), timeout ?? TimeSpan.FromSeconds(15));
+        lock (read)
         {
-            var mails = await OutboxAsync(tenant, to);
-            foreach (var (id, mail) in mails.Where(m => !read.Contains(m.Id)))
-            {
-                read.Add(id);
-                return mail;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"no mail to {to} within the time allowed");
-            }
-
-            await Task.Delay(100);
+            read.Add(message.MessageId ?? string.Empty);
         }
+
+        Assert.Contains(tenant.Identifier, message.TextBody, StringComparison.Ordinal);
+        return new AccountMail(to, message.Subject ?? string.Empty, message.TextBody ?? string.Empty, message.HtmlBody ?? string.Empty);
     }
 
-    /// <summary>Every mail to that address so far (read or not).</summary>
-    public async Task<int> MailCountAsync(TenantInfo tenant, string to) => (await OutboxAsync(tenant, to)).Count;
+    /// <summary>How many mails to that address the flows wrote to the tenant's outbox so far (sent or not).</summary>
+    public Task<long> MailCountAsync(TenantInfo tenant, string to) =>
+        ScalarAsync<long>(tenant, "SELECT count(*) FROM mail_outbox WHERE lower(recipient) = lower($1)", to);
 
-    private async Task<List<(Guid Id, ReceivedMail Mail)>> OutboxAsync(TenantInfo tenant, string to)
+    /// <summary>Whether the SMTP server received anything for that address.</summary>
+    public bool Received(string to) => Smtp.Messages.Any(m => IsTo(m, to));
+
+    private static bool IsTo(MimeKit.MimeMessage message, string to) =>
+        message.To.Mailboxes.Any(m => string.Equals(m.Address, to, StringComparison.OrdinalIgnoreCase));
+
+    private bool Unread(MimeKit.MimeMessage message)
     {
-        await using var connection = new NpgsqlConnection(Database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            $"SELECT id, recipient, subject, text_body, html_body FROM \"{tenant.SchemaName}\".mail_outbox WHERE lower(recipient) = lower($1) ORDER BY id",
-            connection);
-        command.Parameters.AddWithValue(to);
-        await using var reader = await command.ExecuteReaderAsync();
-        var mails = new List<(Guid, ReceivedMail)>();
-        while (await reader.ReadAsync())
+        lock (read)
         {
-            mails.Add((reader.GetGuid(0), new ReceivedMail(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4))));
+            return message.MessageId is { } id && !read.Contains(id);
         }
-
-        return mails;
     }
 
     /// <summary>A value of the tenant's schema, read as the superuser (for what the API does not show).</summary>
@@ -162,7 +154,11 @@ public sealed class UserLifecycleFixture : IAsyncLifetime
 
     public static string Hours(int hours) => hours.ToString(CultureInfo.InvariantCulture);
 
-    public async Task DisposeAsync() => await Factory.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        await Smtp.DisposeAsync();
+    }
 }
 
 /// <summary>The lifecycle test classes share one host (and its clock), one class at a time.</summary>
