@@ -260,9 +260,10 @@ public sealed class AccountFlowTests(UserLifecycleFixture fixture)
         admin.Dispose();
     }
 
+    /// <summary>CONTRACT §3: access follows the user's state within 1 s.</summary>
     private static async Task<bool> UntilAsync(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var deadline = DateTime.UtcNow.AddSeconds(1);
         while (DateTime.UtcNow < deadline)
         {
             if (await condition())
