@@ -60,7 +60,7 @@ public sealed class StreamHostsFixture : IAsyncLifetime
     }
 
     /// <summary>A client of the tenant on the host, signed in as its owner.</summary>
-    public async Task<HttpClient> OwnerAsync(MonolithFactory host, string tenant)
+    public static async Task<HttpClient> OwnerAsync(MonolithFactory host, string tenant)
     {
         var tokens = await host.LoginAsync(tenant, MonolithFixture.OwnerEmail(tenant), MonolithFixture.OwnerPassword);
         return host.TenantClient(tenant).WithBearer(tokens.AccessToken);

@@ -32,20 +32,20 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
         var key = ToggleTestSupport.UniqueKey("stream");
 
         // Made through instance A, then through instance B: both instances' streams of the tenant hear each.
-        await (await hosts.OwnerAsync(hosts.A, hosts.First)).DefineAsync(key, true);
+        await (await StreamHostsFixture.OwnerAsync(hosts.A, hosts.First)).DefineAsync(key, true);
         var onA = firstOnA.NextToggleAsync(key, OneSecond);
         var onB = firstOnB.NextToggleAsync(key, OneSecond);
         AssertToggle(await onA, key, null, true, "default");
         AssertToggle(await onB, key, null, true, "default");
 
-        await (await hosts.OwnerAsync(hosts.B, hosts.First)).DefineAsync(key, false);
+        await (await StreamHostsFixture.OwnerAsync(hosts.B, hosts.First)).DefineAsync(key, false);
         onA = firstOnA.NextToggleAsync(key, OneSecond);
         onB = firstOnB.NextToggleAsync(key, OneSecond);
         AssertToggle(await onA, key, null, false, "default");
         AssertToggle(await onB, key, null, false, "default");
 
         // The other tenant's change of a key of the same name reaches only its own streams.
-        await (await hosts.OwnerAsync(hosts.B, hosts.Second)).DefineAsync(key, true);
+        await (await StreamHostsFixture.OwnerAsync(hosts.B, hosts.Second)).DefineAsync(key, true);
         AssertToggle(await secondOnA.NextToggleAsync(key, OneSecond), key, null, true, "default");
         AssertToggle(await secondOnB.NextToggleAsync(key, OneSecond), key, null, true, "default");
 
@@ -58,7 +58,7 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
     [Fact]
     public async Task Tenant_and_project_level_changes_carry_their_project_and_reason_whatever_path_made_them()
     {
-        var owner = await hosts.OwnerAsync(hosts.A, hosts.First);
+        var owner = await StreamHostsFixture.OwnerAsync(hosts.A, hosts.First);
         var (_, projects) = await ProjectToggleTests.CreateCustomerAsync(owner, 1);
         var project = projects[0];
         var (_, viewer) = await hosts.UserAsync(hosts.First, "viewer");
@@ -105,7 +105,7 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
         var (user, tokens) = await hosts.UserAsync(hosts.First, "viewer");
         await using var stream = await SseStream.OpenAsync(hosts.B.TenantClient(hosts.First).WithBearer(tokens.AccessToken));
 
-        var owner = await hosts.OwnerAsync(hosts.A, hosts.First);
+        var owner = await StreamHostsFixture.OwnerAsync(hosts.A, hosts.First);
         Assert.Equal(HttpStatusCode.OK, (await owner.PatchAsJsonAsync($"/users/{user.Id}", new { status = "disabled" })).StatusCode);
 
         Assert.Same(stream.Ended, await Task.WhenAny(stream.Ended, Task.Delay(OneSecond)));
@@ -125,7 +125,7 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
 
         Assert.Same(ending.Ended, await Task.WhenAny(ending.Ended, Task.Delay(OneSecond)));
         var key = ToggleTestSupport.UniqueKey("after");
-        await (await hosts.OwnerAsync(hosts.A, hosts.First)).DefineAsync(key, true);
+        await (await StreamHostsFixture.OwnerAsync(hosts.A, hosts.First)).DefineAsync(key, true);
         AssertToggle(await staying.NextToggleAsync(key, OneSecond), key, null, true, "default");
         Assert.False(staying.Ended.IsCompleted);
     }
@@ -134,7 +134,7 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
     public async Task Two_hundred_streams_on_one_instance_hold_no_database_connection_and_share_one_read_per_change()
     {
         var (_, viewer) = await hosts.UserAsync(hosts.Second, "viewer");
-        var owner = await hosts.OwnerAsync(hosts.A, hosts.Second);
+        var owner = await StreamHostsFixture.OwnerAsync(hosts.A, hosts.Second);
         await owner.GetAsync("/features"); // the pool has what an ordinary request needs
         var before = await HostAConnectionsAsync();
 
@@ -179,7 +179,7 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
                 streams.Add(await SseStream.OpenAsync(hosts.A.TenantClient(hosts.First).WithBearer(viewer.AccessToken)));
             }
 
-            var owner = await hosts.OwnerAsync(hosts.A, hosts.First);
+            var owner = await StreamHostsFixture.OwnerAsync(hosts.A, hosts.First);
             Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync("/features")).StatusCode);
             Assert.NotNull(await streams[0].NextAsync(m => m.Comment == "keep-alive", Generous));
 
