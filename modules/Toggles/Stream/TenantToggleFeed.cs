@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Monolith.Tenancy.Catalog;
-using Npgsql;
 
 namespace Monolith.Toggles.Stream;
 
@@ -144,7 +143,9 @@ internal sealed partial class TenantToggleFeed : IDisposable
                     Publish(all ? await ReadAllAsync(ct) : await ReadKeysAsync(keys, ct));
                     backoff = MinimumBackoff;
                 }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException && !ct.IsCancellationRequested)
+#pragma warning disable CA1031 // whatever failed, the feed must go on: it re-reads everything after a backoff
+                catch (Exception e) when (!ct.IsCancellationRequested)
+#pragma warning restore CA1031
                 {
                     LogReadFailed(logger, Tenant.Identifier, e);
                     lock (gate)
