@@ -67,19 +67,25 @@ def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
+async def idle_cpu(seconds):
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (cpu_seconds() - cpu0) / (time.perf_counter() - t0) * 100
+
 async def main():
     rss_before = rss_mb()
+    cpu_before = await idle_cpu(idle_seconds)
     ready = asyncio.Event()
     started = time.perf_counter()
     tasks = [asyncio.create_task(stream(i, ready)) for i in range(streams)]
     await asyncio.wait_for(ready.wait(), 120)
     print(f"  opened {streams} streams in {time.perf_counter() - started:.1f} s")
     await asyncio.sleep(2)
-    rss_open, cpu0, t0 = rss_mb(), cpu_seconds(), time.perf_counter()
-    await asyncio.sleep(idle_seconds)
-    cpu = (cpu_seconds() - cpu0) / (time.perf_counter() - t0) * 100
+    rss_open = rss_mb()
+    cpu = await idle_cpu(idle_seconds)
     print(f"  host RSS: {rss_before:.0f} MB before, {rss_open:.0f} MB with {streams} idle streams "
-          f"({(rss_open - rss_before) * 1024 / streams:.1f} KB per stream); CPU while idle {cpu:.1f}% of one core over {idle_seconds:.0f} s")
+          f"({(rss_open - rss_before) * 1024 / streams:.1f} KB per stream)")
+    print(f"  host CPU while idle, {idle_seconds:.0f} s each: {cpu_before:.1f}% of one core without streams, {cpu:.1f}% with {streams}")
     every, slowest = [], []
     for n in range(changes):
         key = f"bench-{os.getpid()}-{n}"
