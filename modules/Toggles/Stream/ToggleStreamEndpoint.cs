@@ -55,46 +55,55 @@ internal static class ToggleStreamEndpoint
         ToggleStreamSubscription subscription, ICallerAccessWatch watch, HttpResponse response, TimeSpan keepAlive, CancellationToken stopping,
         [EnumeratorCancellation] CancellationToken aborted = default)
     {
-        using var ending = CancellationTokenSource.CreateLinkedTokenSource(aborted, watch.Ended, subscription.Closed, stopping);
-        await WriteAsync(response, Opened, aborted); // sends the headers: the client knows the stream is open
-        var events = subscription.Events;
-        Task<bool>? waiting = null;
-        Task? tick = null;
-        while (!ending.IsCancellationRequested)
+        // The stream's resources go as soon as it ends, whether or not the server runs the response's completion callbacks.
+        try
         {
-            waiting ??= events.WaitToReadAsync(ending.Token).AsTask();
-            tick ??= Task.Delay(keepAlive, ending.Token);
-            await Task.WhenAny(waiting, tick);
-            if (ending.IsCancellationRequested)
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(aborted, watch.Ended, subscription.Closed, stopping);
+            await WriteAsync(response, Opened, aborted); // sends the headers: the client knows the stream is open
+            var events = subscription.Events;
+            Task<bool>? waiting = null;
+            Task? tick = null;
+            while (!ending.IsCancellationRequested)
             {
-                break;
-            }
-
-            if (tick.IsCompleted)
-            {
-                tick = null;
-                await WriteAsync(response, KeepAlive, aborted);
-            }
-
-            if (waiting.IsCompleted)
-            {
-                if (!await waiting)
+                waiting ??= events.WaitToReadAsync(ending.Token).AsTask();
+                tick ??= Task.Delay(keepAlive, ending.Token);
+                await Task.WhenAny(waiting, tick);
+                if (ending.IsCancellationRequested)
                 {
-                    break; // completed: closed by the server
+                    break;
                 }
 
-                waiting = null;
-                while (!ending.IsCancellationRequested && events.TryRead(out var change))
+                if (tick.IsCompleted)
                 {
-                    yield return change;
+                    tick = null;
+                    await WriteAsync(response, KeepAlive, aborted);
+                }
+
+                if (waiting.IsCompleted)
+                {
+                    if (!await waiting)
+                    {
+                        break; // completed: closed by the server
+                    }
+
+                    waiting = null;
+                    while (!ending.IsCancellationRequested && events.TryRead(out var change))
+                    {
+                        yield return change;
+                    }
                 }
             }
+
+            aborted.ThrowIfCancellationRequested(); // the client left: nobody to tell
+            var reason = subscription.CloseReason
+                ?? (watch.Ended.IsCancellationRequested ? "access ended" : stopping.IsCancellationRequested ? "the server is stopping" : "closed");
+            await WriteAsync(response, Encoding.UTF8.GetBytes($": closed: {reason}\n\n"), aborted);
         }
-
-        aborted.ThrowIfCancellationRequested(); // the client left: nobody to tell
-        var reason = subscription.CloseReason
-            ?? (watch.Ended.IsCancellationRequested ? "access ended" : stopping.IsCancellationRequested ? "the server is stopping" : "closed");
-        await WriteAsync(response, Encoding.UTF8.GetBytes($": closed: {reason}\n\n"), aborted);
+        finally
+        {
+            subscription.Dispose();
+            watch.Dispose();
+        }
     }
 
     private static async Task WriteAsync(HttpResponse response, byte[] bytes, CancellationToken ct)

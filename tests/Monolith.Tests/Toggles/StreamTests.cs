@@ -139,12 +139,13 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
         Assert.Equal(HttpStatusCode.OK, (await hosts.A.TenantClient(hosts.Second).WithBearer(viewer.AccessToken).GetAsync("/features")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync("/features")).StatusCode);
         var before = await HostAConnectionsAsync();
+        var feeds = hosts.A.Services.GetRequiredService<ToggleFeeds>();
+        var subscribedBefore = feeds.Subscribers;
 
         var streams = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => SseStream.OpenAsync(hosts.A.TenantClient(hosts.Second).WithBearer(viewer.AccessToken))));
         try
         {
-            // At least: an earlier test's stream the client has left may not have been noticed by the server yet.
-            Assert.True(hosts.A.Services.GetRequiredService<ToggleFeeds>().Subscribers >= 200);
+            Assert.True(feeds.Subscribers >= 200);
             var open = await HostAConnectionsAsync();
             Assert.True(open <= before + 2, $"{before} connections of host A before the streams, {open} with 200 open");
             Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync("/features")).StatusCode);
@@ -166,7 +167,9 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
             }
         }
 
-        Assert.True(await ToggleTestSupport.EventuallyAsync(() => Task.FromResult(hosts.A.Services.GetRequiredService<ToggleFeeds>().Subscribers == 0)));
+        // The clients left: their subscriptions are gone (other tests' streams on this host are not this test's to count).
+        Assert.True(await ToggleTestSupport.EventuallyAsync(() => Task.FromResult(feeds.Subscribers <= subscribedBefore)),
+            $"{feeds.Subscribers} subscribers left, {subscribedBefore} before the 200 opened");
     }
 
     [Fact]
