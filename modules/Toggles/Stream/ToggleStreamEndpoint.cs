@@ -44,7 +44,10 @@ internal static class ToggleStreamEndpoint
         var subscription = await feeds.SubscribeAsync(tenants.Required, ct);
         context.Response.RegisterForDispose(subscription);
         var keepAlive = TimeSpan.FromMilliseconds(Math.Max(10, options.Value.StreamKeepAliveMilliseconds));
-        return TypedResults.ServerSentEvents(Events(subscription, watch, context.Response, keepAlive, lifetime.ApplicationStopping), EventType);
+        // RequestAborted is passed in: ServerSentEvents(values, eventType) wraps the values in an iterator of its own that
+        // does not hand its cancellation on, so an [EnumeratorCancellation] token alone would never see the client leave.
+        return TypedResults.ServerSentEvents(
+            Events(subscription, watch, context.Response, keepAlive, lifetime.ApplicationStopping, context.RequestAborted), EventType);
     }
 
     /// <summary>
