@@ -48,6 +48,7 @@ public static class AccessModule
         ForwardedHeadersSetup.Add(services, builder.Configuration);
         services.AddSingleton<CurrentUsers>();
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<CurrentUsers>());
+        CallerAccessWatches.Add(services); // after CurrentUsers: an access notification reaches the cache first
         services.AddScoped<Inviter>();
         services.AddScoped<PasswordReset>();
         return builder;

@@ -7,6 +7,7 @@ using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Jobs;
+using Monolith.Tenancy.Notifications;
 using Monolith.Toggles.Contracts;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
@@ -14,12 +15,13 @@ using Monolith.Toggles.FeatureManagement;
 using Monolith.Toggles.Overrides;
 using Monolith.Toggles.Projects;
 using Monolith.Toggles.Schedules;
+using Monolith.Toggles.Stream;
 
 namespace Monolith.Toggles;
 
 public static class TogglesModule
 {
-    /// <summary>The evaluation cache and its listener, <see cref="IFeatureToggles"/> for other modules, Microsoft.FeatureManagement, the ProjectsDeleted handler, and the recurring job that applies scheduled changes.</summary>
+    /// <summary>The evaluation cache and its listener, the live toggle stream's feeds, <see cref="IFeatureToggles"/> for other modules, Microsoft.FeatureManagement, the ProjectsDeleted handler, and the recurring job that applies scheduled changes.</summary>
     public static IHostApplicationBuilder AddToggles(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -36,6 +38,9 @@ public static class TogglesModule
         services.AddSingleton<IRecurringJobSchedule, TogglesRecurringJobs>();
         services.AddTogglesCore();
         services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
+        services.AddSingleton<ToggleFeedReader>();
+        services.AddSingleton<ToggleFeeds>();
+        services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<ToggleFeeds>());
 
         services.AddHttpContextAccessor();
         services.AddFeatureManagement().AddFeatureFilter<TogglesFeatureFilter>();
@@ -55,6 +60,7 @@ public static class TogglesModule
         DefinitionEndpoints.Map(app);
         ScheduleEndpoints.Map(app);
         ProjectFeatureEndpoints.Map(app);
+        ToggleStreamEndpoint.Map(app);
         return app;
     }
 }

@@ -15,4 +15,10 @@ public sealed class TogglesOptions
 
     /// <summary>Pending scheduled changes allowed per toggle.</summary>
     public int MaxSchedulesPerToggle { get; set; } = 100;
+
+    /// <summary>How often an open <c>GET /features/stream</c> sends a <c>: keep-alive</c> comment (at most 15 s, CONTRACT §5).</summary>
+    public int StreamKeepAliveMilliseconds { get; set; } = 15_000;
+
+    /// <summary>Changes queued for one stream at most; a client that falls further behind is closed (it reconnects and reads again).</summary>
+    public int StreamQueueCapacity { get; set; } = 1024;
 }

@@ -3,12 +3,16 @@ using Monolith.SharedKernel.Http;
 
 namespace Monolith.Tenancy.Bounds;
 
-/// <summary>Holds one of its tenant's concurrency slots for the length of a tenant request, or answers 503 tenant-busy.</summary>
+/// <summary>
+/// Holds one of its tenant's concurrency slots for the length of a tenant request, or answers 503 tenant-busy. An endpoint
+/// marked <see cref="LongLivedResponseAttribute"/> (a stream, open for hours, holding no connection) takes no slot: it
+/// would hold it forever, and a tenant's streams would lock its own requests out.
+/// </summary>
 internal sealed class TenantBoundsMiddleware(RequestDelegate next, TenantContext tenants, TenantConcurrency concurrency, BoundsMetrics metrics)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (tenants.Current is not { } tenant)
+        if (tenants.Current is not { } tenant || context.GetEndpoint()?.Metadata.GetMetadata<LongLivedResponseAttribute>() is not null)
         {
             await next(context);
             return;
