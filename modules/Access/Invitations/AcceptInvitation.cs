@@ -55,7 +55,7 @@ internal static class AcceptInvitation
         InvitationRow? invitation;
         await using (var read = await database.BeginAsync(ct))
         {
-            invitation = await InvitationStore.LockLiveByTokenAsync(read.Connection, read.Transaction, tokenHash, clock.GetUtcNow(), ct);
+            invitation = await InvitationStore.FindLiveByTokenAsync(read.Connection, read.Transaction, tokenHash, clock.GetUtcNow(), forUpdate: false, ct);
             await read.CommitAsync(ct);
         }
 
@@ -65,7 +65,7 @@ internal static class AcceptInvitation
         }
 
         errors.AddIfAny("password", UserPasswords.Validate(request.Password, invitation.Email));
-        var name = request.Name?.Trim() ?? invitation.Name ?? NameFromEmail(invitation.Email);
+        var name = request.Name?.Trim() ?? invitation.Name ?? UserRules.NameFromEmail(invitation.Email, "User");
         if (errors.Any)
         {
             return Problems.Validation(errors);
@@ -75,7 +75,7 @@ internal static class AcceptInvitation
         var userId = Guid.CreateVersion7();
         Actor.ActAs(userId, invitation.Email);
         await using var unit = await database.BeginAsync(ct);
-        invitation = await InvitationStore.LockLiveByTokenAsync(unit.Connection, unit.Transaction, tokenHash, clock.GetUtcNow(), ct);
+        invitation = await InvitationStore.FindLiveByTokenAsync(unit.Connection, unit.Transaction, tokenHash, clock.GetUtcNow(), forUpdate: true, ct);
         if (invitation is null)
         {
             return AccountTokens.InvalidToken(); // cancelled, resent or accepted meanwhile
@@ -97,11 +97,5 @@ internal static class AcceptInvitation
 
         var access = issuer.Issue(user.Id, user.Email, user.Role, tenants.Required, sessionId);
         return TypedResults.Created("/me", new TokenResponse(access.Token, refresh, "Bearer", access.ExpiresIn));
-    }
-
-    private static string NameFromEmail(string email)
-    {
-        var at = email.IndexOf('@', StringComparison.Ordinal);
-        return at is > 0 and <= 200 ? email[..at] : "User";
     }
 }

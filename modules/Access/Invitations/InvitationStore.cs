@@ -128,11 +128,13 @@ internal static class InvitationStore
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>The live invitation a token belongs to, locked; null when unknown, cancelled, used or expired.</summary>
-    public static async Task<InvitationRow?> LockLiveByTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, byte[] tokenHash, DateTimeOffset now, CancellationToken ct)
+    /// <summary>The live invitation a token belongs to (locked when <paramref name="forUpdate"/>); null when unknown, cancelled, used or expired.</summary>
+    public static async Task<InvitationRow?> FindLiveByTokenAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, byte[] tokenHash, DateTimeOffset now, bool forUpdate, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
-            Sql($"SELECT {Columns} FROM invitations WHERE token_hash = $1 AND status = 'pending' AND expires_at > $now FOR UPDATE"), connection, transaction);
+            Sql($"SELECT {Columns} FROM invitations WHERE token_hash = $1 AND status = 'pending' AND expires_at > $now{(forUpdate ? " FOR UPDATE" : string.Empty)}"),
+            connection, transaction);
         command.Parameters.AddWithValue(tokenHash);
         command.Parameters.AddWithValue(now);
         return await SingleAsync(command, ct);

@@ -16,7 +16,7 @@ internal static class GetMe
     {
         if (Actor.UserId(http.User) is not { } id)
         {
-            return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
+            return MeEndpoints.NotSignedIn();
         }
 
         await using var unit = await database.BeginAsync(ct);

@@ -23,6 +23,9 @@ internal static class MeEndpoints
         me.MapPost("/transfer-ownership", TransferOwnership.HandleAsync).RequireAuthorization(Policies.Owner);
     }
 
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotSignedIn() =>
+        SharedKernel.Http.Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
+
     public static Guid? SessionId(ClaimsPrincipal principal) =>
         Guid.TryParse(principal.FindFirst(AccessClaims.Session)?.Value, out var id) ? id : null;
 }

@@ -22,7 +22,7 @@ internal static class MySessions
     {
         if (Actor.UserId(http.User) is not { } userId)
         {
-            return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
+            return MeEndpoints.NotSignedIn();
         }
 
         var current = MeEndpoints.SessionId(http.User);
@@ -55,7 +55,7 @@ internal static class MySessions
     {
         if (Actor.UserId(http.User) is not { } userId)
         {
-            return Problems.Unauthorized("unauthorized", "A valid bearer access token is required.");
+            return MeEndpoints.NotSignedIn();
         }
 
         await using var unit = await database.BeginAsync(ct);

@@ -49,7 +49,7 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
         {
             command.Parameters.AddWithValue(Guid.CreateVersion7());
             command.Parameters.AddWithValue(trimmed);
-            command.Parameters.AddWithValue(NameOf(trimmed));
+            command.Parameters.AddWithValue(UserRules.NameFromEmail(trimmed, "Owner"));
             command.Parameters.AddWithValue(Roles.Owner);
             command.Parameters.AddWithValue(hash);
             userId = (Guid)(await command.ExecuteScalarAsync(ct))!;
@@ -60,12 +60,5 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
         await Auth.LoginAttempts.ResetAsync(unit, trimmed, ct);
         await unit.CommitAsync(ct);
         return generated;
-    }
-
-    private static string NameOf(string email)
-    {
-        var at = email.IndexOf('@', StringComparison.Ordinal);
-        var local = at > 0 ? email[..at] : email;
-        return local.Length is > 0 and <= 200 ? local : "Owner";
     }
 }

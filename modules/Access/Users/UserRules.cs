@@ -36,6 +36,14 @@ internal static class UserRules
     public static string? ValidateName(string? name) =>
         string.IsNullOrWhiteSpace(name) || name.Trim().Length > 200 ? "name is required and must be at most 200 characters long." : null;
 
+    /// <summary>A name for a user who gave none: the address's local part (or <paramref name="fallback"/> when it does not fit).</summary>
+    public static string NameFromEmail(string email, string fallback)
+    {
+        var at = email.IndexOf('@', StringComparison.Ordinal);
+        var local = at > 0 ? email[..at] : email;
+        return local.Length is > 0 and <= 200 ? local : fallback;
+    }
+
     public static string? ValidateRole(string? role) =>
         Roles.IsValid(role) ? null : $"role must be one of: {string.Join(", ", Roles.All)}.";
 }

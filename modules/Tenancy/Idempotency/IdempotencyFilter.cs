@@ -24,17 +24,7 @@ public static class IdempotencyEndpointExtensions
     /// <see cref="TenantTransaction.BeginAsync"/> commit in the same transaction as the recorded response.
     /// </summary>
     public static RouteHandlerBuilder WithIdempotency<TBody>(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilterFactory((factory, next) =>
-        {
-            var index = Array.FindIndex(factory.MethodInfo.GetParameters(), p => p.ParameterType == typeof(TBody));
-            if (index < 0)
-            {
-                throw new InvalidOperationException(
-                    $"{factory.MethodInfo.Name} has no parameter of type {typeof(TBody).Name} for WithIdempotency<{typeof(TBody).Name}>().");
-            }
-
-            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody), IdempotencyStore.Tenant, []);
-        });
+        builder.WithKeyedBody<TBody>(IdempotencyStore.Tenant, []);
 
     /// <summary>
     /// <c>Idempotency-Key</c> on a platform POST, recorded in <c>platform.idempotency_keys</c>. The endpoint does its own
@@ -43,21 +33,25 @@ public static class IdempotencyEndpointExtensions
     /// recorded as null: a replay never repeats a secret the first answer carried once.
     /// </summary>
     public static RouteHandlerBuilder WithPlatformIdempotency<TBody>(this RouteHandlerBuilder builder, params string[] secrets) =>
+        builder.WithKeyedBody<TBody>(IdempotencyStore.Platform, secrets);
+
+    /// <summary><see cref="WithPlatformIdempotency{TBody}"/> for a POST without a body: the request is its method and path.</summary>
+    public static RouteHandlerBuilder WithPlatformIdempotency(this RouteHandlerBuilder builder) =>
+        builder.AddEndpointFilter((context, next) => IdempotencyFilter.InvokeAsync(context, next, -1, null, IdempotencyStore.Platform, []));
+
+    /// <summary>The filter, fingerprinting the endpoint's <typeparamref name="TBody"/> parameter as bound.</summary>
+    private static RouteHandlerBuilder WithKeyedBody<TBody>(this RouteHandlerBuilder builder, IdempotencyStore store, string[] secrets) =>
         builder.AddEndpointFilterFactory((factory, next) =>
         {
             var index = Array.FindIndex(factory.MethodInfo.GetParameters(), p => p.ParameterType == typeof(TBody));
             if (index < 0)
             {
                 throw new InvalidOperationException(
-                    $"{factory.MethodInfo.Name} has no parameter of type {typeof(TBody).Name} for WithPlatformIdempotency<{typeof(TBody).Name}>().");
+                    $"{factory.MethodInfo.Name} has no parameter of type {typeof(TBody).Name} for an Idempotency-Key filter on {typeof(TBody).Name}.");
             }
 
-            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody), IdempotencyStore.Platform, secrets);
+            return context => IdempotencyFilter.InvokeAsync(context, next, index, typeof(TBody), store, secrets);
         });
-
-    /// <summary><see cref="WithPlatformIdempotency{TBody}"/> for a POST without a body: the request is its method and path.</summary>
-    public static RouteHandlerBuilder WithPlatformIdempotency(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter((context, next) => IdempotencyFilter.InvokeAsync(context, next, -1, null, IdempotencyStore.Platform, []));
 }
 
 /// <summary>Where the recorded responses live: the tenant's schema (in the endpoint's transaction) or the platform schema.</summary>
