@@ -47,7 +47,7 @@ internal sealed partial class TenantProvisioner
 
         var identifier = command.Identifier!;
         await using var lockConnection = await database.OpenConnectionAsync(ct);
-        if (!await TenantLocks.TryAcquireAsync(lockConnection, identifier, ct))
+        if (!await TenantLocks.AcquireWithinPatienceAsync(lockConnection, identifier, ct))
         {
             return await RefusedAsync(OperatorActions.TenantRestore, identifier,
                 ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now."), ct);

@@ -15,6 +15,32 @@ internal static class TenantLocks
     public static long KeyOf(string identifier) =>
         BinaryPrimitives.ReadInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes("monolith-tenant:" + identifier)));
 
+    /// <summary>
+    /// Waits up to <see cref="Patience"/> for the lock: a migration run passing over the tenant holds it for a
+    /// moment, and an operator's create, purge or restore should take its turn rather than fail on that. A tenant
+    /// still held after that is being provisioned, deleted or restored by someone else (the caller answers 409).
+    /// </summary>
+    public static async Task<bool> AcquireWithinPatienceAsync(NpgsqlConnection connection, string identifier, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            if (await TryAcquireAsync(connection, identifier, ct))
+            {
+                return true;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), ct);
+        }
+    }
+
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+
     public static async Task<bool> TryAcquireAsync(NpgsqlConnection connection, string identifier, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", connection);
@@ -39,4 +65,28 @@ internal static class TenantLocks
         command.Parameters.AddWithValue(KeyOf(identifier));
         await command.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>
+    /// Taken (for the transaction) around granting tenant roles to the request role and around dropping a tenant's
+    /// role. PostgreSQL 15 does not lock a role against a concurrent GRANT of it, so a host starting while a tenant
+    /// is purged could try to grant a role that was dropped after it listed the roles (42704, host start fails), or
+    /// leave the drop to meet a membership added under it.
+    /// </summary>
+    public static void LockRoleChanges(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction);
+        command.Parameters.AddWithValue(RoleChangesKey);
+        command.ExecuteNonQuery();
+    }
+
+    public static async Task LockRoleChangesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction);
+        command.Parameters.AddWithValue(RoleChangesKey);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    // Not a tenant identifier's key: those are hashed with the "monolith-tenant:" prefix.
+    private static readonly long RoleChangesKey =
+        BinaryPrimitives.ReadInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes("monolith-tenant-roles")));
 }

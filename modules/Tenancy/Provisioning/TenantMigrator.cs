@@ -90,9 +90,15 @@ public sealed partial class TenantMigrator
             return;
         }
 
-        using var grant = new NpgsqlCommand("SELECT platform.grant_request_role($1)", connection);
-        grant.Parameters.AddWithValue(database.RequestRole);
-        grant.ExecuteNonQuery();
+        using var transaction = connection.BeginTransaction();
+        TenantLocks.LockRoleChanges(connection, transaction);
+        using (var grant = new NpgsqlCommand("SELECT platform.grant_request_role($1)", connection, transaction))
+        {
+            grant.Parameters.AddWithValue(database.RequestRole);
+            grant.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
     }
 
     /// <summary>What the last <see cref="MigratePlatform"/> of this instance did (the CLI reports it).</summary>

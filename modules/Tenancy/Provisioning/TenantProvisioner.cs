@@ -99,7 +99,7 @@ internal sealed partial class TenantProvisioner
 
         var identifier = command.Identifier!;
         await using var lockConnection = await database.OpenConnectionAsync(ct);
-        if (!await TenantLocks.TryAcquireAsync(lockConnection, identifier, ct))
+        if (!await TenantLocks.AcquireWithinPatienceAsync(lockConnection, identifier, ct))
         {
             return await RefusedAsync(OperatorActions.TenantCreate, identifier,
                 ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now."), ct);
@@ -308,7 +308,7 @@ internal sealed partial class TenantProvisioner
     public async Task<ProvisioningResult> PurgeAsync(string identifier, bool archive, CancellationToken ct, DateTimeOffset? onlyIfDueBy = null)
     {
         await using var lockConnection = await database.OpenConnectionAsync(ct);
-        if (!await TenantLocks.TryAcquireAsync(lockConnection, identifier, ct))
+        if (!await TenantLocks.AcquireWithinPatienceAsync(lockConnection, identifier, ct))
         {
             return await RefusedAsync(OperatorActions.TenantPurge, identifier,
                 ProvisioningResult.Conflict($"Tenant '{identifier}' is being provisioned or deleted right now."), ct);
@@ -480,8 +480,11 @@ internal sealed partial class TenantProvisioner
             exists.Parameters.AddWithValue(tenant.RoleName);
             if ((bool)(await exists.ExecuteScalarAsync(ct))!)
             {
-                await using var dropRole = new NpgsqlCommand($"DROP OWNED BY {role}; DROP ROLE {role}", connection);
+                await using var transaction = await connection.BeginTransactionAsync(ct);
+                await TenantLocks.LockRoleChangesAsync(connection, transaction, ct);
+                await using var dropRole = new NpgsqlCommand($"DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}", connection, transaction);
                 await dropRole.ExecuteNonQueryAsync(ct);
+                await transaction.CommitAsync(ct);
             }
         }
 

@@ -18,7 +18,8 @@ public sealed class TenantBoundTokensTests(MonolithFixture fixture) : Integratio
 
         Assert.Equal(HttpStatusCode.Created, (await platform.PostAsJsonAsync("/platform/tenants", Create())).StatusCode);
         var old = await Fixture.Factory.LoginAsync(identifier, MonolithFixture.OwnerEmail(identifier), MonolithFixture.OwnerPassword);
-        Assert.True((await platform.DeleteAsync($"/platform/tenants/{identifier}?purge=true&archive=false")).IsSuccessStatusCode);
+        var purged = await platform.DeleteAsync($"/platform/tenants/{identifier}?purge=true&archive=false");
+        Assert.True(purged.IsSuccessStatusCode, $"purge: {(int)purged.StatusCode} {await purged.Content.ReadAsStringAsync()}");
         Assert.Equal(HttpStatusCode.Created, (await platform.PostAsJsonAsync("/platform/tenants", Create())).StatusCode);
 
         var project = Guid.CreateVersion7();
