@@ -57,7 +57,8 @@ public static class DbUpRunner
         END
         $$;
         """,
-        new SqlScriptOptions { ScriptType = DbUp.Support.ScriptType.RunAlways, RunGroupOrder = 1 });
+        // After the journaled scripts: DbUp sorts by RunGroupOrder first, and theirs is the default.
+        new SqlScriptOptions { ScriptType = DbUp.Support.ScriptType.RunAlways, RunGroupOrder = DbUp.DbUpDefaults.DefaultRunGroupOrder + 1 });
 
     private static MigrationOutcome Run(
         string connectionString,

@@ -14,7 +14,9 @@ internal static partial class RestoreScript
 {
     public static string Rewrite(string sql, TenantInfo original, TenantInfo target)
     {
-        var schemaReference = new Regex($@"(?<![\w""$.]){Regex.Escape(original.SchemaName)}(?=\.)|(?<=\bSCHEMA ){Regex.Escape(original.SchemaName)}\b");
+        var name = Regex.Escape(original.SchemaName);
+        // Qualified names, SCHEMA clauses, and the name alone in a string (a function's SET search_path TO 'schema').
+        var schemaReference = new Regex($@"(?<![\w""$.]){name}(?=\.)|(?<=\bSCHEMA ){name}\b|(?<=')({name})(?=')");
         var roleReference = new Regex($@"\b{Regex.Escape(original.RoleName)}\b");
         var output = new StringBuilder(sql.Length);
         var inCopy = false;

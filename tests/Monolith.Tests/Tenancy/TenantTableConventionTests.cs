@@ -64,6 +64,37 @@ public sealed class TenantTableConventionTests(MonolithFixture fixture) : Integr
         Assert.False(journal.Insert || journal.Update || journal.Delete || journal.Truncate, "the tenant role can rewrite the migration journal");
     }
 
+    [Fact]
+    public async Task A_tenant_schema_holds_no_function_of_its_own_and_every_trigger_runs_a_shared_one()
+    {
+        // A function in the schema would be one copy per tenant (catalog memory at thousands of tenants), and one pinned
+        // to the schema by name (SET search_path) keeps pointing at the original after a restore renames the schema.
+        var identifier = MonolithFixture.UniqueIdentifier("fns");
+        await Fixture.ProvisionAsync(identifier);
+        var tenant = (await Fixture.Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None))!;
+        await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT 'function ' || p.proname FROM pg_proc p WHERE p.pronamespace = to_regnamespace($1)
+            UNION ALL
+            SELECT 'trigger ' || c.relname || '.' || t.tgname || ' runs ' || f.pronamespace::regnamespace || '.' || f.proname
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc f ON f.oid = t.tgfoid
+            WHERE c.relnamespace = to_regnamespace($1) AND NOT t.tgisinternal AND f.pronamespace <> 'monolith'::regnamespace
+            """, connection);
+        command.Parameters.AddWithValue(tenant.SchemaName);
+        var offenders = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                offenders.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Empty(offenders);
+    }
+
     private async Task<List<TableFacts>> TablesAsync(string identifier)
     {
         var tenant = (await Fixture.Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None))!;
