@@ -39,6 +39,9 @@ public sealed class TenancyOptions
     /// <summary>Apply the platform scripts when the host starts (cheap when current).</summary>
     public bool MigratePlatformOnStartup { get; set; } = true;
 
+    /// <summary>New schemas are copied from the template schema (docs/adr/0062); false: every new schema replays the scripts.</summary>
+    public bool ProvisionFromTemplate { get; set; } = true;
+
     /// <summary>
     /// The host runs behind a transaction-mode pooler (PgBouncer): it then accepts <c>No Reset On Close</c> and refuses
     /// automatic preparation. Tenant settings are transaction-local either way (docs/adr/0005).

@@ -31,11 +31,15 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
         return errors.ToDictionary();
     }
 
-    public async Task<string?> CreateOwnerAsync(string email, string? password, CancellationToken ct)
+    public async Task<TenantOwner> PrepareAsync(string email, string? password, CancellationToken ct)
     {
         var generated = password is null ? UserPasswords.Generate() : null;
-        var hash = await passwords.HashAsync(password ?? generated!, ct);
-        var trimmed = email.Trim();
+        return new TenantOwner(email.Trim(), await passwords.HashAsync(password ?? generated!, ct), generated);
+    }
+
+    public async Task CreateOwnerAsync(TenantOwner owner, CancellationToken ct)
+    {
+        var trimmed = owner.Email;
         await using var unit = await database.BeginAsync(ct);
         Guid userId;
         await using (var command = unit.Command(
@@ -51,7 +55,7 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
             command.Parameters.AddWithValue(trimmed);
             command.Parameters.AddWithValue(UserRules.NameFromEmail(trimmed, "Owner"));
             command.Parameters.AddWithValue(Roles.Owner);
-            command.Parameters.AddWithValue(hash);
+            command.Parameters.AddWithValue(owner.PasswordHash);
             userId = (Guid)(await command.ExecuteScalarAsync(ct))!;
         }
 
@@ -59,6 +63,5 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
         await SessionStore.EndAllAsync(unit.Connection, unit.Transaction, userId, SessionEndReasons.Password, ct);
         await Auth.LoginAttempts.ResetAsync(unit, trimmed, ct);
         await unit.CommitAsync(ct);
-        return generated;
     }
 }

@@ -47,6 +47,9 @@ internal sealed partial class TenantBackups(
 
     private readonly PostgresTools tools = new(options.Value.PgBinDirectory);
 
+    /// <summary>The PostgreSQL client tools backups use (the tenant template dumps with them too).</summary>
+    public PostgresTools Tools => tools;
+
     /// <summary>Records a running backup of a live or deleted tenant; the caller runs or enqueues <see cref="RunAsync"/>.</summary>
     public async Task<(BackupStart Start, BackupResponse? Backup)> CreateAsync(string identifier, string reason, CancellationToken ct)
     {

@@ -87,7 +87,11 @@ internal sealed partial class TenantProvisioner
         this.clock = clock;
         this.ownerSetup = ownerSetup;
         this.logger = logger;
+        template = new TenantTemplate(database, scripts, options, backups.Tools, logger);
     }
+
+    /// <summary>Made here, from this provisioner's scripts: a template is only ever a copy of the scripts in force.</summary>
+    private readonly TenantTemplate template;
 
     public async Task<ProvisioningResult> CreateAsync(CreateTenantCommand command, CancellationToken ct)
     {
@@ -98,6 +102,8 @@ internal sealed partial class TenantProvisioner
         }
 
         var identifier = command.Identifier!;
+        // The owner's password hash (a slow KDF by design) is made before the tenant's lock is taken, not while holding it.
+        var owner = ownerSetup is null ? null : await ownerSetup.PrepareAsync(command.OwnerEmail!.Trim(), command.OwnerPassword, ct);
         await using var lockConnection = await database.OpenConnectionAsync(ct);
         if (!await TenantLocks.AcquireWithinPatienceAsync(lockConnection, identifier, ct))
         {
@@ -107,7 +113,7 @@ internal sealed partial class TenantProvisioner
 
         try
         {
-            var result = await CreateLockedAsync(command, identifier, ct);
+            var result = await CreateLockedAsync(command, identifier, owner, ct);
             return result.Status == ProvisioningStatus.Done ? result : await RefusedAsync(OperatorActions.TenantCreate, identifier, result, ct);
         }
         catch (ProvisioningFailedException e)
@@ -134,7 +140,7 @@ internal sealed partial class TenantProvisioner
         return result;
     }
 
-    private async Task<ProvisioningResult> CreateLockedAsync(CreateTenantCommand command, string identifier, CancellationToken ct)
+    private async Task<ProvisioningResult> CreateLockedAsync(CreateTenantCommand command, string identifier, TenantOwner? owner, CancellationToken ct)
     {
         var existing = await catalog.FindAsync(identifier, ct);
         if (existing is { Status: TenantStatus.Provisioning or TenantStatus.Deleting })
@@ -162,31 +168,23 @@ internal sealed partial class TenantProvisioner
         try
         {
             await CreateSchemaAndRoleAsync(tenant, ct);
-            var outcome = await Task.Run(
-                () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
-            if (!outcome.Succeeded)
-            {
-                throw new ProvisioningFailedException(
-                    $"Tenant script {outcome.FailedScript} failed while provisioning '{identifier}'.", outcome.Error);
-            }
-
-            string? generatedPassword = null;
-            if (ownerSetup is not null)
+            var (version, from) = await FillSchemaAsync(tenant, ct);
+            if (owner is not null)
             {
                 using (tenantContext.Enter(tenant with { Status = TenantStatus.Active }))
                 {
-                    generatedPassword = await ownerSetup.CreateOwnerAsync(command.OwnerEmail!.Trim(), command.OwnerPassword, ct);
+                    await ownerSetup!.CreateOwnerAsync(owner, ct);
                 }
             }
 
             await using var work = await trail.BeginAsync(ct);
-            await catalog.SetSchemaVersionAsync(id, outcome.Version, ct, work.Transaction);
+            await catalog.SetSchemaVersionAsync(id, version, ct, work.Transaction);
             var active = await catalog.TransitionAsync(id, [TenantStatus.Provisioning], TenantStatus.Active, ct, work.Transaction)
                 ?? throw new InvalidOperationException("The tenant row vanished while provisioning.");
-            await work.SucceededAsync(OperatorActions.TenantCreate, new OperatorSubject(identifier, id), $"schema version {outcome.Version}", ct);
+            await work.SucceededAsync(OperatorActions.TenantCreate, new OperatorSubject(identifier, id), $"schema version {version}, {from}", ct);
             cache.Invalidate(identifier);
-            LogProvisioned(logger, identifier, outcome.Version);
-            return new ProvisioningResult(ProvisioningStatus.Done, active, generatedPassword);
+            LogProvisioned(logger, identifier, version);
+            return new ProvisioningResult(ProvisioningStatus.Done, active, owner?.GeneratedPassword);
         }
         catch (Exception e)
         {
@@ -194,6 +192,21 @@ internal sealed partial class TenantProvisioner
             await RemoveAsync(tenant, CancellationToken.None);
             throw e as ProvisioningFailedException ?? new ProvisioningFailedException($"Provisioning '{identifier}' failed.", e);
         }
+    }
+
+    /// <summary>The new schema gets the tenant scripts' objects: copied from the template, or by replaying the scripts.</summary>
+    private async Task<(string? Version, string From)> FillSchemaAsync(TenantInfo tenant, CancellationToken ct)
+    {
+        if (await template.TryFillAsync(tenant, ct))
+        {
+            return (scripts.Value.LatestVersion, "copied from the template");
+        }
+
+        var outcome = await Task.Run(
+            () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
+        return outcome.Succeeded
+            ? (outcome.Version, "by the tenant scripts")
+            : throw new ProvisioningFailedException($"Tenant script {outcome.FailedScript} failed while provisioning '{tenant.Identifier}'.", outcome.Error);
     }
 
     public Task<ProvisioningResult> SuspendAsync(string identifier, CancellationToken ct) =>

@@ -108,7 +108,7 @@ public sealed class MonolithFixture : IAsyncLifetime
         var tenant = await Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None);
         using var scope = Service<TenantContext>().Enter(tenant!);
         using var operation = OperationContext.Begin(new OperationContext { ActorKind = ActorKinds.Cli, ActorName = "test-fixture" });
-        await setup.CreateOwnerAsync(OwnerEmail(identifier), OwnerPassword, CancellationToken.None);
+        await setup.CreateOwnerAsync(await setup.PrepareAsync(OwnerEmail(identifier), OwnerPassword, CancellationToken.None), CancellationToken.None);
     }
 }
 
