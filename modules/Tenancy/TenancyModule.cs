@@ -84,6 +84,7 @@ public static class TenancyModule
         builder.Services.AddSingleton<IReadOnlyList<ITenantResolutionStrategy>>(sp => Strategies(sp.GetRequiredService<IOptions<TenancyOptions>>().Value));
         builder.Services.AddHostedService<RequestRoleCheck>();
         builder.Services.AddHostedService<PlatformMigrationOnStartup>();
+        builder.Services.AddHostedService<SpareSchemasTopUp>();
         builder.AddTenantBounds();
         builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();
         builder.Services.AddSingleton<ChangeNotificationHub>();

@@ -42,6 +42,9 @@ public sealed class TenancyOptions
     /// <summary>New schemas are copied from the template schema (docs/adr/0062); false: every new schema replays the scripts.</summary>
     public bool ProvisionFromTemplate { get; set; } = true;
 
+    /// <summary>How many spare schemas (made ahead from the template) each database keeps for new tenants; 0: none.</summary>
+    public int SpareSchemas { get; set; } = 4;
+
     /// <summary>
     /// The host runs behind a transaction-mode pooler (PgBouncer): it then accepts <c>No Reset On Close</c> and refuses
     /// automatic preparation. Tenant settings are transaction-local either way (docs/adr/0005).

@@ -147,10 +147,16 @@ internal sealed partial class TenantProvisioner
     private async Task GrantSharedSchemaAsync(TenantInfo tenant, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
-        await using var grant = new NpgsqlCommand(
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await TenantLocks.LockRoleChangesAsync(connection, transaction, ct);
+        await using (var grant = new NpgsqlCommand(
             $"DO $$ BEGIN IF to_regnamespace('monolith') IS NOT NULL THEN GRANT USAGE ON SCHEMA monolith TO {SqlIdentifier.Quote(tenant.RoleName)}; END IF; END $$",
-            connection);
-        await grant.ExecuteNonQueryAsync(ct);
+            connection, transaction))
+        {
+            await grant.ExecuteNonQueryAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
     }
 
     /// <summary>The restore is a change of the tenant's own: written through its role, so its audit trail records it.</summary>

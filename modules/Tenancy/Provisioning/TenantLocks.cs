@@ -67,8 +67,9 @@ internal static class TenantLocks
     }
 
     /// <summary>
-    /// Taken (for the transaction) around granting tenant roles to the request role and around dropping a tenant's
-    /// role. PostgreSQL 15 does not lock a role against a concurrent GRANT of it, so a host starting while a tenant
+    /// Taken (for the transaction) around granting tenant roles to the request role, granting a tenant role rights on
+    /// objects every tenant shares (schema <c>monolith</c>), and dropping a tenant's role: concurrent GRANTs on one object
+    /// fail with "tuple concurrently updated". PostgreSQL 15 does not lock a role against a concurrent GRANT of it, so a host starting while a tenant
     /// is purged could try to grant a role that was dropped after it listed the roles (42704, host start fails), or
     /// leave the drop to meet a membership added under it.
     /// </summary>
@@ -86,7 +87,25 @@ internal static class TenantLocks
         await command.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>
+    /// The same lock for a session, around a whole run of the tenant scripts for a new schema (the fallback fill and the
+    /// template's build): script 0010 grants on schema monolith early in the run's one long transaction.
+    /// </summary>
+    public static async Task AcquireRoleChangesAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection);
+        command.Parameters.AddWithValue(RoleChangesKey);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public static async Task ReleaseRoleChangesAsync(NpgsqlConnection connection)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+        command.Parameters.AddWithValue(RoleChangesKey);
+        await command.ExecuteNonQueryAsync();
+    }
+
     // Not a tenant identifier's key: those are hashed with the "monolith-tenant:" prefix.
-    private static readonly long RoleChangesKey =
+    public static readonly long RoleChangesKey =
         BinaryPrimitives.ReadInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes("monolith-tenant-roles")));
 }

@@ -88,7 +88,11 @@ internal sealed partial class TenantProvisioner
         this.ownerSetup = ownerSetup;
         this.logger = logger;
         template = new TenantTemplate(database, scripts, options, backups.Tools, logger);
+        Spares = new SpareSchemas(database, template, scripts, options, logger);
     }
+
+    /// <summary>Schemas made ahead from the template; topped up by <see cref="SpareSchemasTopUp"/> on each host.</summary>
+    public SpareSchemas Spares { get; }
 
     /// <summary>Made here, from this provisioner's scripts: a template is only ever a copy of the scripts in force.</summary>
     private readonly TenantTemplate template;
@@ -167,8 +171,7 @@ internal sealed partial class TenantProvisioner
 
         try
         {
-            await CreateSchemaAndRoleAsync(tenant, ct);
-            var (version, from) = await FillSchemaAsync(tenant, ct);
+            var (version, from) = await SchemaForAsync(tenant, ct);
             if (owner is not null)
             {
                 using (tenantContext.Enter(tenant with { Status = TenantStatus.Active }))
@@ -194,7 +197,21 @@ internal sealed partial class TenantProvisioner
         }
     }
 
-    /// <summary>The new schema gets the tenant scripts' objects: copied from the template, or by replaying the scripts.</summary>
+    /// <summary>
+    /// The new tenant's schema and role with the tenant scripts' objects: a spare renamed, else a new schema filled from the
+    /// template, else by replaying the scripts (docs/adr/0062).
+    /// </summary>
+    private async Task<(string? Version, string From)> SchemaForAsync(TenantInfo tenant, CancellationToken ct)
+    {
+        if (await Spares.TryTakeAsync(tenant, ct))
+        {
+            return (scripts.Value.LatestVersion, "taken from the spare schemas");
+        }
+
+        await CreateSchemaAndRoleAsync(tenant, ct);
+        return await FillSchemaAsync(tenant, ct);
+    }
+
     private async Task<(string? Version, string From)> FillSchemaAsync(TenantInfo tenant, CancellationToken ct)
     {
         if (await template.TryFillAsync(tenant, ct))
@@ -202,8 +219,23 @@ internal sealed partial class TenantProvisioner
             return (scripts.Value.LatestVersion, "copied from the template");
         }
 
-        var outcome = await Task.Run(
-            () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
+        // The scripts grant on objects every tenant shares (USAGE on schema monolith) early in their one long transaction:
+        // two GRANTs on one object at once fail ("tuple concurrently updated"), so a scripted fill holds the role-changes
+        // lock throughout. The template is the fast path and holds it only for its last statements.
+        await using var turn = await database.OpenConnectionAsync(ct);
+        await TenantLocks.AcquireRoleChangesAsync(turn, ct);
+
+        MigrationOutcome outcome;
+        try
+        {
+            outcome = await Task.Run(
+                () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
+        }
+        finally
+        {
+            await TenantLocks.ReleaseRoleChangesAsync(turn);
+        }
+
         return outcome.Succeeded
             ? (outcome.Version, "by the tenant scripts")
             : throw new ProvisioningFailedException($"Tenant script {outcome.FailedScript} failed while provisioning '{tenant.Identifier}'.", outcome.Error);

@@ -37,12 +37,11 @@ internal sealed partial class TenantTemplate(
     /// <summary>Fills <paramref name="tenant"/>'s new, empty schema as the scripts would; false when there is no usable template.</summary>
     public async Task<bool> TryFillAsync(TenantInfo tenant, CancellationToken ct)
     {
-        if (!options.Value.ProvisionFromTemplate || await DumpOnceAsync().WaitAsync(ct) is not { } sql)
+        if (await ScriptForAsync(tenant.SchemaName, tenant.RoleName, ct) is not { } script)
         {
             return false;
         }
 
-        var script = Runnable(RestoreScript.Rewrite(sql, Template, tenant));
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var command = new NpgsqlCommand(script, connection, transaction))
@@ -52,6 +51,17 @@ internal sealed partial class TenantTemplate(
 
         await transaction.CommitAsync(ct);
         return true;
+    }
+
+    /// <summary>The SQL that fills an empty schema <paramref name="schema"/> for role <paramref name="role"/>; null without a template.</summary>
+    public async Task<string?> ScriptForAsync(string schema, string role, CancellationToken ct)
+    {
+        if (!options.Value.ProvisionFromTemplate || await DumpOnceAsync().WaitAsync(ct) is not { } sql)
+        {
+            return null;
+        }
+
+        return Runnable(RestoreScript.Rewrite(sql, Template, Template with { SchemaName = schema, RoleName = role }));
     }
 
     /// <summary>
@@ -98,7 +108,10 @@ internal sealed partial class TenantTemplate(
                 await RebuildAsync(connection, ct);
             }
 
-            return await PgDumpAsync(ct) + await GrantsOutsideTheSchemaAsync(connection, ct);
+            // The grants on shared objects come last, after the lock that keeps concurrent provisionings from granting on
+            // the same object at once (which fails: "tuple concurrently updated"); held only until the commit.
+            return await PgDumpAsync(ct) + $"SELECT pg_advisory_xact_lock({TenantLocks.RoleChangesKey});\n" +
+                await GrantsOutsideTheSchemaAsync(connection, ct);
         }
         finally
         {
@@ -152,8 +165,18 @@ internal sealed partial class TenantTemplate(
             await transaction.CommitAsync(ct);
         }
 
-        var outcome = await Task.Run(
-            () => DbUpRunner.MigrateTenant(database.ConnectionString, SchemaName, RoleName, scripts.Value, singleTransaction: true), ct);
+        MigrationOutcome outcome;
+        await TenantLocks.AcquireRoleChangesAsync(connection, ct);
+        try
+        {
+            outcome = await Task.Run(
+                () => DbUpRunner.MigrateTenant(database.ConnectionString, SchemaName, RoleName, scripts.Value, singleTransaction: true), ct);
+        }
+        finally
+        {
+            await TenantLocks.ReleaseRoleChangesAsync(connection);
+        }
+
         if (!outcome.Succeeded)
         {
             throw new InvalidOperationException($"Tenant script {outcome.FailedScript} failed in the template.", outcome.Error);

@@ -8,8 +8,10 @@ using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
+using Monolith.Tests.Access;
 using Monolith.Tests.Support;
 using Npgsql;
+using System.Net.Http.Json;
 
 namespace Monolith.Tests.Tenancy;
 
@@ -26,8 +28,8 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
         var fromTemplate = MonolithFixture.UniqueIdentifier("tpl");
         var fromScripts = MonolithFixture.UniqueIdentifier("scr");
 
-        var templated = await Provisioner(fromTemplate: true, MigrationScripts.Tenant).CreateAsync(Command(fromTemplate), CancellationToken.None);
-        var scripted = await Provisioner(fromTemplate: false, MigrationScripts.Tenant).CreateAsync(Command(fromScripts), CancellationToken.None);
+        var templated = await Provisioner(Fill.Template, MigrationScripts.Tenant).CreateAsync(Command(fromTemplate), CancellationToken.None);
+        var scripted = await Provisioner(Fill.Scripts, MigrationScripts.Tenant).CreateAsync(Command(fromScripts), CancellationToken.None);
         Assert.Equal(ProvisioningStatus.Done, templated.Status);
         Assert.Equal(ProvisioningStatus.Done, scripted.Status);
         Assert.Equal(MigrationScripts.Tenant.LatestVersion, templated.Tenant!.SchemaVersion);
@@ -45,7 +47,7 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
     {
         var extra = new SqlScript("9100_template_extra.sql", "CREATE TABLE template_extra (id int PRIMARY KEY); GRANT SELECT ON template_extra TO $tenant_role$;");
         var identifier = MonolithFixture.UniqueIdentifier("tplx");
-        var created = await Provisioner(fromTemplate: true, MigrationScripts.Tenant.With(extra)).CreateAsync(Command(identifier), CancellationToken.None);
+        var created = await Provisioner(Fill.Template, MigrationScripts.Tenant.With(extra)).CreateAsync(Command(identifier), CancellationToken.None);
         Assert.Equal("9100_template_extra", created.Tenant!.SchemaVersion);
         Assert.Equal("copied from the template", await HowFilledAsync(identifier));
         Assert.True(await CountAsync($"SELECT count(*) FROM pg_tables WHERE schemaname = '{created.Tenant.SchemaName}' AND tablename = 'template_extra'") == 1);
@@ -55,15 +57,59 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
         var broken = new SqlScript("9101_template_broken.sql", "SELECT * FROM no_such_table;");
         var failing = MonolithFixture.UniqueIdentifier("tplb");
         await Assert.ThrowsAsync<ProvisioningFailedException>(
-            () => Provisioner(fromTemplate: true, MigrationScripts.Tenant.With(broken)).CreateAsync(Command(failing), CancellationToken.None));
+            () => Provisioner(Fill.Template, MigrationScripts.Tenant.With(broken)).CreateAsync(Command(failing), CancellationToken.None));
         Assert.Null(await Fixture.Service<TenantCatalog>().FindAsync(failing, CancellationToken.None));
         Assert.True(await CountAsync($"SELECT count(*) FROM pg_namespace WHERE nspname = '{TenantIdentifier.SchemaNameOf(failing)}'") == 0);
 
         // The scripts in force build it back.
-        var after = await Provisioner(fromTemplate: true, MigrationScripts.Tenant).CreateAsync(Command(MonolithFixture.UniqueIdentifier("tpla")), CancellationToken.None);
+        var after = await Provisioner(Fill.Template, MigrationScripts.Tenant).CreateAsync(Command(MonolithFixture.UniqueIdentifier("tpla")), CancellationToken.None);
         Assert.Equal(MigrationScripts.Tenant.LatestVersion, after.Tenant!.SchemaVersion);
         Assert.Equal("copied from the template", await HowFilledAsync(after.Tenant.Identifier));
         Assert.True(await CountAsync($"SELECT count(*) FROM pg_tables WHERE schemaname = '{after.Tenant.SchemaName}' AND tablename = 'template_extra'") == 0);
+    }
+
+    [Fact]
+    public async Task A_spare_schema_handed_out_is_the_schema_the_scripts_make_and_spares_of_older_scripts_are_dropped()
+    {
+        // Scripts of their own (a marker script): no other host hands these spares out or counts them as its own.
+        var scripts = MigrationScripts.Tenant.With(new SqlScript("9200_spare_marker.sql", "SELECT 1;"));
+        var spares = Provisioner(Fill.Spare, scripts);
+        for (var attempt = 0; attempt < 100 && await CountAsync(SparesOf("9200_spare_marker")) == 0; attempt++)
+        {
+            await spares.Spares.TopUpAsync(CancellationToken.None); // 0 while another instance is topping up: try again
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(2, await CountAsync(SparesOf("9200_spare_marker")));
+        var markerSpares = await SpareNamesAsync("9200_spare_marker");
+        var fromSpare = MonolithFixture.UniqueIdentifier("spr");
+        var fromScripts = MonolithFixture.UniqueIdentifier("sps");
+        var spared = await spares.CreateAsync(Command(fromSpare), CancellationToken.None);
+        var scripted = await Provisioner(Fill.Scripts, scripts).CreateAsync(Command(fromScripts), CancellationToken.None);
+        Assert.Equal("taken from the spare schemas", await HowFilledAsync(fromSpare));
+        Assert.Equal("by the tenant scripts", await HowFilledAsync(fromScripts));
+        Assert.Equal(1, await CountAsync(SparesOf("9200_spare_marker")));
+        Assert.Equal(await DescribeAsync(scripted.Tenant!), await DescribeAsync(spared.Tenant!));
+
+        // The handed-out tenant works: its owner signs in and writes through the tenant role.
+        var tokens = await Fixture.Factory.LoginAsync(fromSpare, MonolithFixture.OwnerEmail(fromSpare), MonolithFixture.OwnerPassword);
+        var created = await Fixture.Factory.TenantClient(fromSpare).WithBearer(tokens.AccessToken).PostAsJsonAsync("/customers",
+            new { name = "Spare Ltd", email = "spare@example.test", projects = new[] { new { name = "First" } } });
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+
+        // Spares of scripts older than an instance's are dropped when it tops up; its own stay.
+        var newer = Provisioner(Fill.Spare, scripts.With(new SqlScript("9201_spare_marker.sql", "SELECT 1;")));
+        var dropped = false;
+        for (var attempt = 0; attempt < 100 && !dropped; attempt++)
+        {
+            await newer.Spares.TopUpAsync(CancellationToken.None);
+            dropped = await CountAsync(SparesOf("9200_spare_marker")) == 0;
+            await Task.Delay(dropped ? 0 : 100);
+        }
+
+        Assert.True(dropped, "the spares of the older scripts were not dropped");
+        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM pg_namespace WHERE nspname IN ({string.Join(", ", markerSpares.Select(n => $"'{n}'"))})"));
+        await DropSparesAsync("9201_spare_marker"); // newer than anything the other hosts run: they would keep them
     }
 
     /// <summary>
@@ -154,17 +200,57 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
             .ToList();
     }
 
-    private TenantProvisioner Provisioner(bool fromTemplate, MigrationScripts scripts)
+    private enum Fill
+    {
+        Spare,
+        Template,
+        Scripts,
+    }
+
+    private TenantProvisioner Provisioner(Fill fill, MigrationScripts scripts)
     {
         var options = Fixture.Service<IOptions<TenancyOptions>>().Value;
         return new TenantProvisioner(
             Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
             Fixture.Service<TenantContext>(), new TenantScripts(scripts), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
-            Fixture.Service<TenantDatabase>(), Options.Create(Copy(options, fromTemplate)), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
+            Fixture.Service<TenantDatabase>(), Options.Create(Copy(options, fill)), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
             Fixture.Factory.Services.GetService(typeof(ITenantOwnerSetup)) as ITenantOwnerSetup);
     }
 
-    private static TenancyOptions Copy(TenancyOptions options, bool fromTemplate) => new()
+    private static string SparesOf(string scripts) => $"SELECT count(*) FROM platform.spare_schemas WHERE scripts = '{scripts}'";
+
+    private async Task<List<string>> SpareNamesAsync(string scripts)
+    {
+        await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT schema_name FROM platform.spare_schemas WHERE scripts = $1", connection);
+        command.Parameters.AddWithValue(scripts);
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    private async Task DropSparesAsync(string scripts)
+    {
+        await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            DO $$ DECLARE s record; BEGIN
+                FOR s IN DELETE FROM platform.spare_schemas WHERE scripts = '9201_spare_marker' RETURNING schema_name, role_name LOOP
+                    EXECUTE format('DROP SCHEMA %I CASCADE; DROP OWNED BY %I; DROP ROLE %I', s.schema_name, s.role_name, s.role_name);
+                END LOOP;
+            END $$
+            """.Replace("9201_spare_marker", scripts, StringComparison.Ordinal), connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static TenancyOptions Copy(TenancyOptions options, Fill fill) => new()
     {
         ResolutionOrder = options.ResolutionOrder,
         BaseDomain = options.BaseDomain,
@@ -174,7 +260,8 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
         TransactionPooling = options.TransactionPooling,
         StatementTimeoutMs = options.StatementTimeoutMs,
         MaxConcurrency = options.MaxConcurrency,
-        ProvisionFromTemplate = fromTemplate,
+        ProvisionFromTemplate = fill != Fill.Scripts,
+        SpareSchemas = fill == Fill.Spare ? 2 : 0,
     };
 
     private static CreateTenantCommand Command(string identifier) =>
