@@ -148,14 +148,7 @@ internal sealed partial class SpareSchemas(
         }
 
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var command = new NpgsqlCommand(
-            $"""
-             CREATE ROLE {role} NOLOGIN NOINHERIT;
-             GRANT {role} TO CURRENT_USER;
-             CREATE SCHEMA {name};
-             REVOKE ALL ON SCHEMA {name} FROM PUBLIC;
-             GRANT USAGE ON SCHEMA {name} TO {role};
-             """ + "\n" + fill, connection, transaction))
+        await using (var command = new NpgsqlCommand(SqlIdentifier.SchemaAndRoleDdl(name, role) + fill, connection, transaction))
         {
             await command.ExecuteNonQueryAsync(ct);
         }

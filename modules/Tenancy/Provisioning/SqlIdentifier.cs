@@ -16,4 +16,18 @@ internal static partial class SqlIdentifier
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$")]
     private static partial Regex Safe();
+
+    /// <summary>
+    /// The DDL of an empty tenant schema with its role (names already quoted): the role is NOLOGIN and NOINHERIT, the owner
+    /// role (CURRENT_USER) is its member, and it may only use the schema. Tenants, spares and the template alike.
+    /// </summary>
+    public static string SchemaAndRoleDdl(string schema, string role) =>
+        $"""
+         CREATE ROLE {role} NOLOGIN NOINHERIT;
+         GRANT {role} TO CURRENT_USER;
+         CREATE SCHEMA {schema};
+         REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;
+         GRANT USAGE ON SCHEMA {schema} TO {role};
+
+         """;
 }

@@ -478,15 +478,7 @@ internal sealed partial class TenantProvisioner
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         // The request role becomes the tenant's role for each unit of work; being NOINHERIT it holds none of its rights.
-        await using var command = new NpgsqlCommand(
-            $"""
-             CREATE ROLE {role} NOLOGIN NOINHERIT;
-             GRANT {role} TO CURRENT_USER;
-             GRANT {role} TO {requestRole};
-             CREATE SCHEMA {schema};
-             REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;
-             GRANT USAGE ON SCHEMA {schema} TO {role};
-             """, connection, transaction);
+        await using var command = new NpgsqlCommand(SqlIdentifier.SchemaAndRoleDdl(schema, role) + $"GRANT {role} TO {requestRole};", connection, transaction);
         await command.ExecuteNonQueryAsync(ct);
         await transaction.CommitAsync(ct);
     }

@@ -155,12 +155,7 @@ internal sealed partial class TenantTemplate(
                          EXECUTE 'DROP ROLE {RoleName}';
                      END IF;
                  END $$;
-                 CREATE ROLE {RoleName} NOLOGIN NOINHERIT;
-                 GRANT {RoleName} TO CURRENT_USER;
-                 CREATE SCHEMA {SchemaName};
-                 REVOKE ALL ON SCHEMA {SchemaName} FROM PUBLIC;
-                 GRANT USAGE ON SCHEMA {SchemaName} TO {RoleName};
-                 """, connection, transaction);
+                 """ + "\n" + SqlIdentifier.SchemaAndRoleDdl(SchemaName, RoleName), connection, transaction);
             await command.ExecuteNonQueryAsync(ct);
             await transaction.CommitAsync(ct);
         }
