@@ -36,6 +36,7 @@ internal static class JobsSetup
         var connectionString = TenancyModule.OwnerConnectionString(builder.Configuration);
 
         services.AddSingleton<TenantJobFilter>();
+        services.AddSingleton<JobMetrics>();
         services.AddSingleton<IJobFilterProvider>(sp =>
         {
             var jobs = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
@@ -51,6 +52,7 @@ internal static class JobsSetup
                 new ContinuationsSupportAttribute(),
             };
             filters.Add(sp.GetRequiredService<TenantJobFilter>());
+            filters.Add(sp.GetRequiredService<JobMetrics>());
             return filters;
         });
         services.AddSingleton<JobStorage>(sp =>
