@@ -31,9 +31,17 @@ internal static class Telemetry
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("monolith"))
             .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
+                // ASP.NET Core's request metric (duration and count by route and status) and Kestrel's connections only:
+                // AddAspNetCoreInstrumentation would also listen to routing, authentication, authorization and rate
+                // limiting, four more measurements on every request (docs/BENCHMARKS.md, OpenTelemetry's cost).
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics")
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
+                // Npgsql's pools, not its per-command instruments (a histogram and counters on every statement): a
+                // command's time is in its trace span.
+                .AddView(instrument => instrument.Meter.Name == "Npgsql" && instrument.Name.StartsWith("db.client.operation", StringComparison.Ordinal)
+                    ? MetricStreamConfiguration.Drop
+                    : null)
                 .AddMeter(TenancyModule.MeterName, AccessModule.MeterName, AuditingModule.MeterName)
                 .AddInstrumentation(sp => sp.GetServices<ITelemetrySource>().ToArray())
                 .AddPrometheusExporter());

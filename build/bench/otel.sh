@@ -81,7 +81,7 @@ scrape_on() { while :; do curl -s -o /dev/null -H "X-Platform-Key: $key" "$on/me
 rounds_of() { # rounds_of PATH [wrk args...]: alternating rounds, "on" scraped during its own
   local path=$1
   shift
-  for url in "$on" "$off"; do wrk -t2 -c32 -d4s "$@" "$url$path" >/dev/null; done  # warm-up
+  for url in "$on" "$off" "$on" "$off"; do wrk -t2 -c32 -d6s "$@" "$url$path" >/dev/null; done  # warm-up (JIT tiers, prepared statements)
   a=(); b=()
   for _ in $(seq "$rounds"); do
     scrape_on & scraper=$!
