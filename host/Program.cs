@@ -17,6 +17,7 @@ builder.AddAccess();
 builder.AddCustomers();
 builder.AddAuditing();
 builder.AddToggles();
+builder.AddTelemetry();     // OpenTelemetry: /metrics, and OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
 var app = builder.Build();
 app.UseForwardedHeaders();  // X-Forwarded-For from the proxies named in ForwardedHeaders__KnownProxies only
@@ -38,6 +39,7 @@ app.MapCustomers();
 app.MapAuditing();
 app.MapToggles();
 app.MapOperations();
+app.MapTelemetry();
 
 app.Run();
 

@@ -29,6 +29,9 @@ namespace Monolith.Access;
 
 public static class AccessModule
 {
+    /// <summary>Access's meter: mail outcomes (<c>monolith.mail.outcomes</c>) and the outboxes' gauges (<c>monolith.mail.outbox.*</c>).</summary>
+    public const string MeterName = "Monolith.Access";
+
     /// <summary>
     /// Bearer authentication, the role policies, the rate limits, users and the tenant owner setup. The signing key's
     /// Production rules are the host's start-up validation (<see cref="SharedKernel.Secrets.StartupSecrets"/>).

@@ -17,6 +17,9 @@ namespace Monolith.Auditing;
 
 public static class AuditingModule
 {
+    /// <summary>Auditing's meter: the anchoring lag (<c>monolith.audit.anchor.lag</c>) and the log sink's queue (<c>monolith.logs.*</c>).</summary>
+    public const string MeterName = "Monolith.Auditing";
+
     /// <summary>What the host and the CLI share: the retention tasks, their runner, the trail's anchoring and the clock.</summary>
     public static IServiceCollection AddAuditingCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -35,6 +38,7 @@ public static class AuditingModule
         builder.Services.AddAuditingCore(builder.Configuration);
         builder.Services.AddTransient<RetentionJobs>();
         builder.Services.AddSingleton<IRecurringJobSchedule, AuditingRecurringJobs>();
+        builder.Services.AddSingleton<SharedKernel.Telemetry.ITelemetrySource, AnchoringLagGauge>();
         return builder;
     }
 

@@ -37,8 +37,9 @@ public sealed class PlatformDatabase : IAsyncDisposable
         ConnectionString = owner.ConnectionString;
         HasSeparateOwner = ownerConnectionString is { Length: > 0 };
         TransactionPooling = transactionPooling;
-        RequestDataSource = NpgsqlDataSource.Create(RequestConnectionString);
-        DataSource = HasSeparateOwner ? NpgsqlDataSource.Create(ConnectionString) : RequestDataSource;
+        // Named: the pool metrics (Npgsql's meter) label each pool by its name instead of its connection string.
+        RequestDataSource = new NpgsqlDataSourceBuilder(RequestConnectionString) { Name = "requests" }.Build();
+        DataSource = HasSeparateOwner ? new NpgsqlDataSourceBuilder(ConnectionString) { Name = "owner" }.Build() : RequestDataSource;
     }
 
     /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>

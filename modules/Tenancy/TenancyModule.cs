@@ -29,6 +29,9 @@ public static class TenancyModule
     /// <summary>The owner role's connection (migrations, provisioning, jobs, the CLI); unset: the request role's (docs/adr/0005).</summary>
     public const string OwnerConnectionStringName = "MonolithOwner";
 
+    /// <summary>Tenancy's meter: refusals by the bounds (<c>monolith.tenant.refused</c>) and job outcomes (<c>monolith.jobs.outcomes</c>).</summary>
+    public const string MeterName = "Monolith.Tenancy";
+
     /// <summary>
     /// The services the host and the CLI share: the pool, the catalog, the tenant context, provisioning
     /// and migrations. No background work.
@@ -81,6 +84,7 @@ public static class TenancyModule
         builder.Services.AddTenancyCore(builder.Configuration);
         builder.Services.AddSingleton<PlatformKey>();
         builder.Services.AddSingleton<PlatformKeyFilter>();
+        builder.Services.AddSingleton<TenantTelemetry>();
         builder.Services.AddSingleton<IReadOnlyList<ITenantResolutionStrategy>>(sp => Strategies(sp.GetRequiredService<IOptions<TenancyOptions>>().Value));
         builder.Services.AddHostedService<RequestRoleCheck>();
         builder.Services.AddHostedService<PlatformMigrationOnStartup>();

@@ -23,6 +23,7 @@ internal static partial class MailSetup
             ? ActivatorUtilities.CreateInstance<PickupDirectoryMailSender>(sp)
             : ActivatorUtilities.CreateInstance<SmtpMailSender>(sp));
         services.AddSingleton<MailMetrics>();
+        services.AddSingleton<SharedKernel.Telemetry.ITelemetrySource, MailOutboxGauges>();
         services.AddSingleton<MailDelivery>();
         services.AddSingleton<MailRetention>();
         services.AddSingleton<IRecurringJobSchedule, MailRecurringJobs>();

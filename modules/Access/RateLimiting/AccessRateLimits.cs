@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using Monolith.Access.Tokens;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Contracts;
 
 namespace Monolith.Access.RateLimiting;
 
@@ -31,12 +32,13 @@ internal static class AccessRateLimits
     public static void Add(IServiceCollection services)
     {
         services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccessOptions>, TenantContext>((options, access, tenants) =>
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccessOptions>, TenantContext, ITenantRefusals>((options, access, tenants, refusals) =>
         {
             var limits = access.Value.RateLimits;
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = async (context, _) =>
             {
+                refusals.Refused(ITenantRefusals.RateLimited);
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
                     ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))
                     : 1;

@@ -25,7 +25,7 @@ public static class LoggingModule
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<PostgresLogOptions>().Bind(builder.Configuration.GetSection(PostgresLogOptions.Section));
-        builder.Services.AddSingleton<LogSinkStats>();
+        builder.Services.AddSingleton(sp => new LogSinkStats(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddLogRetention();
         if (builder.Configuration.GetValue(PostgresLogOptions.Section + ":Enabled", true))
         {

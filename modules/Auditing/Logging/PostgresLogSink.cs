@@ -35,15 +35,14 @@ public sealed class PostgresLogOptions
 }
 
 /// <summary>
-/// The sink's counters, also published as System.Diagnostics.Metrics instruments on the meter
-/// <c>Monolith.Logging</c>: <c>monolith.logs.queued</c> (gauge), <c>monolith.logs.written</c>,
+/// The sink's counters, also published as System.Diagnostics.Metrics instruments on Auditing's meter
+/// (<see cref="AuditingModule.MeterName"/>): <c>monolith.logs.queued</c> (gauge), <c>monolith.logs.written</c>,
 /// <c>monolith.logs.fallback</c>, <c>monolith.logs.dropped</c>, <c>monolith.logs.failed_batches</c>.
 /// </summary>
 public sealed class LogSinkStats : IDisposable
 {
-    public const string MeterName = "Monolith.Logging";
-
     private readonly Meter meter;
+    private readonly bool ownsMeter;
     private long enqueued;
     private long written;
     private long fellBack;
@@ -51,9 +50,22 @@ public sealed class LogSinkStats : IDisposable
     private long lost;
     private long failedBatches;
 
+    /// <summary>Stats with a meter of their own (the benchmark's sinks).</summary>
     public LogSinkStats()
+        : this(new Meter(AuditingModule.MeterName), ownsMeter: true)
     {
-        meter = new Meter(MeterName);
+    }
+
+    /// <summary>The host's stats, on the meter its OpenTelemetry reads.</summary>
+    public LogSinkStats(IMeterFactory meters)
+        : this((meters ?? throw new ArgumentNullException(nameof(meters))).Create(AuditingModule.MeterName), ownsMeter: false)
+    {
+    }
+
+    private LogSinkStats(Meter meter, bool ownsMeter)
+    {
+        this.meter = meter;
+        this.ownsMeter = ownsMeter;
         meter.CreateObservableGauge("monolith.logs.queued", () => QueueDepth, "{event}", "Events accepted by the PostgreSQL sink and not yet written");
         meter.CreateObservableCounter("monolith.logs.written", () => Written, "{event}", "Events written to logs.events");
         meter.CreateObservableCounter("monolith.logs.fallback", () => FellBack, "{event}", "Events written to the fallback because the database was unreachable");
@@ -87,7 +99,13 @@ public sealed class LogSinkStats : IDisposable
 
     internal void OnFailedBatch() => Interlocked.Increment(ref failedBatches);
 
-    public void Dispose() => meter.Dispose();
+    public void Dispose()
+    {
+        if (ownsMeter)
+        {
+            meter.Dispose();
+        }
+    }
 }
 
 /// <summary>Where events go while the database cannot take them. Never throws.</summary>
@@ -158,7 +176,7 @@ public sealed class PostgresLogSink : IBatchedLogEventSink, IDisposable, IAsyncD
             CommandTimeout = 30,
             ApplicationName = "monolith-log-sink",
         };
-        dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = "log-sink" }.Build();
         this.fallback = fallback;
         this.stats = stats;
         this.retryAfter = retryAfter;

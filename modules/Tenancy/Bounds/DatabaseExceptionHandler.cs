@@ -22,7 +22,7 @@ internal sealed partial class DatabaseExceptionHandler(PlatformDatabase database
 
         if (DatabaseFailures.IsTimeout(exception))
         {
-            metrics.Refused(BoundsMetrics.QueryTimeout);
+            metrics.Refused(BoundsMetrics.QueryTimeout, Resolution.TenantTelemetry.TenantOf(httpContext));
             LogTimeout(logger, exception.GetBaseException().Message);
             httpContext.Response.Headers.RetryAfter = "1";
             await Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "query-timeout", "Query timeout.",
@@ -34,7 +34,7 @@ internal sealed partial class DatabaseExceptionHandler(PlatformDatabase database
         {
             database.RequestDataSource.Clear();
             database.DataSource.Clear();
-            metrics.Refused(BoundsMetrics.DatabaseUnavailable);
+            metrics.Refused(BoundsMetrics.DatabaseUnavailable, Resolution.TenantTelemetry.TenantOf(httpContext));
             LogConnectionLoss(logger, exception.GetBaseException().Message);
             httpContext.Response.Headers.RetryAfter = "2";
             await Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "database-unavailable", "Service unavailable.",

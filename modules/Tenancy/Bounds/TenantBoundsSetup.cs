@@ -15,7 +15,9 @@ internal static class TenantBoundsSetup
     public static void AddTenantBounds(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TenantConcurrency>();
+        builder.Services.AddOptions<SharedKernel.Telemetry.TelemetryOptions>().Bind(builder.Configuration.GetSection(SharedKernel.Telemetry.TelemetryOptions.Section));
         builder.Services.AddSingleton<BoundsMetrics>();
+        builder.Services.AddSingleton<Contracts.ITenantRefusals>(sp => sp.GetRequiredService<BoundsMetrics>());
 
         // Ahead of the catch-all handler (which answers 500): handlers are asked in registration order.
         builder.Services.Insert(0, ServiceDescriptor.Singleton<IExceptionHandler, DatabaseExceptionHandler>());

@@ -36,6 +36,7 @@ internal static class JobsSetup
         var connectionString = TenancyModule.OwnerConnectionString(builder.Configuration);
 
         services.AddSingleton<TenantJobFilter>();
+        services.AddSingleton<JobMetrics>();
         services.AddSingleton<IJobFilterProvider>(sp =>
         {
             var jobs = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
@@ -51,6 +52,7 @@ internal static class JobsSetup
                 new ContinuationsSupportAttribute(),
             };
             filters.Add(sp.GetRequiredService<TenantJobFilter>());
+            filters.Add(sp.GetRequiredService<JobMetrics>());
             return filters;
         });
         services.AddSingleton<JobStorage>(sp =>
@@ -121,14 +123,15 @@ internal static class JobsSetup
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    /// <summary>A worker-only process answers nothing but its health endpoints.</summary>
+    /// <summary>A worker-only process answers nothing but its health endpoints and its metrics (its jobs' outcomes are counted there).</summary>
     private sealed class WorkerOnlyStartupFilter : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Use(async (context, nextMiddleware) =>
             {
-                if (context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
+                if (context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+                    || context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase))
                 {
                     await nextMiddleware(context);
                     return;

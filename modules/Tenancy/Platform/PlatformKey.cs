@@ -27,6 +27,9 @@ internal sealed class PlatformKey(IOptions<PlatformOptions> options)
 
     public bool IsValid(HttpContext context) => IsValid(context.Request.Headers[HeaderName].ToString());
 
+    /// <summary>The one answer to a request without a valid key, from the endpoint filter and from <see cref="PlatformKeyGate"/>.</summary>
+    public static IResult Refusal() => Problems.Unauthorized("platform-key-required", $"The platform API needs a valid {HeaderName} header.");
+
     private static byte[] Hash(string value) => SHA256.HashData(Encoding.UTF8.GetBytes(value));
 }
 
@@ -51,7 +54,7 @@ internal sealed class PlatformKeyFilter(PlatformKey key) : IEndpointFilter
     {
         if (!key.IsValid(context.HttpContext))
         {
-            return Problems.Unauthorized("platform-key-required", $"The platform API needs a valid {PlatformKey.HeaderName} header.");
+            return PlatformKey.Refusal();
         }
 
         if (SharedKernel.Context.OperationContext.Current is { } current)

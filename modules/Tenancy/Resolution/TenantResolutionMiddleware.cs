@@ -31,7 +31,8 @@ internal sealed class TenantResolutionMiddleware(
     RequestDelegate next,
     IReadOnlyList<ITenantResolutionStrategy> strategies,
     TenantCatalogCache cache,
-    TenantContext tenantContext)
+    TenantContext tenantContext,
+    TenantTelemetry telemetry)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -90,6 +91,7 @@ internal sealed class TenantResolutionMiddleware(
             return;
         }
 
+        telemetry.Tag(context, tenant.Identifier);
         using (tenantContext.Enter(tenant))
         using (LogContext.PushProperty("Tenant", tenant.Identifier))
         {

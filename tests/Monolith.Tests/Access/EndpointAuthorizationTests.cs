@@ -25,6 +25,7 @@ public sealed class EndpointAuthorizationTests(MonolithFixture fixture) : Integr
         "/invitations/accept",  // the mail's token is the credential
         "/platform",     // X-Platform-Key filter; a bearer token opens nothing there
         "/hangfire",     // the jobs dashboard: its own filter demands the platform key (header or Basic password)
+        "/metrics",      // Prometheus text: its branch demands the platform key (PlatformKeyGate)
     ];
 
     private static readonly HashSet<string> RolePolicies = [Policies.Viewer, Policies.Member, Policies.Admin, Policies.Owner];

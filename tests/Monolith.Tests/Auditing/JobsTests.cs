@@ -333,7 +333,7 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
     }
 
     [Fact]
-    public async Task A_worker_only_process_answers_nothing_but_its_health()
+    public async Task A_worker_only_process_answers_nothing_but_its_health_and_its_metrics()
     {
         await using var worker = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?>
         {
@@ -346,6 +346,8 @@ public sealed class JobsTests(MonolithFixture fixture, JobsHost jobs) : Integrat
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/audit-events")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await worker.PlatformClient().GetAsync("/platform/tenants")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await worker.PlatformClient().GetAsync("/hangfire")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await worker.PlatformClient().GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/metrics")).StatusCode);
     }
 
     private async Task<List<string>> WaitForFinishedAsync(string tenant)
