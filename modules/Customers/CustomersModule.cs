@@ -52,7 +52,7 @@ public static class CustomersModule
     public static IEndpointRouteBuilder MapCustomers(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/customers").RequireTenant().WithTags("Customers");
-        customers.MapGet("/", ListCustomersEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer);
+        customers.MapGet("/", ListCustomersEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).AcceptsQuery("q", "status", "sort").AcceptsPaging();
         customers.MapPost("/", CreateCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Member).WithIdempotency<CreateCustomerRequest>()
             .ProducesProblems(StatusCodes.Status409Conflict, "customer-email-taken");
         customers.MapGet("/{id:guid}", GetCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound();
@@ -62,11 +62,11 @@ public static class CustomersModule
             .ProducesNotFound().ProducesPreconditionFailed().ProducesProblems(StatusCodes.Status409Conflict, "customer-email-taken");
         customers.MapDelete("/{id:guid}", DeleteCustomerEndpoint.HandleAsync).RequireAuthorization(Policies.Admin).ProducesNotFound().ProducesPreconditionFailed();
 
-        customers.MapGet("/{customerId:guid}/projects", ListProjectsEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound();
+        customers.MapGet("/{customerId:guid}/projects", ListProjectsEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound().AcceptsPaging();
         customers.MapPost("/{customerId:guid}/projects", CreateProjectEndpoint.HandleAsync)
             .RequireAuthorization(Policies.Member).WithIdempotency<CreateProjectRequest>()
             .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "project-code-taken");
-        customers.MapGet("/{customerId:guid}/warehouses", ListWarehousesEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound();
+        customers.MapGet("/{customerId:guid}/warehouses", ListWarehousesEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound().AcceptsPaging();
         customers.MapPost("/{customerId:guid}/warehouses", CreateWarehouseEndpoint.HandleAsync)
             .RequireAuthorization(Policies.Member).WithIdempotency<CreateWarehouseRequest>().ProducesNotFound();
 
@@ -76,7 +76,7 @@ public static class CustomersModule
             .ProducesNotFound().ProducesPreconditionFailed().ProducesProblems(StatusCodes.Status409Conflict, "project-code-taken");
         projects.MapDelete("/{id:guid}", DeleteProjectEndpoint.HandleAsync).RequireAuthorization(Policies.Admin)
             .ProducesNotFound().ProducesPreconditionFailed().ProducesProblems(StatusCodes.Status409Conflict, "last-project");
-        projects.MapGet("/{id:guid}/warehouses", ListProjectWarehousesEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound();
+        projects.MapGet("/{id:guid}/warehouses", ListProjectWarehousesEndpoint.HandleAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound().AcceptsPaging();
         projects.MapPut("/{id:guid}/warehouses/{warehouseId:guid}", AssignWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Member)
             .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "warehouse-of-another-customer");
         projects.MapDelete("/{id:guid}/warehouses/{warehouseId:guid}", UnassignWarehouseEndpoint.HandleAsync).RequireAuthorization(Policies.Member).ProducesNotFound();

@@ -30,7 +30,7 @@ internal static class ScheduleEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var schedule = app.MapGroup("/features/{key}/schedule").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Feature toggles");
-        schedule.MapGet("/", ListAsync).ProducesNotFound();
+        schedule.MapGet("/", ListAsync).ProducesNotFound().AcceptsPaging();
         schedule.MapPost("/", CreateAsync).RequireAuthorization(Policies.Admin).ProducesNotFound()
             .ProducesProblems(StatusCodes.Status409Conflict, "too-many-schedules");
         schedule.MapDelete("/{id:guid}", DeleteAsync).RequireAuthorization(Policies.Admin).ProducesNotFound();

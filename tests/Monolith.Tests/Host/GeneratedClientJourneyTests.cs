@@ -56,8 +56,25 @@ public sealed class GeneratedClientJourneyTests(MonolithFixture fixture) : Integ
         Assert.Equal(["Rollout", "Support"], projects!.Items!.Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.Equal(second!.Id, (await owner.Projects[second.Id!.Value].GetAsync())!.Id);
 
-        var page = await owner.Customers.GetAsync();
-        Assert.Equal("Acme", Assert.Single(page!.Items!).Name);
+        await owner.Customers.PostAsync(new CreateCustomerRequest
+        {
+            Name = "Beta", Email = "ops@beta.example", Projects = [new CreateProjectRequest { Name = "Main" }],
+        });
+        var first = await owner.Customers.GetAsync(config =>
+        {
+            config.QueryParameters.Sort = "name";
+            config.QueryParameters.Limit = 1;
+        });
+        Assert.Equal("Acme", Assert.Single(first!.Items!).Name);
+        var next = await owner.Customers.GetAsync(config =>
+        {
+            config.QueryParameters.Sort = "name";
+            config.QueryParameters.Limit = 1;
+            config.QueryParameters.Cursor = first.NextCursor;
+        });
+        Assert.Equal("Beta", Assert.Single(next!.Items!).Name);
+        var found = await owner.Customers.GetAsync(config => config.QueryParameters.Q = "acme");
+        Assert.Equal("Acme", Assert.Single(found!.Items!).Name);
 
         await owner.Projects[rollout.Id!.Value].Warehouses[warehouse.Id!.Value].DeleteAsync();
         await owner.Warehouses[warehouse.Id!.Value].DeleteAsync();

@@ -132,7 +132,7 @@ public sealed partial class OpenApiDocumentTests(MonolithFixture fixture) : Inte
     /// <summary>
     /// The generated client (tests/Monolith.Client) is built from docs/openapi/v1.json: this holds that file to what the host
     /// serves, so a change of the API that the file does not show fails here. After an intended change, refresh it with
-    /// <c>MONOLITH_UPDATE_OPENAPI=1 ./build/test.sh --filter "FullyQualifiedName~OpenApiDocumentTests"</c> (docs/api.md).
+    /// <c>./build/openapi.sh</c>, which runs this test with <c>MONOLITH_UPDATE_OPENAPI=1</c> (docs/api.md).
     /// </summary>
     [Fact]
     public async Task The_committed_document_the_client_is_generated_from_is_the_one_the_host_serves()
@@ -147,7 +147,7 @@ public sealed partial class OpenApiDocumentTests(MonolithFixture fixture) : Inte
         Assert.True(File.Exists(file), $"{file} is missing");
         var committed = await File.ReadAllTextAsync(file);
         Assert.True(committed.ReplaceLineEndings("\n") == served,
-            "docs/openapi/v1.json differs from the document the host serves; refresh it (docs/api.md) and rebuild the client.");
+            "docs/openapi/v1.json differs from the document the host serves; run ./build/openapi.sh after an intended change (docs/api.md).");
     }
 
     [Fact]

@@ -37,8 +37,39 @@ public sealed class HeaderParameterMetadata(string name, string description)
     public string Description { get; } = description;
 }
 
+/// <summary>
+/// Endpoint metadata: an optional query parameter the handler reads from the query itself (a list's filters and paging,
+/// checked by <c>ListQuery.RejectUnknownParameters</c>) rather than binding it as an argument.
+/// </summary>
+public sealed class QueryParameterMetadata(string name, bool isInteger, string? description = null)
+{
+    public string Name { get; } = name;
+
+    public bool IsInteger { get; } = isInteger;
+
+    public string? Description { get; } = description;
+}
+
 public static class ProblemResponseExtensions
 {
+    /// <summary>Declares a list's <c>limit</c> (1–200, default 50) and <c>cursor</c> (the previous page's <c>nextCursor</c>).</summary>
+    public static TBuilder AcceptsPaging<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new QueryParameterMetadata("limit", isInteger: true, "Items per page, 1 to 200 (default 50)."))
+            .WithMetadata(new QueryParameterMetadata("cursor", isInteger: false, "The nextCursor of the previous page."));
+
+    /// <summary>Declares filters the handler reads from the query as text (an unknown name or value is 400).</summary>
+    public static TBuilder AcceptsQuery<TBuilder>(this TBuilder builder, params string[] names)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        foreach (var name in names)
+        {
+            builder.WithMetadata(new QueryParameterMetadata(name, isInteger: false));
+        }
+
+        return builder;
+    }
+
     /// <summary>Declares in the API document that the endpoint(s) can answer <paramref name="statusCode"/> with these problem types.</summary>
     public static TBuilder ProducesProblems<TBuilder>(this TBuilder builder, int statusCode, params string[] codes)
         where TBuilder : IEndpointConventionBuilder =>

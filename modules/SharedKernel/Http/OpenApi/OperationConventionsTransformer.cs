@@ -41,8 +41,8 @@ internal sealed class OperationConventionsTransformer : IOpenApiOperationTransfo
 
         // Every request: NUL or an unpaired surrogate anywhere in it (UnicodeTextMiddleware).
         Add(StatusCodes.Status400BadRequest, "validation");
-        if (description.ParameterDescriptions.Any(p => p.Source == BindingSource.Body || p.Source == BindingSource.Query
-                || p.Source == BindingSource.Header || p.Source == BindingSource.Path))
+        if (metadata.OfType<QueryParameterMetadata>().Any() || description.ParameterDescriptions.Any(p => p.Source == BindingSource.Body
+                || p.Source == BindingSource.Query || p.Source == BindingSource.Header || p.Source == BindingSource.Path))
         {
             // A body or parameter that does not bind (ExceptionToProblemHandler).
             Add(StatusCodes.Status400BadRequest, "invalid-request");
@@ -69,6 +69,21 @@ internal sealed class OperationConventionsTransformer : IOpenApiOperationTransfo
                     In = ParameterLocation.Header,
                     Description = header.Description,
                     Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
+            }
+        }
+
+        foreach (var query in metadata.OfType<QueryParameterMetadata>().DistinctBy(q => q.Name))
+        {
+            operation.Parameters ??= [];
+            if (!operation.Parameters.Any(p => p.In == ParameterLocation.Query && p.Name == query.Name))
+            {
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = query.Name,
+                    In = ParameterLocation.Query,
+                    Description = query.Description,
+                    Schema = new OpenApiSchema { Type = query.IsInteger ? JsonSchemaType.Integer : JsonSchemaType.String },
                 });
             }
         }
