@@ -129,6 +129,8 @@ public sealed class GeneratedClientJourneyTests(MonolithFixture fixture) : Integ
         // 404: an id that never existed.
         var missing = await Assert.ThrowsAsync<ProblemDetails>(() => owner.Customers[Guid.NewGuid()].GetAsync());
         Assert.Equal("/problems/not-found", missing.Type);
+        Assert.False(string.IsNullOrEmpty(missing.TraceId));
+        Assert.False(string.IsNullOrEmpty(missing.RequestId));
 
         // 409: the e-mail address is taken; the customer's last project stays.
         var first = await owner.Customers.PostAsync(new CreateCustomerRequest

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
@@ -31,8 +33,19 @@ public static class ApiDocument
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer<OperationConventionsTransformer>();
-            options.AddSchemaTransformer((schema, _, _) =>
+            options.AddSchemaTransformer((schema, context, _) =>
             {
+                // Our problems carry traceId and requestId (HttpConventions) and may carry more: say so, rather than the
+                // closed object the ProblemDetails type yields.
+                if (context.JsonTypeInfo.Type == typeof(ProblemDetails) || context.JsonTypeInfo.Type == typeof(HttpValidationProblemDetails))
+                {
+                    schema.AdditionalProperties = null;
+                    schema.AdditionalPropertiesAllowed = true;
+                    schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
+                    schema.Properties["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The W3C trace id of the request." };
+                    schema.Properties["requestId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's X-Request-Id." };
+                }
+
                 // The web JSON defaults also read numbers written as strings, so the generated schema says "integer or
                 // string"; clients should send numbers, and a generator turns the union into a wrapper type. Say "number".
                 if (schema.Type is { } type && (type & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && (type & JsonSchemaType.String) != 0)
