@@ -24,6 +24,8 @@ fi
 
 results=TestResults
 rm -rf "$results"
+# The pinned dotnet tools (.config/dotnet-tools.json): Kiota generates the API client the journey tests use.
+dotnet tool restore
 dotnet restore Monolith.sln --nologo -v quiet
 dotnet build Monolith.sln -c Release --no-restore --nologo -v quiet -warnaserror
 set +e

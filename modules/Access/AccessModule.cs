@@ -24,6 +24,7 @@ using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Access;
 
@@ -84,13 +85,15 @@ public static class AccessModule
         // Anonymous by design: these endpoints take the credentials. Tenant-scoped: users live in the tenant.
         var auth = app.MapGroup("/auth").RequireTenant().AllowAnonymous().WithTags("Auth");
         // Counted per tenant + client address by the anonymous limit (AccessRateLimits).
-        auth.MapPost("/token", Login.HandleAsync);
-        auth.MapPost("/refresh", Refresh.HandleAsync);
+        auth.MapPost("/token", Login.HandleAsync)
+            .ProducesProblems(StatusCodes.Status401Unauthorized, "invalid-credentials")
+            .ProducesProblems(StatusCodes.Status403Forbidden, "email-unverified");
+        auth.MapPost("/refresh", Refresh.HandleAsync).ProducesProblems(StatusCodes.Status401Unauthorized, "invalid-refresh-token");
         auth.MapPost("/logout", Logout.HandleAsync);
 
         auth.MapPost("/password-reset", PasswordReset.Request);
-        auth.MapPost("/password-reset/confirm", PasswordReset.ConfirmAsync);
-        auth.MapPost("/verify-email", EmailVerifications.VerifyAsync);
+        auth.MapPost("/password-reset/confirm", PasswordReset.ConfirmAsync).ProducesProblems(StatusCodes.Status400BadRequest, "invalid-token");
+        auth.MapPost("/verify-email", EmailVerifications.VerifyAsync).ProducesProblems(StatusCodes.Status400BadRequest, "invalid-token");
 
         MeEndpoints.Map(app);
         UsersEndpoints.Map(app);

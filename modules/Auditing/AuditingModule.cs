@@ -12,6 +12,7 @@ using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Resolution;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Auditing;
 
@@ -45,7 +46,7 @@ public static class AuditingModule
     public static IEndpointRouteBuilder MapAuditing(this IEndpointRouteBuilder app)
     {
         var audit = app.MapGroup("/audit-events").RequireTenant().RequireAuthorization(Policies.Admin).WithTags("Audit trail");
-        audit.MapGet("/", ListAuditEvents.HandleAsync);
+        audit.MapGet("/", ListAuditEvents.HandleAsync).AcceptsQuery("entityType", "entityId", "action", "actorId", "from", "to").AcceptsPaging();
         audit.MapGet("/verify", VerifyAuditTrail.HandleAsync);
 
         app.MapGroup("/platform").RequirePlatformKey().WithTags("Platform")

@@ -6,6 +6,7 @@ using Monolith.Access.Tokens;
 using Monolith.Access.Verification;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy.Resolution;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Access.Me;
 
@@ -16,11 +17,14 @@ internal static class MeEndpoints
     {
         var me = app.MapGroup("/me").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Me");
         me.MapGet("/", GetMe.HandleAsync);
-        me.MapPost("/password", ChangePassword.HandleAsync);
+        me.MapPost("/password", ChangePassword.HandleAsync).ProducesProblems(StatusCodes.Status409Conflict, "password-changed");
         me.MapGet("/sessions", MySessions.ListAsync);
-        me.MapDelete("/sessions/{id:guid}", MySessions.EndAsync);
-        me.MapPost("/verify-email", EmailVerifications.ResendAsync);
-        me.MapPost("/transfer-ownership", TransferOwnership.HandleAsync).RequireAuthorization(Policies.Owner);
+        me.MapDelete("/sessions/{id:guid}", MySessions.EndAsync).ProducesNotFound();
+        me.MapPost("/verify-email", EmailVerifications.ResendAsync).ProducesProblems(StatusCodes.Status409Conflict, "email-verified");
+        me.MapPost("/transfer-ownership", TransferOwnership.HandleAsync).RequireAuthorization(Policies.Owner)
+            .ProducesNotFound()
+            .ProducesProblems(StatusCodes.Status403Forbidden, "owner-required")
+            .ProducesProblems(StatusCodes.Status409Conflict, "user-disabled");
     }
 
     public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotSignedIn() =>

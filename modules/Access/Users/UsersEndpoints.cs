@@ -7,6 +7,7 @@ using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Access.Users;
 
@@ -17,10 +18,16 @@ internal static class UsersEndpoints
     {
         var users = app.MapGroup("/users").RequireTenant().RequireAuthorization(Policies.Admin).WithTags("Users");
         users.MapGet("/", ListUsers.HandleAsync);
-        users.MapPost("/", CreateUser.HandleAsync);
-        users.MapGet("/{id:guid}", GetUser.HandleAsync);
-        users.MapPatch("/{id:guid}", UpdateUser.HandleAsync);
-        users.MapDelete("/{id:guid}", DeleteUser.HandleAsync);
+        users.MapPost("/", CreateUser.HandleAsync)
+            .ProducesProblems(StatusCodes.Status403Forbidden, "role-escalation")
+            .ProducesProblems(StatusCodes.Status409Conflict, "email-taken");
+        users.MapGet("/{id:guid}", GetUser.HandleAsync).ProducesNotFound();
+        users.MapPatch("/{id:guid}", UpdateUser.HandleAsync).ProducesNotFound().ProducesPreconditionFailed()
+            .ProducesProblems(StatusCodes.Status403Forbidden, "owner-required", "role-escalation")
+            .ProducesProblems(StatusCodes.Status409Conflict, "last-owner", "email-taken");
+        users.MapDelete("/{id:guid}", DeleteUser.HandleAsync).ProducesNotFound().ProducesPreconditionFailed()
+            .ProducesProblems(StatusCodes.Status403Forbidden, "owner-required")
+            .ProducesProblems(StatusCodes.Status409Conflict, "last-owner");
     }
 
     public static ProblemHttpResult ActorGone() =>

@@ -6,6 +6,7 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Idempotency;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Tenancy.Backups;
 
@@ -20,13 +21,17 @@ internal static class BackupEndpoints
 
     public static void Map(RouteGroupBuilder platform)
     {
-        platform.MapPost("/tenants/{identifier}/backups", StartAsync).WithPlatformIdempotency();
+        platform.MapPost("/tenants/{identifier}/backups", StartAsync).WithPlatformIdempotency()
+            .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state");
         platform.MapGet("/tenants/{identifier}/backups", ListAsync);
-        platform.MapPost("/backups/{id:guid}/restore", RestoreAsync).WithPlatformIdempotency<RestoreRequest>();
+        platform.MapPost("/backups/{id:guid}/restore", RestoreAsync).WithPlatformIdempotency<RestoreRequest>()
+            .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-exists");
         platform.MapGet("/restores/{jobId:guid}", async Task<Results<Ok<RestoreJob>, ProblemHttpResult>> (Guid jobId, RestoreJobs restores, CancellationToken ct) =>
-            await restores.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No restore with that id."));
+            await restores.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No restore with that id."))
+            .ProducesNotFound();
         platform.MapGet("/backups/{id:guid}", async Task<Results<Ok<BackupResponse>, ProblemHttpResult>> (Guid id, TenantBackups backups, CancellationToken ct) =>
-            await backups.FindAsync(id, ct) is { } backup ? TypedResults.Ok(backup) : Problems.NotFound("No backup with that id."));
+            await backups.FindAsync(id, ct) is { } backup ? TypedResults.Ok(backup) : Problems.NotFound("No backup with that id."))
+            .ProducesNotFound();
     }
 
     private static async Task<Results<Accepted<BackupAccepted>, ProblemHttpResult>> StartAsync(string identifier, BackupJobs jobs, CancellationToken ct)

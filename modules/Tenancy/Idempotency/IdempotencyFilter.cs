@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.Tenancy.Isolation;
 using Npgsql;
 
@@ -24,7 +25,7 @@ public static class IdempotencyEndpointExtensions
     /// <see cref="TenantTransaction.BeginAsync"/> commit in the same transaction as the recorded response.
     /// </summary>
     public static RouteHandlerBuilder WithIdempotency<TBody>(this RouteHandlerBuilder builder) =>
-        builder.WithKeyedBody<TBody>(IdempotencyStore.Tenant, []);
+        builder.WithKeyedBody<TBody>(IdempotencyStore.Tenant, []).DescribeIdempotency();
 
     /// <summary>
     /// <c>Idempotency-Key</c> on a platform POST, recorded in <c>platform.idempotency_keys</c>. The endpoint does its own
@@ -33,11 +34,19 @@ public static class IdempotencyEndpointExtensions
     /// recorded as null: a replay never repeats a secret the first answer carried once.
     /// </summary>
     public static RouteHandlerBuilder WithPlatformIdempotency<TBody>(this RouteHandlerBuilder builder, params string[] secrets) =>
-        builder.WithKeyedBody<TBody>(IdempotencyStore.Platform, secrets);
+        builder.WithKeyedBody<TBody>(IdempotencyStore.Platform, secrets).DescribeIdempotency();
 
     /// <summary><see cref="WithPlatformIdempotency{TBody}"/> for a POST without a body: the request is its method and path.</summary>
     public static RouteHandlerBuilder WithPlatformIdempotency(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter((context, next) => IdempotencyFilter.InvokeAsync(context, next, -1, null, IdempotencyStore.Platform, []));
+        builder.AddEndpointFilter((context, next) => IdempotencyFilter.InvokeAsync(context, next, -1, null, IdempotencyStore.Platform, []))
+            .DescribeIdempotency();
+
+    /// <summary>For the API document: the header, a malformed key (400) and a key reused with another request (422).</summary>
+    private static RouteHandlerBuilder DescribeIdempotency(this RouteHandlerBuilder builder) =>
+        builder.WithMetadata(new HeaderParameterMetadata(IdempotencyFilter.HeaderName,
+                "Replays the first response of a request sent again with the same key and body within 24 hours."))
+            .ProducesValidation()
+            .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused");
 
     /// <summary>The filter, fingerprinting the endpoint's <typeparamref name="TBody"/> parameter as bound.</summary>
     private static RouteHandlerBuilder WithKeyedBody<TBody>(this RouteHandlerBuilder builder, IdempotencyStore store, string[] secrets) =>

@@ -13,6 +13,7 @@ using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Tenancy.Platform;
 
@@ -64,17 +65,24 @@ internal static class PlatformEndpoints
         var platform = app.MapGroup("/platform").RequirePlatformKey().WithTags("Platform");
         var tenants = platform.MapGroup("/tenants");
         // A replay of a creation answers the first 201 without the generated owner password, which is told once.
-        tenants.MapPost("/", CreateAsync).WithPlatformIdempotency<CreateTenantRequest>("owner.password");
+        tenants.MapPost("/", CreateAsync).WithPlatformIdempotency<CreateTenantRequest>("owner.password")
+            .ProducesProblems(StatusCodes.Status409Conflict, "tenant-exists")
+            .ProducesProblems(StatusCodes.Status500InternalServerError, "provisioning-failed");
         tenants.MapGet("/", ListAsync);
-        tenants.MapGet("/{identifier}", GetAsync);
-        tenants.MapPatch("/{identifier}", UpdateAsync);
+        tenants.MapGet("/{identifier}", GetAsync).ProducesNotFound();
+        tenants.MapPatch("/{identifier}", UpdateAsync).ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state");
         tenants.MapPost("/{identifier}/suspend", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
-            Answer(provisioner.SuspendAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency();
+            Answer(provisioner.SuspendAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency()
+            .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state");
         tenants.MapPost("/{identifier}/resume", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
-            Answer(provisioner.ResumeAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency();
-        tenants.MapDelete("/{identifier}", DeleteAsync);
+            Answer(provisioner.ResumeAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency()
+            .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state");
+        tenants.MapDelete("/{identifier}", DeleteAsync).ProducesNotFound()
+            .ProducesProblems(StatusCodes.Status409Conflict, "tenant-state", "tenant-busy")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "backup-failed");
         tenants.MapPost("/{identifier}/undelete", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
-            Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency();
+            Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency()
+            .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state");
 
         platform.MapGet("/audit-events", ListOperatorEvents.HandleAsync);
         BackupEndpoints.Map(platform);
@@ -85,7 +93,8 @@ internal static class PlatformEndpoints
             return TypedResults.Accepted($"/platform/migrations/{id}", new MigrationJobAccepted(id));
         }).WithPlatformIdempotency();
         platform.MapGet("/migrations/{jobId:guid}", async Task<Results<Ok<MigrationJob>, ProblemHttpResult>> (Guid jobId, MigrationJobs jobs, CancellationToken ct) =>
-            await jobs.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No migration job with that id."));
+            await jobs.FindAsync(jobId, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("No migration job with that id."))
+            .ProducesNotFound();
     }
 
     public static TenantResponse ToResponse(TenantInfo tenant, TenancyOptions options, TenantBounds bounds) => new(

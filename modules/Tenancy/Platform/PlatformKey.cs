@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Tenancy.Platform;
 
@@ -35,6 +36,9 @@ internal sealed class PlatformKey(IOptions<PlatformOptions> options)
 
 public static class PlatformEndpointExtensions
 {
+    private static readonly ApiKeySecurityMetadata SecurityScheme = new("platformKey", PlatformKey.HeaderName,
+        "The platform API key (Platform__ApiKey), for provisioning scripts and operators; it opens /platform/* only.");
+
     /// <summary>
     /// Puts endpoints behind <c>X-Platform-Key</c>, whichever module maps them. The key is their only credential:
     /// anonymous for the authorization layer (a bearer token opens nothing here), checked by the filter.
@@ -44,6 +48,9 @@ public static class PlatformEndpointExtensions
     {
         builder.AllowAnonymous();
         builder.AddEndpointFilter<TBuilder, PlatformKeyFilter>();
+        builder.WithMetadata(SecurityScheme);
+        builder.ProducesProblems(StatusCodes.Status401Unauthorized, "platform-key-required");
+        builder.ProducesProblems(StatusCodes.Status503ServiceUnavailable, "database-unavailable");
         return builder;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.Tenancy.Catalog;
 using Serilog.Context;
 
@@ -18,6 +19,15 @@ public static class TenantEndpointExtensions
     {
         builder.WithMetadata(new TenantScopedAttribute());
         builder.WithRequestTimeout(Bounds.TenantBoundsSetup.RequestTimeoutPolicy);
+        // What the tenant's request path can answer before or around the endpoint, for the API document: resolution
+        // (below), the per-tenant bounds and database failures (Bounds), and the rate limiter, which counts every
+        // request of a resolved tenant (Access).
+        builder.ProducesProblems(StatusCodes.Status400BadRequest, "tenant-required");
+        builder.ProducesProblems(StatusCodes.Status401Unauthorized, "tenant-mismatch");
+        builder.ProducesProblems(StatusCodes.Status403Forbidden, "tenant-suspended");
+        builder.ProducesProblems(StatusCodes.Status404NotFound, "tenant-not-found");
+        builder.ProducesProblems(StatusCodes.Status429TooManyRequests, "rate-limited");
+        builder.ProducesProblems(StatusCodes.Status503ServiceUnavailable, "tenant-busy", "query-timeout", "request-timeout", "database-unavailable");
         return builder;
     }
 }

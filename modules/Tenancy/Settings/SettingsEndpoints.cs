@@ -8,6 +8,7 @@ using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Tenancy.Settings;
 
@@ -22,7 +23,7 @@ internal static partial class SettingsEndpoints
     {
         var settings = app.MapGroup("/settings").RequireTenant().WithTags("Settings");
         settings.MapGet("/", ListAsync).RequireAuthorization(Policies.Viewer);
-        settings.MapGet("/{key}", GetAsync).RequireAuthorization(Policies.Viewer);
+        settings.MapGet("/{key}", GetAsync).RequireAuthorization(Policies.Viewer).ProducesNotFound();
         settings.MapPut("/{key}", PutAsync).RequireAuthorization(Policies.Admin);
     }
 

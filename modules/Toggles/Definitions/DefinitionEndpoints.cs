@@ -13,6 +13,7 @@ using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Evaluation;
 using Npgsql;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Definitions;
 
@@ -46,9 +47,10 @@ internal static class DefinitionEndpoints
     {
         var features = app.MapGroup("/features").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Feature toggles");
         features.MapGet("/", ListAsync);
-        features.MapGet("/{key}", GetAsync);
-        features.MapPut("/{key}", PutAsync).RequireAuthorization(Policies.Admin);
-        features.MapDelete("/{key}", DeleteAsync).RequireAuthorization(Policies.Admin);
+        features.MapGet("/{key}", GetAsync).ProducesNotFound();
+        features.MapPut("/{key}", PutAsync).RequireAuthorization(Policies.Admin).ProducesPreconditionFailed()
+            .ProducesProblems(StatusCodes.Status409Conflict, "feature-exists");
+        features.MapDelete("/{key}", DeleteAsync).RequireAuthorization(Policies.Admin).ProducesNotFound().ProducesPreconditionFailed();
     }
 
     private sealed record ListPosition(string After);

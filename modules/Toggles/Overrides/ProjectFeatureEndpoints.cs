@@ -16,6 +16,7 @@ using Monolith.Toggles.Contracts;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
 using Npgsql;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Overrides;
 
@@ -53,10 +54,10 @@ internal static class ProjectFeatureEndpoints
     {
         var features = app.MapGroup("/projects/{projectId:guid}/features").RequireTenant().RequireAuthorization(Policies.Viewer)
             .WithTags("Feature toggles");
-        features.MapGet("/", ListAsync);
-        features.MapGet("/{key}", GetAsync);
-        features.MapPut("/{key}", PutAsync).RequireAuthorization(Policies.Member);
-        features.MapDelete("/{key}", DeleteAsync).RequireAuthorization(Policies.Member);
+        features.MapGet("/", ListAsync).ProducesNotFound();
+        features.MapGet("/{key}", GetAsync).ProducesNotFound();
+        features.MapPut("/{key}", PutAsync).RequireAuthorization(Policies.Member).ProducesNotFound();
+        features.MapDelete("/{key}", DeleteAsync).RequireAuthorization(Policies.Member).ProducesNotFound();
     }
 
     private sealed record ListPosition(string After);

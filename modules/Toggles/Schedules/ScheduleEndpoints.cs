@@ -11,6 +11,7 @@ using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Definitions;
 using Npgsql;
+using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Schedules;
 
@@ -29,9 +30,10 @@ internal static class ScheduleEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var schedule = app.MapGroup("/features/{key}/schedule").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Feature toggles");
-        schedule.MapGet("/", ListAsync);
-        schedule.MapPost("/", CreateAsync).RequireAuthorization(Policies.Admin);
-        schedule.MapDelete("/{id:guid}", DeleteAsync).RequireAuthorization(Policies.Admin);
+        schedule.MapGet("/", ListAsync).ProducesNotFound().AcceptsPaging();
+        schedule.MapPost("/", CreateAsync).RequireAuthorization(Policies.Admin).ProducesNotFound()
+            .ProducesProblems(StatusCodes.Status409Conflict, "too-many-schedules");
+        schedule.MapDelete("/{id:guid}", DeleteAsync).RequireAuthorization(Policies.Admin).ProducesNotFound();
     }
 
     private static async Task<Results<Ok<Page<ScheduleResponse>>, ProblemHttpResult, ValidationProblem>> ListAsync(
