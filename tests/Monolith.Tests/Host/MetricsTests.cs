@@ -183,7 +183,9 @@ public sealed class MetricsAfterTrafficTests : IAsyncLifetime
         Assert.Contains("outcome=\"succeeded\"", text, StringComparison.Ordinal);
         Assert.Contains($"tenant=\"{tenant}\"", Line(text, "monolith_tenant_refused_total{", "reason=\"rate-limited\""), StringComparison.Ordinal);
         Assert.Contains($"tenant=\"{tenant}\"", Line(text, "monolith_tenant_refused_total{", "reason=\"query-timeout\""), StringComparison.Ordinal);
-        Assert.Contains($"tenant=\"{tenant}\"", Line(text, "http_server_request_duration_seconds_count{", "http_route=\"/customers/\""), StringComparison.Ordinal);
+        Assert.Contains($"tenant=\"{tenant}\"",
+            Line(text, "http_server_request_duration_seconds_count{", "http_route=\"/customers/\"", "http_request_method=\"GET\"", "http_response_status_code=\"200\""),
+            StringComparison.Ordinal);
         Assert.Contains("pool_name=\"requests\"", text, StringComparison.Ordinal);
 
         // No secret in any label: the pools are named, never labelled by their connection strings.
@@ -193,7 +195,7 @@ public sealed class MetricsAfterTrafficTests : IAsyncLifetime
         }
     }
 
-    private static string Line(string text, string prefix, string containing) =>
-        text.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal) && line.Contains(containing, StringComparison.Ordinal))
-        ?? throw new Xunit.Sdk.XunitException($"no {prefix} line with {containing} in:\n{text}");
+    private static string Line(string text, string prefix, params string[] containing) =>
+        text.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal) && containing.All(part => line.Contains(part, StringComparison.Ordinal)))
+        ?? throw new Xunit.Sdk.XunitException($"no {prefix} line with {string.Join(", ", containing)} in:\n{text}");
 }
