@@ -185,13 +185,14 @@ internal sealed partial class SpareSchemas(
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
             await TenantLocks.LockRoleChangesAsync(connection, transaction, ct);
+            await using (var forget = new NpgsqlCommand("DELETE FROM platform.spare_schemas WHERE schema_name = $1", connection, transaction))
+            {
+                forget.Parameters.AddWithValue(schema);
+                await forget.ExecuteNonQueryAsync(ct);
+            }
+
             await using (var drop = new NpgsqlCommand(
-                $"""
-                 DELETE FROM platform.spare_schemas WHERE schema_name = '{Spare(schema)}';
-                 DROP SCHEMA IF EXISTS {Spare(schema)} CASCADE;
-                 DROP OWNED BY {Spare(role)};
-                 DROP ROLE {Spare(role)};
-                 """, connection, transaction))
+                $"DROP SCHEMA IF EXISTS {Spare(schema)} CASCADE; DROP OWNED BY {Spare(role)}; DROP ROLE {Spare(role)};", connection, transaction))
             {
                 await drop.ExecuteNonQueryAsync(ct);
             }
