@@ -38,6 +38,7 @@ public static class TogglesModule
         services.AddSingleton<IRecurringJobSchedule, TogglesRecurringJobs>();
         services.AddTogglesCore();
         services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
+        services.AddSingleton<IInProcessEventSubscriber<TenantSettingChanged>, UndefinedDefaultFollower>();
         services.AddSingleton<ToggleFeedReader>();
         services.AddSingleton<ToggleFeeds>();
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<ToggleFeeds>());
