@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Monolith.Auditing.Data;
 using Monolith.Auditing.Jobs;
 using Monolith.Auditing.Retention;
 using Monolith.Auditing.Trail;
@@ -27,6 +30,11 @@ public static class AuditingModule
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
         services.AddOptions<AuditingOptions>().Bind(configuration.GetSection(AuditingOptions.Section));
         services.AddSingleton<AuditAnchoring>();
+        // One set of options, hence one model, for every tenant; each read rents a context on the tenant's connection.
+        var options = new DbContextOptionsBuilder<AuditingDbContext>();
+        AuditingDatabase.Configure(options);
+        services.AddSingleton<IDbContextFactory<AuditingDbContext>>(new PooledDbContextFactory<AuditingDbContext>(options.Options));
+        services.AddSingleton<AuditingDatabase>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IRetentionTask, AuditRetentionTask>();
         services.AddSingleton<RetentionRunner>();

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
+using Monolith.SharedKernel.Events;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
@@ -60,7 +61,7 @@ public static class TenancyModule
             sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(),
             sp.GetRequiredService<TenantBackups>(), sp.GetRequiredService<TenantDatabase>(),
             sp.GetRequiredService<IOptions<TenancyOptions>>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>()));
+            sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>(), new InProcessEvents(sp)));
         services.AddSingleton(sp => new TenantMigrator(
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
@@ -69,6 +70,7 @@ public static class TenancyModule
             sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetRequiredService<TenantBackups>(),
             sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ITenantSettings, TenantSettingsReader>();
+        services.TryAddScoped<InProcessEvents>();
         services.AddSingleton<IMigrationRuns, MigrationRuns>();
         services.AddSingleton<IBackupRuns, BackupRuns>();
         return services;

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -9,6 +11,7 @@ using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Notifications;
 using Monolith.Toggles.Contracts;
+using Monolith.Toggles.Data;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
 using Monolith.Toggles.FeatureManagement;
@@ -26,6 +29,11 @@ public static class TogglesModule
     {
         var services = builder.Services;
         services.AddOptions<TogglesOptions>().Bind(builder.Configuration.GetSection(TogglesOptions.Section));
+        // One set of options, hence one model, for every tenant; each unit of work rents a context on its connection.
+        var options = new DbContextOptionsBuilder<TogglesDbContext>();
+        TogglesDatabase.Configure(options);
+        services.AddSingleton<IDbContextFactory<TogglesDbContext>>(new PooledDbContextFactory<TogglesDbContext>(options.Options));
+        services.AddSingleton<TogglesDatabase>();
         services.AddSingleton<ToggleStore>();
         services.AddSingleton<ToggleCache>();
         services.AddSingleton<IFeatureToggles>(sp => sp.GetRequiredService<ToggleCache>());
@@ -38,6 +46,7 @@ public static class TogglesModule
         services.AddSingleton<IRecurringJobSchedule, TogglesRecurringJobs>();
         services.AddTogglesCore();
         services.AddSingleton<IInProcessEventSubscriber<ProjectsDeleted>, ProjectsDeletedHandler>();
+        services.AddSingleton<IInProcessEventSubscriber<TenantSettingChanged>, UndefinedDefaultFollower>();
         services.AddSingleton<ToggleFeedReader>();
         services.AddSingleton<ToggleFeeds>();
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<ToggleFeeds>());

@@ -1,15 +1,14 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Monolith.Auditing.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
-using Monolith.Tenancy.Isolation;
-using Npgsql;
 
 namespace Monolith.Auditing.Trail;
 
@@ -38,53 +37,41 @@ internal static class ListAuditEvents
     internal sealed record Position(long S);
 
     public static async Task<Results<Ok<Page<AuditEventResponse>>, ValidationProblem>> HandleAsync(
-        HttpRequest request, TenantDatabase database, CancellationToken ct)
+        HttpRequest request, AuditingDatabase database, CancellationToken ct)
     {
         var query = request.Query;
         var errors = new ValidationErrors();
         var page = PageRequest.Parse(Single(query, "limit"), Single(query, "cursor"), errors);
 
-        var where = new List<string>();
-        var parameters = new List<object>();
-
-        if (Single(query, "entityType") is { } entityType)
+        var entityType = Single(query, "entityType");
+        if (entityType is { Length: 0 or > 100 })
         {
-            if (entityType.Length is 0 or > 100)
-            {
-                errors.Add("entityType", "entityType must be 1 to 100 characters.");
-            }
-
-            where.Add($"entity_type = ${Add(parameters, entityType)}");
+            errors.Add("entityType", "entityType must be 1 to 100 characters.");
         }
 
-        if (Single(query, "entityId") is { } entityId)
+        var entityId = Single(query, "entityId");
+        if (entityId is { Length: 0 or > 200 })
         {
-            if (entityId.Length is 0 or > 200)
-            {
-                errors.Add("entityId", "entityId must be 1 to 200 characters.");
-            }
-
-            where.Add($"entity_id = ${Add(parameters, entityId)}");
+            errors.Add("entityId", "entityId must be 1 to 200 characters.");
         }
 
-        if (Single(query, "action") is { } action)
+        var action = Single(query, "action");
+        if (action is not null && !Actions.Contains(action, StringComparer.Ordinal))
         {
-            if (!Actions.Contains(action, StringComparer.Ordinal))
-            {
-                errors.Add("action", "action must be one of: create, update, delete.");
-            }
-
-            where.Add($"action = ${Add(parameters, action)}");
+            errors.Add("action", "action must be one of: create, update, delete.");
         }
 
+        Guid? actorId = null;
         if (Single(query, "actorId") is { } actorText)
         {
-            if (!Guid.TryParse(actorText, out var actorId))
+            if (Guid.TryParse(actorText, out var parsed))
+            {
+                actorId = parsed;
+            }
+            else
             {
                 errors.Add("actorId", "actorId must be a UUID.");
             }
-
-            where.Add($"actor_id = ${Add(parameters, actorId)}");
         }
 
         var from = Time(query, "from", errors);
@@ -94,21 +81,12 @@ internal static class ListAuditEvents
             errors.Add("to", "to must not be before from.");
         }
 
-        if (from is { } fromValue)
-        {
-            where.Add($"occurred_at >= ${Add(parameters, fromValue)}");
-        }
-
-        if (to is { } toValue)
-        {
-            where.Add($"occurred_at < ${Add(parameters, toValue)}");
-        }
-
+        long? before = null;
         if (page.Cursor is not null)
         {
             if (Cursor.TryDecode<Position>(page.Cursor, out var position) && position!.S > 0)
             {
-                where.Add($"seq < ${Add(parameters, position.S)}");
+                before = position.S;
             }
             else
             {
@@ -123,54 +101,68 @@ internal static class ListAuditEvents
             return Problems.Validation(errors);
         }
 
-        var sql = new StringBuilder(
-            "SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_kind, actor_id, actor_email, monolith.audit_changes(changes)::text, request_id FROM audit_events");
-        if (where.Count > 0)
+        await using var reading = await database.ReadAsync(ct);
+        IQueryable<AuditEvent> records = reading.Db.Events;
+        if (entityType is not null)
         {
-            sql.Append(" WHERE ").Append(string.Join(" AND ", where));
+            records = records.Where(e => e.EntityType == entityType);
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY seq DESC LIMIT {page.ReadCount}");
-
-        await using var session = await database.BeginAsync(ct);
-        await using var command = session.Command(sql.ToString());
-        foreach (var parameter in parameters)
+        if (entityId is not null)
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+            records = records.Where(e => e.EntityId == entityId);
         }
 
-        var rows = new List<(long Seq, AuditEventResponse Event)>(page.ReadCount);
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        if (action is not null)
         {
-            while (await reader.ReadAsync(ct))
-            {
-                rows.Add((reader.GetInt64(0), Read(reader)));
-            }
+            records = records.Where(e => e.Action == action);
         }
 
-        return TypedResults.Ok(page.ToPage(rows, row => new Position(row.Seq)).Select(row => row.Event));
+        if (actorId is not null)
+        {
+            records = records.Where(e => e.ActorId == actorId);
+        }
+
+        if (from is { } fromValue)
+        {
+            var fromUtc = fromValue.ToUniversalTime();
+            records = records.Where(e => e.OccurredAt >= fromUtc);
+        }
+
+        if (to is { } toValue)
+        {
+            var toUtc = toValue.ToUniversalTime();
+            records = records.Where(e => e.OccurredAt < toUtc);
+        }
+
+        if (before is { } seq)
+        {
+            records = records.Where(e => e.Seq < seq);
+        }
+
+        var rows = await records
+            .OrderByDescending(e => e.Seq)
+            .Take(page.ReadCount)
+            .Select(e => new AuditRow(e.Seq, e.Id, e.OccurredAt, e.Action, e.EntityType, e.EntityId, e.ActorKind, e.ActorId, e.ActorEmail,
+                AuditingDbContext.AuditChanges(e.Changes), e.RequestId))
+            .ToListAsync(ct);
+
+        return TypedResults.Ok(page.ToPage(rows, row => new Position(row.Seq)).Select(Response));
     }
 
     private static readonly string[] Known = ["entityType", "entityId", "action", "actorId", "from", "to", "limit", "cursor"];
 
-    private static AuditEventResponse Read(NpgsqlDataReader reader)
+    private sealed record AuditRow(
+        long Seq, Guid Id, DateTimeOffset OccurredAt, string Action, string EntityType, string EntityId, string ActorKind, Guid? ActorId,
+        string? ActorEmail, string Changes, string? RequestId);
+
+    private static AuditEventResponse Response(AuditRow row)
     {
-        var kind = reader.GetString(6);
-        var actorId = reader.IsDBNull(7) ? (Guid?)null : reader.GetGuid(7);
-        var label = reader.IsDBNull(8) ? null : reader.GetString(8);
         // The session carries the user's e-mail for users and a name ("cli", the job's name) for everyone else.
-        var actor = kind == ActorKinds.User
-            ? new AuditActor(actorId, label, kind, null)
-            : new AuditActor(actorId, null, kind, label ?? kind);
-        return new AuditEventResponse(
-            reader.GetGuid(1),
-            reader.GetFieldValue<DateTimeOffset>(2),
-            reader.GetString(3),
-            reader.GetString(4),
-            reader.GetString(5),
-            actor,
-            Changes(reader.GetString(9)),
-            reader.IsDBNull(10) ? null : reader.GetString(10));
+        var actor = row.ActorKind == ActorKinds.User
+            ? new AuditActor(row.ActorId, row.ActorEmail, row.ActorKind, null)
+            : new AuditActor(row.ActorId, null, row.ActorKind, row.ActorEmail ?? row.ActorKind);
+        return new AuditEventResponse(row.Id, row.OccurredAt, row.Action, row.EntityType, row.EntityId, actor, Changes(row.Changes), row.RequestId);
     }
 
     /// <summary>
@@ -207,12 +199,6 @@ internal static class ListAuditEvents
         }
 
         return builder.Length == 0 ? column : builder.ToString();
-    }
-
-    private static int Add(List<object> parameters, object value)
-    {
-        parameters.Add(value);
-        return parameters.Count;
     }
 
     private static string? Single(IQueryCollection query, string name) =>

@@ -172,6 +172,11 @@ internal sealed partial class TenantProvisioner
         command.Parameters.AddWithValue(source.Id.ToString());
         command.Parameters.AddWithValue(source.Tenant.Identifier);
         await command.ExecuteNonQueryAsync(ct);
+        if (events is not null)
+        {
+            await events.PublishAsync(new TenantSettingChanged(tenantContext.Required, RestoredFromSetting), session.Transaction, ct);
+        }
+
         await session.CommitAsync(ct);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Migrations;
+using Monolith.SharedKernel.Events;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
@@ -60,6 +61,7 @@ internal sealed partial class TenantProvisioner
     private readonly TimeProvider clock;
     private readonly ITenantOwnerSetup? ownerSetup;
     private readonly ILogger<TenantProvisioner> logger;
+    private readonly InProcessEvents? events;
 
     internal TenantProvisioner(
         PlatformDatabase database,
@@ -73,7 +75,8 @@ internal sealed partial class TenantProvisioner
         IOptions<TenancyOptions> options,
         TimeProvider clock,
         ILogger<TenantProvisioner> logger,
-        ITenantOwnerSetup? ownerSetup = null)
+        ITenantOwnerSetup? ownerSetup = null,
+        InProcessEvents? events = null)
     {
         this.database = database;
         this.catalog = catalog;
@@ -87,6 +90,7 @@ internal sealed partial class TenantProvisioner
         this.clock = clock;
         this.ownerSetup = ownerSetup;
         this.logger = logger;
+        this.events = events;
         template = new TenantTemplate(database, scripts, options, backups.Tools, logger);
         Spares = new SpareSchemas(database, template, scripts, options, logger);
     }

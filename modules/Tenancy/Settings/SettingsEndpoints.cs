@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Events;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.SharedKernel.Http.OpenApi;
@@ -16,7 +18,10 @@ internal sealed record SettingRequest(JsonElement Value);
 
 internal sealed record SettingResponse(string Key, JsonElement Value, DateTimeOffset UpdatedAt);
 
-/// <summary>Tenant-wide settings (<c>/settings</c>): read by viewers, written by admins. Other modules read them in-process.</summary>
+/// <summary>
+/// Tenant-wide settings (<c>/settings</c>): read by viewers, written by admins. Other modules read them in-process and
+/// follow their changes through <see cref="TenantSettingChanged"/>, published in the writing transaction.
+/// </summary>
 internal static partial class SettingsEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
@@ -51,7 +56,7 @@ internal static partial class SettingsEndpoints
     }
 
     private static async Task<Results<Ok<SettingResponse>, ValidationProblem>> PutAsync(
-        string key, SettingRequest request, TenantDatabase database, CancellationToken ct)
+        string key, SettingRequest request, TenantDatabase database, TenantContext tenants, InProcessEvents events, CancellationToken ct)
     {
         if (!KeyFormat().IsMatch(key))
         {
@@ -79,6 +84,7 @@ internal static partial class SettingsEndpoints
             saved = Read(reader);
         }
 
+        await events.PublishAsync(new TenantSettingChanged(tenants.Required, key), tenant.Transaction, ct);
         await tenant.CommitAsync(ct);
         return TypedResults.Ok(saved);
     }

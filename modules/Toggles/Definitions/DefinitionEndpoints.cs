@@ -9,9 +9,10 @@ using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Preconditions;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
+using Monolith.Toggles.Data;
 using Monolith.Toggles.Evaluation;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Monolith.SharedKernel.Http.OpenApi;
 
@@ -39,10 +40,6 @@ internal static class DefinitionEndpoints
 
     public const int MaxStaleDays = 3650;
 
-    private const string Columns =
-        "key, description, enabled, rollout_percent, created_at, created_by_id, created_by, updated_at, updated_by_id, updated_by, revision, " +
-        "(SELECT u.last_evaluated_at FROM feature_toggle_usage u WHERE u.key = feature_toggles.key)";
-
     public static void Map(IEndpointRouteBuilder app)
     {
         var features = app.MapGroup("/features").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Feature toggles");
@@ -56,7 +53,7 @@ internal static class DefinitionEndpoints
     private sealed record ListPosition(string After);
 
     private static async Task<Results<Ok<Page<DefinitionResponse>>, ValidationProblem>> ListAsync(
-        string? limit, string? cursor, string? staleForDays, HttpRequest request, TenantDatabase database, CancellationToken ct)
+        string? limit, string? cursor, string? staleForDays, HttpRequest request, TogglesDatabase database, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         ListQuery.RejectUnknownParameters(request, errors, "limit", "cursor", "staleForDays");
@@ -85,51 +82,47 @@ internal static class DefinitionEndpoints
             return Problems.Validation(errors);
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        await using var command = new NpgsqlCommand(
+        // A keyset page in SQL (EF has no COLLATE "C" comparison), read as written.
+        await using var work = await database.BeginAsync(ct);
+        var after = position?.After;
+        var rows = await work.Db.DefinitionRows.FromSql(
             $"""
-             SELECT {Columns} FROM feature_toggles
-             WHERE ($1::text IS NULL OR key COLLATE "C" > $1)
-               AND ($3::int IS NULL OR GREATEST(updated_at, COALESCE((SELECT u.last_evaluated_at FROM feature_toggle_usage u WHERE u.key = feature_toggles.key), '-infinity'))
-                                       < now() - make_interval(days => $3))
-             ORDER BY key COLLATE "C" LIMIT $2
-             """, connection);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)position?.After ?? DBNull.Value);
-        command.Parameters.AddWithValue(page.ReadCount);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)stale ?? DBNull.Value);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<DefinitionResponse>();
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(Read(reader).Response);
-        }
+             SELECT t.*, u.last_evaluated_at FROM feature_toggles t LEFT JOIN feature_toggle_usage u ON u.key = t.key
+             WHERE ({after}::text IS NULL OR t.key COLLATE "C" > {after}::text)
+               AND ({stale}::int IS NULL OR GREATEST(t.updated_at, COALESCE(u.last_evaluated_at, '-infinity')) < now() - make_interval(days => {stale}::int))
+             ORDER BY t.key COLLATE "C" LIMIT {page.ReadCount}
+             """).ListAsync(ct);
+        var items = rows.Select(r => new DefinitionResponse(
+            r.Key, r.Description, r.Enabled, r.RolloutPercent, r.CreatedAt, new Actor(r.CreatedById, r.CreatedBy), r.UpdatedAt,
+            new Actor(r.UpdatedById, r.UpdatedBy), r.LastEvaluatedAt)).ToList();
 
         return TypedResults.Ok(page.ToPage(items, item => new ListPosition(item.Key)));
     }
 
     private static async Task<Results<Ok<DefinitionResponse>, ProblemHttpResult, ValidationProblem>> GetAsync(
-        string key, HttpContext http, TenantDatabase database, CancellationToken ct)
+        string key, HttpContext http, TogglesDatabase database, CancellationToken ct)
     {
         if (!ToggleKey.IsValid(key))
         {
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        var current = await FindAsync(connection, null, key, forUpdate: false, ct);
-        if (current is null)
+        await using var work = await database.BeginAsync(ct);
+        var found = await work.Db.Toggles
+            .Where(t => t.Key == key)
+            .Select(t => new { Toggle = t, LastEvaluatedAt = work.Db.Usage.Where(u => u.Key == t.Key).Select(u => (DateTimeOffset?)u.LastEvaluatedAt).FirstOrDefault() })
+            .FirstOrDefaultAsync(ct);
+        if (found is null)
         {
             return Problems.NotFound("No feature toggle with that key is defined.");
         }
 
-        http.Response.Headers.ETag = current.Value.ETag;
-        return TypedResults.Ok(current.Value.Response);
+        http.Response.Headers.ETag = ETagOf(found.Toggle);
+        return TypedResults.Ok(Response(found.Toggle, found.LastEvaluatedAt));
     }
 
     private static async Task<Results<Ok<DefinitionResponse>, Created<DefinitionResponse>, ProblemHttpResult, ValidationProblem>> PutAsync(
-        string key, DefinitionRequest request, HttpContext http, TenantDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
+        string key, DefinitionRequest request, HttpContext http, TogglesDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
@@ -158,112 +151,98 @@ internal static class DefinitionEndpoints
         }
 
         var description = request.Description ?? string.Empty;
-        await using var session = await database.BeginAsync(ct);
-        var (connection, transaction) = (session.Connection, session.Transaction);
-        var current = await FindAsync(connection, transaction, key, forUpdate: true, ct);
-        if (!IfMatch.Allows(http.Request, current?.ETag))
+        await using var work = await database.BeginAsync(ct);
+        var current = await LockedAsync(work.Db, key, ct);
+        if (!IfMatch.Allows(http.Request, current is null ? null : ETagOf(current)))
         {
             return Problems.PreconditionFailed();
         }
 
-        if (current is { } unchanged && unchanged.Response.Description == description && unchanged.Response.Enabled == request.Enabled
-            && unchanged.Response.RolloutPercent == request.RolloutPercent)
+        if (current is not null && current.Description == description && current.Enabled == request.Enabled
+            && current.RolloutPercent == request.RolloutPercent)
         {
-            await transaction.CommitAsync(ct);
-            http.Response.Headers.ETag = unchanged.ETag;
-            return TypedResults.Ok(unchanged.Response);
+            var lastEvaluatedAt = await LastEvaluatedAtAsync(work.Db, key, ct);
+            await work.CommitAsync(ct);
+            http.Response.Headers.ETag = ETagOf(current);
+            return TypedResults.Ok(Response(current, lastEvaluatedAt));
         }
 
-        await using var command = new NpgsqlCommand(
-            current is null
-                ? $"INSERT INTO feature_toggles (key, description, enabled, rollout_percent) VALUES ($1, $2, $3, $4) RETURNING {Columns}"
-                : $"""
-                   UPDATE feature_toggles SET description = $2, enabled = $3, rollout_percent = $4, revision = revision + 1, updated_at = now(),
-                          updated_by_id = nullif(current_setting('monolith.actor_id', true), '')::uuid,
-                          updated_by = nullif(current_setting('monolith.actor_email', true), '')
-                   WHERE key = $1 RETURNING {Columns}
-                   """,
-            connection, transaction);
-        command.Parameters.AddWithValue(key);
-        command.Parameters.AddWithValue(description);
-        command.Parameters.AddWithValue(request.Enabled!.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Smallint, request.RolloutPercent is { } p ? (short)p : DBNull.Value);
-        (DefinitionResponse Response, string ETag) saved;
+        var saved = current ?? work.Db.Toggles.Add(new FeatureToggle { Key = key, Description = description }).Entity;
+        saved.Description = description;
+        saved.Enabled = request.Enabled!.Value;
+        saved.RolloutPercent = (short?)request.RolloutPercent;
+        if (current is not null)
+        {
+            // The row is locked: the next revision is this one's plus one.
+            saved.Revision++;
+            saved.UpdatedAt = Timestamps.Now();
+            (saved.UpdatedById, saved.UpdatedBy) = Actors.Current();
+        }
+
         try
         {
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            await reader.ReadAsync(ct);
-            saved = Read(reader);
+            await work.Db.SaveChangesAsync(ct);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
             return Problems.Conflict("feature-exists", "The toggle was defined concurrently; read it and retry.");
         }
 
-        await transaction.CommitAsync(ct);
+        var evaluatedAt = current is null ? null : await LastEvaluatedAtAsync(work.Db, key, ct);
+        await work.CommitAsync(ct);
         cache.Invalidate(tenants.Required.SchemaName);
-        http.Response.Headers.ETag = saved.ETag;
+        http.Response.Headers.ETag = ETagOf(saved);
         return current is null
-            ? TypedResults.Created($"/features/{key}", saved.Response)
-            : TypedResults.Ok(saved.Response);
+            ? TypedResults.Created($"/features/{key}", Response(saved, evaluatedAt))
+            : TypedResults.Ok(Response(saved, evaluatedAt));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> DeleteAsync(
-        string key, HttpContext http, TenantDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
+        string key, HttpContext http, TogglesDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
     {
         if (!ToggleKey.IsValid(key))
         {
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var (connection, transaction) = (session.Connection, session.Transaction);
-        var current = await FindAsync(connection, transaction, key, forUpdate: true, ct);
+        await using var work = await database.BeginAsync(ct);
+        var current = await LockedAsync(work.Db, key, ct);
         if (current is null)
         {
             return IfMatch.IsPresent(http.Request) ? Problems.PreconditionFailed() : Problems.NotFound("No feature toggle with that key is defined.");
         }
 
-        if (!IfMatch.Allows(http.Request, current.Value.ETag))
+        if (!IfMatch.Allows(http.Request, ETagOf(current)))
         {
             return Problems.PreconditionFailed();
         }
 
         // The overrides go with it (ON DELETE CASCADE), each in the audit trail.
-        await using var command = new NpgsqlCommand("DELETE FROM feature_toggles WHERE key = $1", connection, transaction);
-        command.Parameters.AddWithValue(key);
-        await command.ExecuteNonQueryAsync(ct);
-        await transaction.CommitAsync(ct);
+        await work.Db.Toggles.Where(t => t.Key == key).ExecuteDeleteAsync(ct);
+        await work.CommitAsync(ct);
         cache.Invalidate(tenants.Required.SchemaName);
         return TypedResults.NoContent();
     }
 
-    private static async Task<(DefinitionResponse Response, string ETag)?> FindAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string key, bool forUpdate, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            $"SELECT {Columns} FROM feature_toggles WHERE key = $1{(forUpdate ? " FOR UPDATE" : string.Empty)}", connection, transaction);
-        command.Parameters.AddWithValue(key);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? Read(reader) : null;
-    }
+    /// <summary>The definition locked for a change (SQL: EF has no FOR UPDATE), tracked so that SaveChanges writes only what changed.</summary>
+    private static Task<FeatureToggle?> LockedAsync(TogglesDbContext db, string key, CancellationToken ct) =>
+        db.Toggles.FromSql($"SELECT * FROM feature_toggles WHERE key = {key} FOR UPDATE").AsTracking().FirstOrNullAsync(ct);
 
-    private static (DefinitionResponse Response, string ETag) Read(NpgsqlDataReader reader)
-    {
-        var createdAt = reader.GetFieldValue<DateTimeOffset>(4);
-        var updatedAt = reader.GetFieldValue<DateTimeOffset>(7);
-        var response = new DefinitionResponse(
-            reader.GetString(0),
-            reader.GetString(1),
-            reader.GetBoolean(2),
-            reader.IsDBNull(3) ? null : reader.GetInt16(3),
-            createdAt,
-            new Actor(reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetString(6)),
-            updatedAt,
-            new Actor(reader.IsDBNull(8) ? null : reader.GetGuid(8), reader.IsDBNull(9) ? null : reader.GetString(9)),
-            reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11));
-        // Revision plus creation time: a toggle deleted and defined again never repeats an old ETag.
-        var etag = string.Create(CultureInfo.InvariantCulture, $"\"{reader.GetInt32(10)}-{createdAt.ToUnixTimeMilliseconds()}\"");
-        return (response, etag);
-    }
+    private static Task<DateTimeOffset?> LastEvaluatedAtAsync(TogglesDbContext db, string key, CancellationToken ct) =>
+        db.Usage.Where(u => u.Key == key).Select(u => (DateTimeOffset?)u.LastEvaluatedAt).FirstOrDefaultAsync(ct);
+
+    private static DefinitionResponse Response(FeatureToggle toggle, DateTimeOffset? lastEvaluatedAt) => new(
+        toggle.Key,
+        toggle.Description,
+        toggle.Enabled,
+        toggle.RolloutPercent,
+        toggle.CreatedAt,
+        new Actor(toggle.CreatedById, toggle.CreatedBy),
+        toggle.UpdatedAt,
+        new Actor(toggle.UpdatedById, toggle.UpdatedBy),
+        lastEvaluatedAt);
+
+    /// <summary>Revision plus creation time: a toggle deleted and defined again never repeats an old ETag.</summary>
+    private static string ETagOf(FeatureToggle toggle) =>
+        string.Create(CultureInfo.InvariantCulture, $"\"{toggle.Revision}-{toggle.CreatedAt.ToUnixTimeMilliseconds()}\"");
 }

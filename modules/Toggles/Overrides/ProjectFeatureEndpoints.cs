@@ -10,9 +10,10 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Contracts;
+using Monolith.Toggles.Data;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
 using Npgsql;
@@ -48,8 +49,6 @@ internal sealed record EvaluationResponse(
 /// </summary>
 internal static class ProjectFeatureEndpoints
 {
-    private const string Columns = "project_id, key, enabled, created_at, created_by_id, created_by, updated_at, updated_by_id, updated_by";
-
     public static void Map(IEndpointRouteBuilder app)
     {
         var features = app.MapGroup("/projects/{projectId:guid}/features").RequireTenant().RequireAuthorization(Policies.Viewer)
@@ -121,7 +120,7 @@ internal static class ProjectFeatureEndpoints
     }
 
     private static async Task<Results<Ok<OverrideResponse>, Created<OverrideResponse>, ProblemHttpResult, ValidationProblem>> PutAsync(
-        Guid projectId, string key, OverrideRequest request, [FromServices] IProjectLookup projects, TenantDatabase database, TenantContext tenants,
+        Guid projectId, string key, OverrideRequest request, [FromServices] IProjectLookup projects, TogglesDatabase database, TenantContext tenants,
         ToggleCache cache, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -145,50 +144,43 @@ internal static class ProjectFeatureEndpoints
             return ProjectNotFound();
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        await using var command = new NpgsqlCommand(
-            $"""
-             INSERT INTO feature_overrides (project_id, key, enabled) VALUES ($1, $2, $3)
-             ON CONFLICT (project_id, key) DO UPDATE SET enabled = excluded.enabled, updated_at = now(),
-                    updated_by_id = nullif(current_setting('monolith.actor_id', true), '')::uuid,
-                    updated_by = nullif(current_setting('monolith.actor_email', true), '')
-                 WHERE feature_overrides.enabled IS DISTINCT FROM excluded.enabled
-             RETURNING {Columns}, xmax = 0
-             """, connection);
-        command.Parameters.AddWithValue(projectId);
-        command.Parameters.AddWithValue(key);
-        command.Parameters.AddWithValue(request.Enabled!.Value);
-        OverrideResponse? saved = null;
-        var created = false;
+        // SQL: an upsert that writes only a real change (ON CONFLICT ... WHERE), and tells an insert from an update.
+        await using var work = await database.BeginAsync(ct);
+        OverrideWritten? written;
         try
         {
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            if (await reader.ReadAsync(ct))
-            {
-                saved = Read(reader);
-                created = reader.GetBoolean(9);
-            }
+            written = await work.Db.OverridesWritten.FromSql(
+                $"""
+                 INSERT INTO feature_overrides (project_id, key, enabled) VALUES ({projectId}, {key}, {request.Enabled!.Value})
+                 ON CONFLICT (project_id, key) DO UPDATE SET enabled = excluded.enabled, updated_at = now(),
+                        updated_by_id = nullif(current_setting('monolith.actor_id', true), '')::uuid,
+                        updated_by = nullif(current_setting('monolith.actor_email', true), '')
+                     WHERE feature_overrides.enabled IS DISTINCT FROM excluded.enabled
+                 RETURNING *, xmax = 0 AS inserted
+                 """).FirstOrNullAsync(ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
             return Problems.NotFound("No feature toggle with that key is defined; an admin defines it first (PUT /features/{key}).");
         }
 
-        if (saved is null)
+        if (written is null)
         {
             // Already so: nothing written, nothing audited.
-            saved = await FindAsync(connection, projectId, key, ct);
-            return saved is null ? Problems.NotFound("No feature toggle with that key is defined.") : TypedResults.Ok(saved);
+            var unchanged = await work.Db.Overrides.FirstOrDefaultAsync(o => o.ProjectId == projectId && o.Key == key, ct);
+            return unchanged is null ? Problems.NotFound("No feature toggle with that key is defined.") : TypedResults.Ok(Response(unchanged));
         }
 
-        await session.CommitAsync(ct);
+        await work.CommitAsync(ct);
         cache.Invalidate(tenants.Required.SchemaName);
-        return created ? TypedResults.Created($"/projects/{projectId}/features/{key}", saved) : TypedResults.Ok(saved);
+        var saved = new OverrideResponse(
+            written.ProjectId, written.Key, written.Enabled, written.CreatedAt, new Actor(written.CreatedById, written.CreatedBy),
+            written.UpdatedAt, new Actor(written.UpdatedById, written.UpdatedBy));
+        return written.Inserted ? TypedResults.Created($"/projects/{projectId}/features/{key}", saved) : TypedResults.Ok(saved);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> DeleteAsync(
-        Guid projectId, string key, [FromServices] IProjectLookup projects, TenantDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
+        Guid projectId, string key, [FromServices] IProjectLookup projects, TogglesDatabase database, TenantContext tenants, ToggleCache cache, CancellationToken ct)
     {
         if (!ToggleKey.IsValid(key))
         {
@@ -200,38 +192,19 @@ internal static class ProjectFeatureEndpoints
             return ProjectNotFound();
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        await using var command = new NpgsqlCommand("DELETE FROM feature_overrides WHERE project_id = $1 AND key = $2", connection);
-        command.Parameters.AddWithValue(projectId);
-        command.Parameters.AddWithValue(key);
-        if (await command.ExecuteNonQueryAsync(ct) == 0)
+        await using var work = await database.BeginAsync(ct);
+        if (await work.Db.Overrides.Where(o => o.ProjectId == projectId && o.Key == key).ExecuteDeleteAsync(ct) == 0)
         {
             return Problems.NotFound("The project has no override for that key.");
         }
 
-        await session.CommitAsync(ct);
+        await work.CommitAsync(ct);
         cache.Invalidate(tenants.Required.SchemaName);
         return TypedResults.NoContent();
     }
 
     private static ProblemHttpResult ProjectNotFound() => Problems.NotFound("No project with that id.");
 
-    private static async Task<OverrideResponse?> FindAsync(NpgsqlConnection connection, Guid projectId, string key, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM feature_overrides WHERE project_id = $1 AND key = $2", connection);
-        command.Parameters.AddWithValue(projectId);
-        command.Parameters.AddWithValue(key);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? Read(reader) : null;
-    }
-
-    private static OverrideResponse Read(NpgsqlDataReader reader) => new(
-        reader.GetGuid(0),
-        reader.GetString(1),
-        reader.GetBoolean(2),
-        reader.GetFieldValue<DateTimeOffset>(3),
-        new Actor(reader.IsDBNull(4) ? null : reader.GetGuid(4), reader.IsDBNull(5) ? null : reader.GetString(5)),
-        reader.GetFieldValue<DateTimeOffset>(6),
-        new Actor(reader.IsDBNull(7) ? null : reader.GetGuid(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
+    private static OverrideResponse Response(FeatureOverride o) => new(
+        o.ProjectId, o.Key, o.Enabled, o.CreatedAt, new Actor(o.CreatedById, o.CreatedBy), o.UpdatedAt, new Actor(o.UpdatedById, o.UpdatedBy));
 }

@@ -1,9 +1,10 @@
 using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
 using Monolith.Tenancy;
+using Monolith.Toggles.Data;
 using Monolith.Toggles.Evaluation;
-using Npgsql;
 
 namespace Monolith.Toggles.Projects;
 
@@ -12,7 +13,7 @@ namespace Monolith.Toggles.Projects;
 /// deletes the projects, each removal in the audit trail. Other instances hear of it through the
 /// table's trigger once the transaction commits.
 /// </summary>
-internal sealed class ProjectsDeletedHandler(ToggleCache cache, TenantContext tenants) : IInProcessEventSubscriber<ProjectsDeleted>
+internal sealed class ProjectsDeletedHandler(TogglesDatabase database, ToggleCache cache, TenantContext tenants) : IInProcessEventSubscriber<ProjectsDeleted>
 {
     public async Task HandleAsync(ProjectsDeleted message, DbTransaction transaction, CancellationToken ct)
     {
@@ -23,10 +24,9 @@ internal sealed class ProjectsDeletedHandler(ToggleCache cache, TenantContext te
             return;
         }
 
-        await using var command = new NpgsqlCommand(
-            "DELETE FROM feature_overrides WHERE project_id = ANY($1)", (NpgsqlConnection)transaction.Connection!, (NpgsqlTransaction)transaction);
-        command.Parameters.AddWithValue(message.ProjectIds.ToArray());
-        if (await command.ExecuteNonQueryAsync(ct) > 0 && tenants.Current is { } tenant)
+        var projectIds = message.ProjectIds.ToArray();
+        await using var db = database.On(transaction);
+        if (await db.Overrides.Where(o => projectIds.Contains(o.ProjectId)).ExecuteDeleteAsync(ct) > 0 && tenants.Current is { } tenant)
         {
             cache.Invalidate(tenant.SchemaName);
         }

@@ -7,10 +7,10 @@ using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
-using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
+using Monolith.Toggles.Data;
 using Monolith.Toggles.Definitions;
-using Npgsql;
+using Microsoft.EntityFrameworkCore;
 using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Schedules;
@@ -25,8 +25,6 @@ internal sealed record ScheduleResponse(Guid Id, string Key, DateTimeOffset At, 
 /// </summary>
 internal static class ScheduleEndpoints
 {
-    private const string Columns = "id, key, at, enabled, created_at, created_by_id, created_by";
-
     public static void Map(IEndpointRouteBuilder app)
     {
         var schedule = app.MapGroup("/features/{key}/schedule").RequireTenant().RequireAuthorization(Policies.Viewer).WithTags("Feature toggles");
@@ -37,7 +35,7 @@ internal static class ScheduleEndpoints
     }
 
     private static async Task<Results<Ok<Page<ScheduleResponse>>, ProblemHttpResult, ValidationProblem>> ListAsync(
-        string key, HttpRequest request, TenantDatabase database, CancellationToken ct)
+        string key, HttpRequest request, TogglesDatabase database, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
@@ -52,28 +50,21 @@ internal static class ScheduleEndpoints
             return Problems.Validation(errors);
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        if (!await DefinedAsync(connection, null, key, ct))
+        await using var work = await database.BeginAsync(ct);
+        if (!await work.Db.Toggles.AnyAsync(t => t.Key == key, ct))
         {
             return Problems.NotFound("No feature toggle with that key is defined.");
         }
 
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM feature_schedules WHERE key = $1 ORDER BY at, id", connection);
-        command.Parameters.AddWithValue(key);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<ScheduleResponse>();
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(Read(reader));
-        }
+        var schedules = await work.Db.Schedules.Where(s => s.Key == key).OrderBy(s => s.At).ThenBy(s => s.Id).ToListAsync(ct);
+        var items = schedules.Select(Response).ToList();
 
         // At most MaxSchedulesPerToggle items: one page.
         return TypedResults.Ok(new Page<ScheduleResponse>(items, null));
     }
 
     private static async Task<Results<Created<ScheduleResponse>, ProblemHttpResult, ValidationProblem>> CreateAsync(
-        string key, ScheduleRequest request, TenantDatabase database, TimeProvider time, IOptions<TogglesOptions> options, CancellationToken ct)
+        string key, ScheduleRequest request, TogglesDatabase database, TimeProvider time, IOptions<TogglesOptions> options, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (!ToggleKey.IsValid(key))
@@ -100,74 +91,44 @@ internal static class ScheduleEndpoints
             return Problems.Validation(errors);
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var (connection, transaction) = (session.Connection, session.Transaction);
-        if (!await DefinedAsync(connection, transaction, key, ct, forUpdate: true))
+        await using var work = await database.BeginAsync(ct);
+        // The definition locked (SQL: EF has no FOR UPDATE), so that concurrent creations count one another.
+        if (await work.Db.Toggles.FromSql($"SELECT * FROM feature_toggles WHERE key = {key} FOR UPDATE").FirstOrNullAsync(ct) is null)
         {
             return Problems.NotFound("No feature toggle with that key is defined.");
         }
 
-        await using (var count = new NpgsqlCommand("SELECT count(*) FROM feature_schedules WHERE key = $1", connection, transaction))
+        if (await work.Db.Schedules.CountAsync(s => s.Key == key, ct) >= options.Value.MaxSchedulesPerToggle)
         {
-            count.Parameters.AddWithValue(key);
-            if ((long)(await count.ExecuteScalarAsync(ct))! >= options.Value.MaxSchedulesPerToggle)
-            {
-                return Problems.Conflict("too-many-schedules", $"A toggle may have at most {options.Value.MaxSchedulesPerToggle} pending scheduled changes.");
-            }
+            return Problems.Conflict("too-many-schedules", $"A toggle may have at most {options.Value.MaxSchedulesPerToggle} pending scheduled changes.");
         }
 
-        await using var command = new NpgsqlCommand(
-            $"INSERT INTO feature_schedules (id, key, at, enabled) VALUES ($1, $2, $3, $4) RETURNING {Columns}", connection, transaction);
-        command.Parameters.AddWithValue(Guid.CreateVersion7());
-        command.Parameters.AddWithValue(key);
-        command.Parameters.AddWithValue(request.At!.Value.ToUniversalTime());
-        command.Parameters.AddWithValue(request.Enabled!.Value);
-        ScheduleResponse created;
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-        {
-            await reader.ReadAsync(ct);
-            created = Read(reader);
-        }
-
-        await transaction.CommitAsync(ct);
+        var schedule = new FeatureSchedule { Id = Guid.CreateVersion7(), Key = key, At = Timestamps.Stored(request.At!.Value), Enabled = request.Enabled!.Value };
+        work.Db.Schedules.Add(schedule);
+        await work.Db.SaveChangesAsync(ct);
+        await work.CommitAsync(ct);
+        var created = Response(schedule);
         return TypedResults.Created($"/features/{key}/schedule/{created.Id}", created);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> DeleteAsync(
-        string key, Guid id, TenantDatabase database, CancellationToken ct)
+        string key, Guid id, TogglesDatabase database, CancellationToken ct)
     {
         if (!ToggleKey.IsValid(key))
         {
             return Problems.Validation("key", ToggleKey.Message);
         }
 
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        await using var command = new NpgsqlCommand("DELETE FROM feature_schedules WHERE key = $1 AND id = $2", connection);
-        command.Parameters.AddWithValue(key);
-        command.Parameters.AddWithValue(id);
-        if (await command.ExecuteNonQueryAsync(ct) == 0)
+        await using var work = await database.BeginAsync(ct);
+        if (await work.Db.Schedules.Where(s => s.Key == key && s.Id == id).ExecuteDeleteAsync(ct) == 0)
         {
             return Problems.NotFound("No pending scheduled change with that id for that toggle.");
         }
 
-        await session.CommitAsync(ct);
+        await work.CommitAsync(ct);
         return TypedResults.NoContent();
     }
 
-    private static async Task<bool> DefinedAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string key, CancellationToken ct, bool forUpdate = false)
-    {
-        await using var command = new NpgsqlCommand(
-            $"SELECT 1 FROM feature_toggles WHERE key = $1{(forUpdate ? " FOR UPDATE" : string.Empty)}", connection, transaction);
-        command.Parameters.AddWithValue(key);
-        return await command.ExecuteScalarAsync(ct) is not null;
-    }
-
-    private static ScheduleResponse Read(NpgsqlDataReader reader) => new(
-        reader.GetGuid(0),
-        reader.GetString(1),
-        reader.GetFieldValue<DateTimeOffset>(2),
-        reader.GetBoolean(3),
-        reader.GetFieldValue<DateTimeOffset>(4),
-        new Actor(reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
+    private static ScheduleResponse Response(FeatureSchedule s) =>
+        new(s.Id, s.Key, s.At, s.Enabled, s.CreatedAt, new Actor(s.CreatedById, s.CreatedBy));
 }

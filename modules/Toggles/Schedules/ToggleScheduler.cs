@@ -5,8 +5,9 @@ using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
-using Monolith.Tenancy.Isolation;
+using Monolith.Toggles.Data;
 using Monolith.Toggles.Evaluation;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace Monolith.Toggles.Schedules;
@@ -23,7 +24,7 @@ internal sealed partial class ToggleScheduler(
     PlatformDatabase platform,
     ITenantDirectory directory,
     TenantContext tenants,
-    TenantDatabase database,
+    TogglesDatabase database,
     ToggleCache cache,
     ILogger<ToggleScheduler> logger)
 {
@@ -100,34 +101,24 @@ internal sealed partial class ToggleScheduler(
     {
         using var scope = tenants.Enter(tenant);
         using var operation = OperationContext.Begin(new OperationContext { ActorKind = ActorKinds.Job, ActorName = ActorName });
-        await using var session = await database.BeginAsync(ct);
-        var connection = session.Connection;
-        int changed;
-        await using (var command = new NpgsqlCommand(
-            """
-            WITH due AS (
-                DELETE FROM feature_schedules WHERE at <= now() RETURNING id, key, at, enabled
-            ), latest AS (
-                SELECT DISTINCT ON (key) key, enabled FROM due ORDER BY key, at DESC, id DESC
-            )
-            UPDATE feature_toggles t
-               SET enabled = l.enabled, revision = t.revision + 1, updated_at = now(),
-                   updated_by_id = nullif(current_setting('monolith.actor_id', true), '')::uuid,
-                   updated_by = nullif(current_setting('monolith.actor_email', true), '')
-              FROM latest l
-             WHERE t.key = l.key AND t.enabled IS DISTINCT FROM l.enabled
-            """, connection))
-        {
-            changed = await command.ExecuteNonQueryAsync(ct);
-        }
-
-        DateTimeOffset? next;
-        await using (var command = new NpgsqlCommand("SELECT min(at) FROM feature_schedules", connection))
-        {
-            next = await command.ExecuteScalarAsync(ct) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
-        }
-
-        await session.CommitAsync(ct);
+        await using var work = await database.BeginAsync(ct);
+        // SQL: the due rows deleted and their latest values written in one statement (EF cannot chain a DELETE into an UPDATE).
+        var changed = await work.Db.Database.ExecuteSqlAsync(
+            $"""
+             WITH due AS (
+                 DELETE FROM feature_schedules WHERE at <= now() RETURNING id, key, at, enabled
+             ), latest AS (
+                 SELECT DISTINCT ON (key) key, enabled FROM due ORDER BY key, at DESC, id DESC
+             )
+             UPDATE feature_toggles t
+                SET enabled = l.enabled, revision = t.revision + 1, updated_at = now(),
+                    updated_by_id = nullif(current_setting('monolith.actor_id', true), '')::uuid,
+                    updated_by = nullif(current_setting('monolith.actor_email', true), '')
+               FROM latest l
+              WHERE t.key = l.key AND t.enabled IS DISTINCT FROM l.enabled
+             """, ct);
+        var next = await work.Db.Schedules.MinAsync(s => (DateTimeOffset?)s.At, ct);
+        await work.CommitAsync(ct);
         if (changed > 0)
         {
             cache.Invalidate(tenant.SchemaName);

@@ -100,6 +100,32 @@ public sealed class StreamTests(StreamHostsFixture hosts) : IClassFixture<Stream
     }
 
     [Fact]
+    public async Task A_change_of_the_undefined_default_through_settings_reaches_the_stream()
+    {
+        var owner = await StreamHostsFixture.OwnerAsync(hosts.A, hosts.First);
+        var (_, viewer) = await hosts.UserAsync(hosts.First, "viewer");
+        await using var stream = await SseStream.OpenAsync(hosts.B.TenantClient(hosts.First).WithBearer(viewer.AccessToken));
+        var key = ToggleTestSupport.UniqueKey("fallback");
+        await owner.DefineAsync(key, false);
+        AssertToggle(await stream.NextToggleAsync(key, OneSecond), key, null, false, "default");
+
+        try
+        {
+            // Settings are Tenancy's: the feed on the other instance hears of the change through Toggles' follower of
+            // TenantSettingChanged, and a toggle deleted afterwards falls back to the new default.
+            Assert.Equal(HttpStatusCode.OK, (await owner.PutAsJsonAsync("/settings/toggles.undefined-default", new { value = true })).StatusCode);
+            Assert.True(await ToggleTestSupport.EventuallyAsync(async () =>
+                (await ToggleTestSupport.EvaluateAsync(hosts.B, hosts.First, "never.defined")).Enabled, Generous));
+            Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"/features/{key}")).StatusCode);
+            AssertToggle(await stream.NextToggleAsync(key, OneSecond), key, null, true, "undefined");
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.OK, (await owner.PutAsJsonAsync("/settings/toggles.undefined-default", new { value = false })).StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task A_disabled_users_stream_closes_within_one_second_on_another_instance()
     {
         var (user, tokens) = await hosts.UserAsync(hosts.First, "viewer");
