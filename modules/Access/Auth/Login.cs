@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Sessions;
@@ -13,7 +14,6 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Contracts;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Auth;
 

@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Auth;
 

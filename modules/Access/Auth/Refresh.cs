@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Tokens;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Auth;
 

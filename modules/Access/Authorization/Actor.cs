@@ -1,6 +1,6 @@
 using System.Security.Claims;
-using Monolith.Access.Tokens;
 using Monolith.Access.Data;
+using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 
 namespace Monolith.Access.Authorization;

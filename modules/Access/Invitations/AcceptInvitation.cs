@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
@@ -10,7 +11,6 @@ using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Invitations;
 

@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Invitations;
 

@@ -3,13 +3,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Invitations;
 

@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Microsoft.EntityFrameworkCore;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Me;
 

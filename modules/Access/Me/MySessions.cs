@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Microsoft.EntityFrameworkCore;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Me;
 

@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Me;
 

@@ -2,8 +2,10 @@ using System.ComponentModel;
 using Hangfire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
@@ -11,8 +13,6 @@ using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Microsoft.EntityFrameworkCore;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Passwords;
 

@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Verification;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Users;
 

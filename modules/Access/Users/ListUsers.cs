@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Users;
 

@@ -1,9 +1,9 @@
+using Microsoft.EntityFrameworkCore;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Validation;
-using Microsoft.EntityFrameworkCore;
-using Monolith.Access.Data;
 using Monolith.Tenancy.Provisioning;
 
 namespace Monolith.Access.Users;

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Verification;
@@ -9,7 +10,6 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Preconditions;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Users;
 

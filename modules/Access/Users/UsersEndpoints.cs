@@ -3,11 +3,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
-using Monolith.Access.Data;
-using Monolith.Tenancy.Resolution;
 using Monolith.SharedKernel.Http.OpenApi;
+using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Access.Users;
 

@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Microsoft.EntityFrameworkCore;
-using Monolith.Access.Data;
 
 namespace Monolith.Access.Verification;
 
