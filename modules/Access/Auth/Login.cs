@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.RateLimiting;
 using Monolith.Access.Sessions;
@@ -12,7 +14,6 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Contracts;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
@@ -33,7 +34,7 @@ internal static partial class Login
     public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         TokenRequest request,
         HttpContext http,
-        TenantDatabase database,
+        AccessDatabase database,
         TenantContext tenants,
         UserPasswords passwords,
         AccessTokenIssuer issuer,
@@ -73,14 +74,14 @@ internal static partial class Login
 
         // (1) An attempt of the address, and the user; the connection goes back to the pool before the hash.
         LoginAttempt attempt;
-        UserRow? user = null;
+        User? user = null;
         var verifiedEmailRequired = false;
         await using (var unit = await database.BeginAsync(ct))
         {
-            attempt = await LoginAttempts.TakeAsync(unit, email, o.RateLimits, ct);
+            attempt = await LoginAttempts.TakeAsync(unit.Db, email, o.RateLimits, ct);
             if (attempt.Allowed)
             {
-                user = await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, email, ct);
+                user = await unit.Db.Users.FindByEmailAsync(email, ct);
                 verifiedEmailRequired = user is { EmailVerified: false }
                     && await settings.ReadAsync(unit.Connection, unit.Transaction, EmailVerifications.RequiredSetting, ct) == "true";
             }
@@ -125,34 +126,41 @@ internal static partial class Login
         await using (var unit = await database.BeginAsync(ct))
         {
             // Bookkeeping only (last_login_at): unless a rehash sets password_hash, no audited column changes.
-            await using (var succeed = unit.Command(rehash is null
-                ? "UPDATE users SET last_login_at = now() WHERE id = $1 AND password_hash = $2 AND status = 'active' RETURNING email, role"
-                : "UPDATE users SET last_login_at = now(), password_hash = $3 WHERE id = $1 AND password_hash = $2 AND status = 'active' RETURNING email, role"))
+            // Kept as SQL: one conditional UPDATE … RETURNING, so the hash that was checked is the hash the login stands on.
+            // Bookkeeping only (last_login_at): unless a rehash sets password_hash, no audited column is named.
+            var checkedHash = user.PasswordHash;
+            var signedIn = await (rehash is null
+                ? unit.Db.Database.SqlQuery<SignedInUser>(
+                    $"""
+                     UPDATE users SET last_login_at = now()
+                     WHERE id = {user.Id} AND password_hash = {checkedHash} AND status = 'active' RETURNING email AS "Email", role AS "Role"
+                     """)
+                : unit.Db.Database.SqlQuery<SignedInUser>(
+                    $"""
+                     UPDATE users SET last_login_at = now(), password_hash = {rehash}
+                     WHERE id = {user.Id} AND password_hash = {checkedHash} AND status = 'active' RETURNING email AS "Email", role AS "Role"
+                     """)).FirstOrNullAsync(ct);
+            if (signedIn is null)
             {
-                succeed.Parameters.AddWithValue(user.Id);
-                succeed.Parameters.AddWithValue(user.PasswordHash);
-                if (rehash is not null)
-                {
-                    succeed.Parameters.AddWithValue(rehash);
-                }
-
-                await using var reader = await succeed.ExecuteReaderAsync(ct);
-                if (!await reader.ReadAsync(ct))
-                {
-                    LogFailed(logger, user.Id);
-                    return InvalidCredentials(); // disabled, deleted or given another password meanwhile
-                }
-
-                (currentEmail, role) = (reader.GetString(0), reader.GetString(1));
+                LogFailed(logger, user.Id);
+                return InvalidCredentials(); // disabled, deleted or given another password meanwhile
             }
 
-            await LoginAttempts.ResetAsync(unit, email, ct);
-            (sessionId, refresh) = await SessionStore.StartAsync(unit.Connection, unit.Transaction, user.Id, o.RefreshTokenDays, ct);
+            (currentEmail, role) = (signedIn.Email, signedIn.Role);
+            await LoginAttempts.ResetAsync(unit.Db, email, ct);
+            (sessionId, refresh) = await unit.Db.StartSessionAsync(user.Id, o.RefreshTokenDays, ct);
             await unit.CommitAsync(ct);
         }
 
         var access = issuer.Issue(user.Id, currentEmail, role, tenants.Required, sessionId);
         return TypedResults.Ok(new TokenResponse(access.Token, refresh, "Bearer", access.ExpiresIn));
+    }
+
+    private sealed class SignedInUser
+    {
+        public required string Email { get; init; }
+
+        public required string Role { get; init; }
     }
 
     public static ProblemHttpResult InvalidCredentials() =>

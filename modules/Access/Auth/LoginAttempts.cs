@@ -1,4 +1,5 @@
-using Monolith.Tenancy.Isolation;
+using Microsoft.EntityFrameworkCore;
+using Monolith.Access.Data;
 
 namespace Monolith.Access.Auth;
 
@@ -10,60 +11,50 @@ internal readonly record struct LoginAttempt(bool Allowed, int RetryAfterSeconds
 /// <c>AccountLockoutWindowSeconds</c>, counted per address whether or not a user has it, so an unknown address answers
 /// exactly like a known one. An attempt is taken before the password is checked, by one conditional
 /// <c>INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING</c>: parallel attempts queue on the row and exactly the
-/// allowed number get through. A successful login gives the address its attempts back.
+/// allowed number get through. A successful login gives the address its attempts back. The address is hashed by the
+/// database (<c>lower()</c> as the user lookup has it), so both statements that name it stay SQL.
 /// </summary>
 internal static class LoginAttempts
 {
-    // The same lower() the user lookup uses, so "Owner@x" and "owner@x" share one counter.
-    private const string AddressHash = "sha256(convert_to(lower($1), 'UTF8'))";
-
     private static int takes;
 
-    public static async Task<LoginAttempt> TakeAsync(TenantConnection unit, string email, RateLimitOptions limits, CancellationToken ct)
+    public static async Task<LoginAttempt> TakeAsync(AccessDbContext db, string email, RateLimitOptions limits, CancellationToken ct)
     {
         var window = (double)Math.Max(1, limits.AccountLockoutWindowSeconds);
-        await using var command = unit.Command(
+        var maxFailures = Math.Max(1, limits.AccountMaxFailures);
+        var taken = await db.Database.SqlQuery<TakenAttempt>(
             $"""
              WITH taken AS (
-                 INSERT INTO login_failures AS f (address_hash, failures, window_start) VALUES ({AddressHash}, 1, now())
+                 INSERT INTO login_failures AS f (address_hash, failures, window_start) VALUES (sha256(convert_to(lower({email}), 'UTF8')), 1, now())
                  ON CONFLICT (address_hash) DO UPDATE SET
-                     failures = CASE WHEN f.window_start <= now() - make_interval(secs => $3) THEN 1 ELSE f.failures + 1 END,
-                     window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $3) THEN now() ELSE f.window_start END
-                 WHERE f.window_start <= now() - make_interval(secs => $3) OR f.failures < $2
+                     failures = CASE WHEN f.window_start <= now() - make_interval(secs => {window}) THEN 1 ELSE f.failures + 1 END,
+                     window_start = CASE WHEN f.window_start <= now() - make_interval(secs => {window}) THEN now() ELSE f.window_start END
+                 WHERE f.window_start <= now() - make_interval(secs => {window}) OR f.failures < {maxFailures}
                  RETURNING failures)
-             SELECT EXISTS (SELECT 1 FROM taken),
-                    (SELECT greatest(1, ceil(extract(epoch FROM window_start + make_interval(secs => $3) - now())))::int
-                     FROM login_failures WHERE address_hash = {AddressHash})
-             """);
-        command.Parameters.AddWithValue(email);
-        command.Parameters.AddWithValue(Math.Max(1, limits.AccountMaxFailures));
-        command.Parameters.AddWithValue(window);
-        bool allowed;
-        int retryAfter;
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-        {
-            await reader.ReadAsync(ct);
-            allowed = reader.GetBoolean(0);
-            // Null only when the row appeared after this statement's snapshot: then the whole window is the honest answer.
-            retryAfter = reader.IsDBNull(1) ? (int)window : reader.GetInt32(1);
-        }
+             SELECT EXISTS (SELECT 1 FROM taken) AS "Allowed",
+                    (SELECT greatest(1, ceil(extract(epoch FROM window_start + make_interval(secs => {window}) - now())))::int
+                     FROM login_failures WHERE address_hash = sha256(convert_to(lower({email}), 'UTF8'))) AS "RetryAfter"
+             """).FirstOrNullAsync(ct);
 
         if (Interlocked.Increment(ref takes) % 128 == 0)
         {
             // Now and then, the counters whose window is long over go (they would be reset on their next use anyway).
-            await using var sweep = unit.Command("DELETE FROM login_failures WHERE window_start <= now() - make_interval(secs => $1)");
-            sweep.Parameters.AddWithValue(window);
-            await sweep.ExecuteNonQueryAsync(ct);
+            var over = DateTimeOffset.UtcNow.AddSeconds(-window);
+            await db.LoginFailures.Where(f => f.WindowStart <= over).ExecuteDeleteAsync(ct);
         }
 
-        return new LoginAttempt(allowed, retryAfter);
+        // RetryAfter is null only when the row appeared after this statement's snapshot: then the whole window is the honest answer.
+        return new LoginAttempt(taken!.Allowed, taken.RetryAfter ?? (int)window);
     }
 
     /// <summary>After a successful login: the address starts again from zero.</summary>
-    public static async Task ResetAsync(TenantConnection unit, string email, CancellationToken ct)
+    public static Task ResetAsync(AccessDbContext db, string email, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"DELETE FROM login_failures WHERE address_hash = sha256(convert_to(lower({email}), 'UTF8'))", ct);
+
+    private sealed class TakenAttempt
     {
-        await using var command = unit.Command($"DELETE FROM login_failures WHERE address_hash = {AddressHash}");
-        command.Parameters.AddWithValue(email);
-        await command.ExecuteNonQueryAsync(ct);
+        public bool Allowed { get; init; }
+
+        public int? RetryAfter { get; init; }
     }
 }

@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
@@ -15,7 +15,7 @@ namespace Monolith.Access.Auth;
 internal static class Logout
 {
     public static async Task<Results<NoContent, ValidationProblem>> HandleAsync(
-        RefreshRequest request, TenantDatabase database, TenantContext tenants, CurrentUsers users, CancellationToken ct)
+        RefreshRequest request, AccessDatabase database, TenantContext tenants, CurrentUsers users, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.RefreshToken) || request.RefreshToken.Length > 200)
         {
@@ -23,7 +23,7 @@ internal static class Logout
         }
 
         await using var unit = await database.BeginAsync(ct);
-        var ended = await SessionStore.EndByRefreshTokenAsync(unit.Connection, unit.Transaction, request.RefreshToken, SessionEndReasons.Logout, ct);
+        var ended = await unit.Db.EndSessionByRefreshTokenAsync(request.RefreshToken, SessionEndReasons.Logout, ct);
         await unit.CommitAsync(ct);
         if (ended is { } session)
         {

@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Tokens;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 
@@ -20,7 +20,7 @@ internal static partial class Refresh
 {
     public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         RefreshRequest request,
-        TenantDatabase database,
+        AccessDatabase database,
         TenantContext tenants,
         AccessTokenIssuer issuer,
         CurrentUsers users,
@@ -36,7 +36,7 @@ internal static partial class Refresh
         RefreshResult result;
         await using (var unit = await database.BeginAsync(ct))
         {
-            result = await RefreshTokens.RotateAsync(unit.Connection, unit.Transaction, request.RefreshToken, options.Value.RefreshTokenDays, ct);
+            result = await RefreshTokens.RotateAsync(unit.Db, request.RefreshToken, options.Value.RefreshTokenDays, ct);
             if (result.Outcome != RefreshOutcome.Invalid)
             {
                 await unit.CommitAsync(ct);

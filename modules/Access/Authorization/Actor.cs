@@ -1,7 +1,7 @@
 using System.Security.Claims;
+using Monolith.Access.Data;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
-using Npgsql;
 
 namespace Monolith.Access.Authorization;
 
@@ -26,6 +26,6 @@ internal static class Actor
     }
 
     /// <summary>The caller's current row when they still exist and are active; null otherwise (answer 401).</summary>
-    public static async Task<UserRow?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, ClaimsPrincipal principal, CancellationToken ct) =>
-        UserId(principal) is { } id && await UserStore.FindAsync(connection, id, ct, transaction) is { Status: UserStatus.Active } row ? row : null;
+    public static async Task<User?> LoadAsync(AccessDbContext db, ClaimsPrincipal principal, CancellationToken ct) =>
+        UserId(principal) is { } id && await db.Users.FindByIdAsync(id, ct) is { Status: UserStatus.Active } row ? row : null;
 }

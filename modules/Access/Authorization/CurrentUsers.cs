@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Monolith.Access.Data;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
@@ -9,6 +11,16 @@ namespace Monolith.Access.Authorization;
 
 /// <summary>What the database says now about the user and session an access token names: live, with this role and e-mail.</summary>
 internal sealed record CurrentUser(string Role, string Email);
+
+/// <summary>What <see cref="CurrentUsers"/> reads in one round trip: the tenant's access version and the session's user, if live.</summary>
+internal sealed class AccessRow
+{
+    public long Version { get; init; }
+
+    public string? Role { get; init; }
+
+    public string? Email { get; init; }
+}
 
 /// <summary>
 /// The per-instance cache of users' current state, keyed by (tenant, user, session) (docs/adr/0013). A hit costs two
@@ -26,7 +38,7 @@ internal sealed record CurrentUser(string Role, string Email);
 /// stored only when it was read at the version its tenant's bucket is known to be at.
 /// </para>
 /// </summary>
-internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
+internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
 {
     public const string Channel = "monolith_access";
     private const int MaxEntries = 200_000;
@@ -61,24 +73,16 @@ internal sealed class CurrentUsers(TenantDatabase database) : IChangeSubscriber
     private async Task<(long Version, CurrentUser? User)> LoadAsync(Guid userId, Guid sessionId, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
-        await using var command = unit.Command(
-            """
-            SELECT coalesce((SELECT version FROM access_state), 0), u.role, u.email
-            FROM (SELECT 1) AS one
-            LEFT JOIN sessions s ON s.id = $1 AND s.user_id = $2 AND s.ended_at IS NULL AND s.expires_at > now()
-            LEFT JOIN users u ON u.id = s.user_id AND u.status = 'active'
-            """);
-        command.Parameters.AddWithValue(sessionId);
-        command.Parameters.AddWithValue(userId);
-        (long, CurrentUser?) result;
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-        {
-            await reader.ReadAsync(ct);
-            result = (reader.GetInt64(0), reader.IsDBNull(1) ? null : new CurrentUser(reader.GetString(1), reader.GetString(2)));
-        }
-
+        // One round trip for the change counter (access_state, kept by triggers) and the session's user: SQL on the context.
+        var row = await unit.Db.Database.SqlQuery<AccessRow>(
+            $"""
+             SELECT coalesce((SELECT version FROM access_state), 0) AS "Version", u.role AS "Role", u.email AS "Email"
+             FROM (SELECT 1) AS one
+             LEFT JOIN sessions s ON s.id = {sessionId} AND s.user_id = {userId} AND s.ended_at IS NULL AND s.expires_at > now()
+             LEFT JOIN users u ON u.id = s.user_id AND u.status = 'active'
+             """).FirstOrNullAsync(ct);
         await unit.CommitAsync(ct);
-        return result;
+        return (row!.Version, row is { Role: { } role, Email: { } email } ? new CurrentUser(role, email) : null);
     }
 
     private void Store(TenantInfo tenant, long version, Guid userId, Guid sessionId, CurrentUser? current, long seen)

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Auth;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
@@ -10,8 +11,6 @@ using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
-using Npgsql;
 
 namespace Monolith.Access.Invitations;
 
@@ -26,7 +25,7 @@ internal sealed record AcceptInvitationRequest(string? Token, string? Name, stri
 internal static class AcceptInvitation
 {
     public static async Task<Results<Created<TokenResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        AcceptInvitationRequest request, TenantDatabase database, TenantContext tenants, UserPasswords passwords, AccessTokenIssuer issuer,
+        AcceptInvitationRequest request, AccessDatabase database, TenantContext tenants, UserPasswords passwords, AccessTokenIssuer issuer,
         IOptions<AccessOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -52,10 +51,10 @@ internal static class AcceptInvitation
         }
 
         var tokenHash = AccountTokens.Hash(request.Token!);
-        InvitationRow? invitation;
+        Invitation? invitation;
         await using (var read = await database.BeginAsync(ct))
         {
-            invitation = await InvitationStore.FindLiveByTokenAsync(read.Connection, read.Transaction, tokenHash, clock.GetUtcNow(), forUpdate: false, ct);
+            invitation = await read.Db.Invitations.FindLiveByTokenAsync(tokenHash, clock.GetUtcNow(), ct);
             await read.CommitAsync(ct);
         }
 
@@ -75,24 +74,24 @@ internal static class AcceptInvitation
         var userId = Guid.CreateVersion7();
         Actor.ActAs(userId, invitation.Email);
         await using var unit = await database.BeginAsync(ct);
-        invitation = await InvitationStore.FindLiveByTokenAsync(unit.Connection, unit.Transaction, tokenHash, clock.GetUtcNow(), forUpdate: true, ct);
+        invitation = await unit.Db.Invitations.FindLiveByTokenLockedAsync(tokenHash, clock.GetUtcNow(), ct);
         if (invitation is null)
         {
             return AccountTokens.InvalidToken(); // cancelled, resent or accepted meanwhile
         }
 
-        UserRow user;
+        User user;
         try
         {
-            user = await UserStore.InsertAsync(unit.Connection, unit.Transaction, invitation.Email, name, invitation.Role, hash, emailVerified: true, ct, userId);
+            user = await unit.Db.InsertAsync(invitation.Email, name, invitation.Role, hash, emailVerified: true, ct, userId);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (Exception e) when (e.IsUniqueViolation())
         {
             return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant; sign in instead.");
         }
 
-        await InvitationStore.SetStatusAsync(unit.Connection, unit.Transaction, invitation.Id, InvitationStatus.Accepted, user.Id, ct);
-        var (sessionId, refresh) = await SessionStore.StartAsync(unit.Connection, unit.Transaction, user.Id, options.Value.RefreshTokenDays, ct);
+        await unit.Db.SetStatusAsync(invitation, InvitationStatus.Accepted, user.Id, ct);
+        var (sessionId, refresh) = await unit.Db.StartSessionAsync(user.Id, options.Value.RefreshTokenDays, ct);
         await unit.CommitAsync(ct);
 
         var access = issuer.Issue(user.Id, user.Email, user.Role, tenants.Required, sessionId);

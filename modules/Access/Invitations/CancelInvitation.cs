@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Invitations;
 
@@ -11,16 +11,16 @@ namespace Monolith.Access.Invitations;
 internal static class CancelInvitation
 {
     public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
-        Guid id, HttpContext http, TenantDatabase database, TimeProvider clock, CancellationToken ct)
+        Guid id, HttpContext http, AccessDatabase database, TimeProvider clock, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
-        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, ct);
+        var actor = await Actor.LoadAsync(unit.Db, http.User, ct);
         if (actor is null)
         {
             return UsersEndpoints.ActorGone();
         }
 
-        var invitation = await InvitationStore.FindAsync(unit.Connection, unit.Transaction, id, clock.GetUtcNow(), forUpdate: true, ct);
+        var invitation = await unit.Db.Invitations.FindLockedAsync(id, ct);
         if (invitation is null)
         {
             return InvitationsEndpoints.NotFound();
@@ -31,7 +31,7 @@ internal static class CancelInvitation
             return Problems.Forbidden("owner-required", "Only an owner can cancel an invitation to become owner.");
         }
 
-        switch (invitation.Status)
+        switch (invitation.EffectiveStatus(clock.GetUtcNow()))
         {
             case InvitationStatus.Accepted:
                 return Problems.Conflict("invitation-closed", "The invitation was accepted already.");
@@ -39,7 +39,7 @@ internal static class CancelInvitation
                 return TypedResults.NoContent();
         }
 
-        await InvitationStore.SetStatusAsync(unit.Connection, unit.Transaction, id, InvitationStatus.Cancelled, null, ct);
+        await unit.Db.SetStatusAsync(invitation, InvitationStatus.Cancelled, null, ct);
         await unit.CommitAsync(ct);
         return TypedResults.NoContent();
     }

@@ -3,21 +3,20 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
-using Npgsql;
 
 namespace Monolith.Access.Invitations;
 
 internal sealed record InvitationRequest(string? Email, string? Role, string? Name);
 
 /// <summary>What inviting one address came to: the invitation (201) or a problem (400, 401, 403, 409).</summary>
-internal sealed record InvitationOutcome(InvitationRow? Invitation, IResult? Problem, int Status, string? Title);
+internal sealed record InvitationOutcome(InvitationResponse? Invitation, IResult? Problem, int Status, string? Title);
 
 /// <summary>
 /// <c>POST /invitations</c>: a pending invitation and its mail, in one transaction. Nobody invites above their own role
@@ -30,7 +29,7 @@ internal static class CreateInvitation
     {
         var outcome = await invitations.InviteAsync(request, http.User, ct);
         return outcome.Invitation is { } invitation
-            ? TypedResults.Created($"/invitations/{invitation.Id}", invitation.ToResponse())
+            ? TypedResults.Created($"/invitations/{invitation.Id}", invitation)
             : outcome.Problem switch
             {
                 ValidationProblem validation => validation,
@@ -41,7 +40,7 @@ internal static class CreateInvitation
 }
 
 /// <summary>The invitation work shared by the single and the bulk endpoint.</summary>
-internal sealed class Inviter(TenantDatabase database, TenantContext tenants, AccountMails mails, IOptions<AccountOptions> options, TimeProvider clock)
+internal sealed class Inviter(AccessDatabase database, TenantContext tenants, AccountMails mails, IOptions<AccountOptions> options, TimeProvider clock)
 {
     public async Task<InvitationOutcome> InviteAsync(InvitationRequest request, ClaimsPrincipal caller, CancellationToken ct)
     {
@@ -59,7 +58,7 @@ internal sealed class Inviter(TenantDatabase database, TenantContext tenants, Ac
         var token = AccountTokens.New();
 
         await using var unit = await database.BeginAsync(ct);
-        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, caller, ct);
+        var actor = await Actor.LoadAsync(unit.Db, caller, ct);
         if (actor is null)
         {
             return Refused(UsersEndpoints.ActorGone(), StatusCodes.Status401Unauthorized, "The account of this token no longer exists or is disabled.");
@@ -71,44 +70,44 @@ internal sealed class Inviter(TenantDatabase database, TenantContext tenants, Ac
                 StatusCodes.Status403Forbidden, "Nobody can invite someone to a role above their own.");
         }
 
-        if (await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, email, ct) is not null)
+        if (await unit.Db.Users.FindByEmailAsync(email, ct) is not null)
         {
             return Refused(Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant."),
                 StatusCodes.Status409Conflict, "A user with that e-mail address exists in this tenant.");
         }
 
-        InvitationRow invitation;
+        Invitation invitation;
         try
         {
-            invitation = await InvitationStore.InsertAsync(
-                unit.Connection, unit.Transaction, email, name, request.Role!, AccountTokens.Hash(token), expiresAt, actor.Id, actor.Email, now, ct);
+            invitation = await unit.Db.InsertAsync(
+                email, name, request.Role!, AccountTokens.Hash(token), expiresAt, actor.Id, actor.Email, now, ct);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (Exception e) when (e.IsUniqueViolation())
         {
             return Refused(Problems.Conflict("invitation-pending", "That e-mail address has a pending invitation; resend or cancel it."),
                 StatusCodes.Status409Conflict, "That e-mail address has a pending invitation; resend or cancel it.");
         }
 
-        await MailOutbox.EnqueueAsync(unit.Connection, unit.Transaction,
+        await MailOutbox.EnqueueAsync(unit.Db,
             mails.Invitation(email, tenants.Required.Identifier, token, invitation.Role, actor.Name, expiresAt), ct);
         await unit.CommitAsync(ct);
-        return new InvitationOutcome(invitation, null, StatusCodes.Status201Created, null);
+        return new InvitationOutcome(invitation.ToResponse(now), null, StatusCodes.Status201Created, null);
     }
 
     /// <summary>A new token, expiry and mail for a pending (or expired) invitation; the earlier link is dead from then on.</summary>
-    public async Task<(InvitationRow? Invitation, ProblemHttpResult? Problem)> ResendAsync(Guid id, ClaimsPrincipal caller, CancellationToken ct)
+    public async Task<(InvitationResponse? Invitation, ProblemHttpResult? Problem)> ResendAsync(Guid id, ClaimsPrincipal caller, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var expiresAt = now.AddHours(Math.Max(1, options.Value.InvitationHours));
         var token = AccountTokens.New();
         await using var unit = await database.BeginAsync(ct);
-        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, caller, ct);
+        var actor = await Actor.LoadAsync(unit.Db, caller, ct);
         if (actor is null)
         {
             return (null, UsersEndpoints.ActorGone());
         }
 
-        var invitation = await InvitationStore.FindAsync(unit.Connection, unit.Transaction, id, now, forUpdate: true, ct);
+        var invitation = await unit.Db.Invitations.FindLockedAsync(id, ct);
         if (invitation is null)
         {
             return (null, InvitationsEndpoints.NotFound());
@@ -119,31 +118,30 @@ internal sealed class Inviter(TenantDatabase database, TenantContext tenants, Ac
             return (null, Problems.Forbidden("role-escalation", "Nobody can invite someone to a role above their own."));
         }
 
-        if (invitation.Status is not (InvitationStatus.Pending or InvitationStatus.Expired))
+        if (invitation.EffectiveStatus(now) is not (InvitationStatus.Pending or InvitationStatus.Expired))
         {
-            return (null, Problems.Conflict("invitation-closed", $"The invitation is {invitation.Status}; only a pending or expired one can be sent again."));
+            return (null, Problems.Conflict("invitation-closed", $"The invitation is {invitation.EffectiveStatus(now)}; only a pending or expired one can be sent again."));
         }
 
-        if (await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, invitation.Email, ct) is not null)
+        if (await unit.Db.Users.FindByEmailAsync(invitation.Email, ct) is not null)
         {
             return (null, Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant."));
         }
 
-        InvitationRow renewed;
         try
         {
-            renewed = await InvitationStore.RenewAsync(unit.Connection, unit.Transaction, id, AccountTokens.Hash(token), expiresAt, now, ct);
+            await unit.Db.RenewAsync(invitation, AccountTokens.Hash(token), expiresAt, ct);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (Exception e) when (e.IsUniqueViolation())
         {
             // An expired invitation revived while the address was invited anew.
             return (null, Problems.Conflict("invitation-pending", "That e-mail address has another pending invitation."));
         }
 
-        await MailOutbox.EnqueueAsync(unit.Connection, unit.Transaction,
-            mails.Invitation(renewed.Email, tenants.Required.Identifier, token, renewed.Role, actor.Name, expiresAt), ct);
+        await MailOutbox.EnqueueAsync(unit.Db,
+            mails.Invitation(invitation.Email, tenants.Required.Identifier, token, invitation.Role, actor.Name, expiresAt), ct);
         await unit.CommitAsync(ct);
-        return (renewed, null);
+        return (invitation.ToResponse(now), null);
     }
 
     private static ValidationErrors Validate(InvitationRequest request)

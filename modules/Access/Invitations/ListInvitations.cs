@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Data;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Invitations;
 
@@ -12,7 +12,7 @@ namespace Monolith.Access.Invitations;
 internal static class ListInvitations
 {
     public static async Task<Results<Ok<Page<InvitationResponse>>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        string? status, string? limit, string? cursor, HttpContext http, TenantDatabase database, TimeProvider clock, CancellationToken ct)
+        string? status, string? limit, string? cursor, HttpContext http, AccessDatabase database, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         ListQuery.RejectUnknownParameters(http.Request, errors, "status", "limit", "cursor");
@@ -39,8 +39,9 @@ internal static class ListInvitations
             return denied;
         }
 
-        var rows = await InvitationStore.ListAsync(unit.Connection, unit.Transaction, status, page.Cursor is null ? null : after, page.ReadCount, clock.GetUtcNow(), ct);
+        var now = clock.GetUtcNow();
+        var rows = await unit.Db.Invitations.ListAsync(status, page.Cursor is null ? null : after, page.ReadCount, now, ct);
         await unit.CommitAsync(ct);
-        return TypedResults.Ok(page.ToPage(rows, row => row.Id).Select(row => row.ToResponse()));
+        return TypedResults.Ok(page.ToPage(rows, row => row.Id).Select(row => row.ToResponse(now)));
     }
 }

@@ -10,6 +10,6 @@ internal static class ResendInvitation
         Guid id, HttpContext http, Inviter invitations, CancellationToken ct)
     {
         var (invitation, problem) = await invitations.ResendAsync(id, http.User, ct);
-        return invitation is null ? problem! : TypedResults.Ok(invitation.ToResponse());
+        return invitation is null ? problem! : TypedResults.Ok(invitation);
     }
 }

@@ -1,4 +1,4 @@
-using Npgsql;
+using Monolith.Access.Data;
 
 namespace Monolith.Access.Mail;
 
@@ -11,19 +11,14 @@ internal sealed record OutgoingMail(string Kind, string To, string Subject, stri
 /// </summary>
 internal static class MailOutbox
 {
-    public static async Task<Guid> EnqueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OutgoingMail mail, CancellationToken ct)
+    public static async Task<Guid> EnqueueAsync(AccessDbContext db, OutgoingMail mail, CancellationToken ct)
     {
-        var id = Guid.CreateVersion7();
-        await using var command = new NpgsqlCommand(
-            "INSERT INTO mail_outbox (id, kind, recipient, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5, $6)",
-            connection, transaction);
-        command.Parameters.AddWithValue(id);
-        command.Parameters.AddWithValue(mail.Kind);
-        command.Parameters.AddWithValue(mail.To);
-        command.Parameters.AddWithValue(mail.Subject);
-        command.Parameters.AddWithValue(mail.Text);
-        command.Parameters.AddWithValue(mail.Html);
-        await command.ExecuteNonQueryAsync(ct);
-        return id;
+        var entry = new OutboxEntry
+        {
+            Id = Guid.CreateVersion7(), Kind = mail.Kind, Recipient = mail.To, Subject = mail.Subject, TextBody = mail.Text, HtmlBody = mail.Html,
+        };
+        db.MailOutbox.Add(entry);
+        await db.SaveChangesAsync(ct);
+        return entry.Id;
     }
 }

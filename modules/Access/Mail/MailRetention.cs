@@ -1,11 +1,12 @@
 using System.ComponentModel;
 using Hangfire;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Contracts;
-using Monolith.Tenancy.Isolation;
 using Npgsql;
 
 namespace Monolith.Access.Mail;
@@ -15,7 +16,7 @@ namespace Monolith.Access.Mail;
 /// tenant, as that tenant's role; mail still waiting for delivery is never removed. Daily (<see cref="MailRecurringJobs"/>).
 /// </summary>
 internal sealed partial class MailRetention(
-    ITenantDirectory directory, TenantContext tenants, TenantDatabase database, IOptions<MailOptions> options, ILogger<MailRetention> logger)
+    ITenantDirectory directory, TenantContext tenants, AccessDatabase database, IOptions<MailOptions> options, ILogger<MailRetention> logger)
 {
     public const string RecurringId = "mail-retention";
     public const string ActorName = "mail-retention";
@@ -32,16 +33,10 @@ internal sealed partial class MailRetention(
             try
             {
                 await using var session = await database.BeginAsync(ct);
-                await using (var command = session.Command(
-                    """
-                    DELETE FROM mail_outbox
-                    WHERE (sent_at IS NOT NULL OR failed_at IS NOT NULL)
-                      AND coalesce(sent_at, failed_at) < now() - make_interval(days => $1)
-                    """))
-                {
-                    command.Parameters.AddWithValue(Math.Max(0, options.Value.RetentionDays));
-                    removed += await command.ExecuteNonQueryAsync(ct);
-                }
+                var before = DateTimeOffset.UtcNow.AddDays(-Math.Max(0, options.Value.RetentionDays));
+                removed += await session.Db.MailOutbox
+                    .Where(m => (m.SentAt != null || m.FailedAt != null) && (m.SentAt ?? m.FailedAt) < before)
+                    .ExecuteDeleteAsync(ct);
 
                 await session.CommitAsync(ct);
             }

@@ -1,13 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Me;
 
@@ -21,7 +22,7 @@ internal sealed record ChangePasswordRequest(string? CurrentPassword, string? Ne
 internal static class ChangePassword
 {
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        ChangePasswordRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CurrentUsers users,
+        ChangePasswordRequest request, HttpContext http, AccessDatabase database, UserPasswords passwords, CurrentUsers users,
         TenantContext tenants, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -36,10 +37,10 @@ internal static class ChangePassword
             return Problems.Validation(errors);
         }
 
-        UserRow? me;
+        User? me;
         await using (var read = await database.BeginAsync(ct))
         {
-            me = await Actor.LoadAsync(read.Connection, read.Transaction, http.User, ct);
+            me = await Actor.LoadAsync(read.Db, http.User, ct);
             await read.CommitAsync(ct);
         }
 
@@ -61,19 +62,18 @@ internal static class ChangePassword
 
         var hash = await passwords.HashAsync(request.NewPassword!, ct);
         await using var unit = await database.BeginAsync(ct);
-        await using (var command = unit.Command(
-            "UPDATE users SET password_hash = $3, version = version + 1, updated_at = now() WHERE id = $1 AND password_hash = $2 AND status = 'active'"))
+        // Only if the hash is still the one checked: a password changed meanwhile wins.
+        var changed = await unit.Db.Users.Where(u => u.Id == me.Id && u.PasswordHash == me.PasswordHash && u.Status == UserStatus.Active)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.PasswordHash, hash)
+                .SetProperty(u => u.Version, u => u.Version + 1)
+                .SetProperty(u => u.UpdatedAt, DateTimeOffset.UtcNow), ct);
+        if (changed == 0)
         {
-            command.Parameters.AddWithValue(me.Id);
-            command.Parameters.AddWithValue(me.PasswordHash);
-            command.Parameters.AddWithValue(hash);
-            if (await command.ExecuteNonQueryAsync(ct) == 0)
-            {
-                return Problems.Conflict("password-changed", "Your password was changed meanwhile; sign in again.");
-            }
+            return Problems.Conflict("password-changed", "Your password was changed meanwhile; sign in again.");
         }
 
-        await SessionStore.EndAllAsync(unit.Connection, unit.Transaction, me.Id, SessionEndReasons.Password, ct, keep: MeEndpoints.SessionId(http.User));
+        await unit.Db.EndAllSessionsAsync(me.Id, SessionEndReasons.Password, ct, keep: MeEndpoints.SessionId(http.User));
         await unit.CommitAsync(ct);
         users.Forget(tenants.Required.Id, me.Id);
         return TypedResults.NoContent();

@@ -1,9 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
+using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Me;
 
@@ -12,7 +13,7 @@ internal sealed record MeResponse(Guid Id, string Email, string Name, string Rol
 /// <summary><c>GET /me</c>: the caller as the database knows them now.</summary>
 internal static class GetMe
 {
-    public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> HandleAsync(HttpContext http, TenantDatabase database, TenantContext tenants, CancellationToken ct)
+    public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> HandleAsync(HttpContext http, AccessDatabase database, TenantContext tenants, CancellationToken ct)
     {
         if (Actor.UserId(http.User) is not { } id)
         {
@@ -20,9 +21,9 @@ internal static class GetMe
         }
 
         await using var unit = await database.BeginAsync(ct);
-        var user = await Users.UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
+        var user = await unit.Db.Users.FindByIdAsync(id, ct);
         await unit.CommitAsync(ct);
-        return user is { Status: Users.UserStatus.Active }
+        return user is { Status: UserStatus.Active }
             ? TypedResults.Ok(new MeResponse(user.Id, user.Email, user.Name, user.Role, tenants.Required.Identifier, user.EmailVerified))
             : Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
     }

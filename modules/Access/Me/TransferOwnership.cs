@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Me;
 
@@ -18,7 +18,7 @@ internal sealed record TransferOwnershipRequest(Guid? UserId);
 internal static class TransferOwnership
 {
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        TransferOwnershipRequest request, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
+        TransferOwnershipRequest request, HttpContext http, AccessDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
     {
         if (request.UserId is not { } targetId || targetId == Guid.Empty)
         {
@@ -26,10 +26,9 @@ internal static class TransferOwnership
         }
 
         await using var unit = await database.BeginAsync(ct);
-        var (connection, transaction) = (unit.Connection, unit.Transaction);
         // The owners' lock first, as every change that can touch the last owner takes it (UserStore.LockActiveOwnersAsync).
-        await UserStore.LockActiveOwnersAsync(connection, transaction, ct);
-        var me = await Actor.LoadAsync(connection, transaction, http.User, ct);
+        await unit.Db.LockActiveOwnersAsync(ct);
+        var me = await Actor.LoadAsync(unit.Db, http.User, ct);
         if (me is null)
         {
             return UsersEndpoints.ActorGone();
@@ -45,7 +44,7 @@ internal static class TransferOwnership
             return Problems.Validation("userId", "userId must be another user: you are an owner already.");
         }
 
-        var target = await UserStore.FindAsync(connection, targetId, ct, transaction, forUpdate: true);
+        var target = await unit.Db.Users.FindLockedAsync(targetId, ct);
         if (target is null)
         {
             return UsersEndpoints.NotFound();
@@ -56,11 +55,16 @@ internal static class TransferOwnership
             return Problems.Conflict("user-disabled", "Ownership can only go to an active user.");
         }
 
-        var promoted = await UserStore.UpdateAsync(connection, transaction, target with { Role = Roles.Owner }, ct);
-        await UserStore.UpdateAsync(connection, transaction, me with { Role = Roles.Admin }, ct);
+        // The caller is an active owner, so the owners' lock holds their row too: tracked from here, both are written by SaveChanges.
+        unit.Db.Attach(me);
+        target.Role = Roles.Owner;
+        target.Changed();
+        me.Role = Roles.Admin;
+        me.Changed();
+        await unit.Db.SaveChangesAsync(ct);
         await unit.CommitAsync(ct);
         users.Forget(tenants.Required.Id, me.Id);
         users.Forget(tenants.Required.Id, target.Id);
-        return TypedResults.Ok(promoted!.ToResponse());
+        return TypedResults.Ok(target.ToResponse());
     }
 }

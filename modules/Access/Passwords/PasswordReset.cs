@@ -2,8 +2,10 @@ using System.ComponentModel;
 using Hangfire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.Access.Sessions;
 using Monolith.Access.Tokens;
@@ -11,7 +13,6 @@ using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Passwords;
 
@@ -26,7 +27,7 @@ internal sealed record PasswordResetConfirmation(string? Token, string? Password
 /// The confirmation spends the token (valid <c>Access:PasswordResetMinutes</c>, once), sets the password, marks the
 /// address verified (the mail reached it) and ends every session of the user.
 /// </summary>
-internal sealed class PasswordReset(TenantDatabase database, TenantContext tenants, AccountMails mails, IOptions<AccountOptions> options, TimeProvider clock)
+internal sealed class PasswordReset(AccessDatabase database, TenantContext tenants, AccountMails mails, IOptions<AccountOptions> options, TimeProvider clock)
 {
     /// <summary><c>POST /auth/password-reset</c>.</summary>
     public static Results<Accepted, ValidationProblem> Request(PasswordResetRequest request, IBackgroundJobClient jobs)
@@ -46,32 +47,28 @@ internal sealed class PasswordReset(TenantDatabase database, TenantContext tenan
     public async Task SendAsync(string email, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
-        var user = await UserStore.FindByEmailAsync(unit.Connection, unit.Transaction, email, ct, forUpdate: true);
-        if (user is { Status: UserStatus.Active } && !await SentRecentlyAsync(unit, user.Id, ct))
+        var user = await unit.Db.Users.FindByEmailLockedAsync(email, ct);
+        if (user is { Status: UserStatus.Active } && !await SentRecentlyAsync(unit.Db, user.Id, ct))
         {
             var minutes = Math.Max(1, options.Value.PasswordResetMinutes);
             var token = await AccountTokens.IssueAsync(
-                unit.Connection, unit.Transaction, user.Id, AccountTokenPurposes.PasswordReset, user.Email, clock.GetUtcNow(), TimeSpan.FromMinutes(minutes), ct);
-            await MailOutbox.EnqueueAsync(unit.Connection, unit.Transaction, mails.PasswordReset(user.Email, tenants.Required.Identifier, token, minutes), ct);
+                unit.Db, user.Id, AccountTokenPurposes.PasswordReset, user.Email, clock.GetUtcNow(), TimeSpan.FromMinutes(minutes), ct);
+            await MailOutbox.EnqueueAsync(unit.Db, mails.PasswordReset(user.Email, tenants.Required.Identifier, token, minutes), ct);
         }
 
         await unit.CommitAsync(ct);
     }
 
     /// <summary>Whether the user got a reset mail within <c>Access:PasswordResetIntervalSeconds</c> (the user's row is locked, so parallel jobs count each other).</summary>
-    private async Task<bool> SentRecentlyAsync(TenantConnection unit, Guid userId, CancellationToken ct)
+    private Task<bool> SentRecentlyAsync(AccessDbContext db, Guid userId, CancellationToken ct)
     {
-        await using var command = unit.Command(
-            "SELECT EXISTS (SELECT 1 FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3)");
-        command.Parameters.AddWithValue(userId);
-        command.Parameters.AddWithValue(AccountTokenPurposes.PasswordReset);
-        command.Parameters.AddWithValue(clock.GetUtcNow().AddSeconds(-Math.Max(0, options.Value.PasswordResetIntervalSeconds)));
-        return (bool)(await command.ExecuteScalarAsync(ct))!;
+        var since = clock.GetUtcNow().AddSeconds(-Math.Max(0, options.Value.PasswordResetIntervalSeconds));
+        return db.AccountTokens.AnyAsync(t => t.UserId == userId && t.Purpose == AccountTokenPurposes.PasswordReset && t.CreatedAt > since, ct);
     }
 
     /// <summary><c>POST /auth/password-reset/confirm</c>: 204; 400 <c>invalid-token</c> for a token that is unknown, expired or used.</summary>
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ConfirmAsync(
-        PasswordResetConfirmation request, TenantDatabase database, UserPasswords passwords, CurrentUsers users, TenantContext tenants,
+        PasswordResetConfirmation request, AccessDatabase database, UserPasswords passwords, CurrentUsers users, TenantContext tenants,
         TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -91,10 +88,10 @@ internal sealed class PasswordReset(TenantDatabase database, TenantContext tenan
             return AccountTokens.InvalidToken();
         }
 
-        (Guid UserId, string Email)? live;
+        AccountTokenProof? live;
         await using (var read = await database.BeginAsync(ct))
         {
-            live = await AccountTokens.FindLiveAsync(read.Connection, read.Transaction, request.Token!, AccountTokenPurposes.PasswordReset, clock.GetUtcNow(), ct);
+            live = await AccountTokens.FindLiveAsync(read.Db, request.Token!, AccountTokenPurposes.PasswordReset, clock.GetUtcNow(), ct);
             await read.CommitAsync(ct);
         }
 
@@ -112,29 +109,25 @@ internal sealed class PasswordReset(TenantDatabase database, TenantContext tenan
         var hash = await passwords.HashAsync(request.Password!, ct);
         Actor.ActAs(found.UserId, found.Email);
         await using var unit = await database.BeginAsync(ct);
-        if (await AccountTokens.SpendAsync(unit.Connection, unit.Transaction, request.Token!, AccountTokenPurposes.PasswordReset, clock.GetUtcNow(), ct) is not { } spent)
+        if (await AccountTokens.SpendAsync(unit.Db, request.Token!, AccountTokenPurposes.PasswordReset, clock.GetUtcNow(), ct) is not { } spent)
         {
             return AccountTokens.InvalidToken();
         }
 
-        await using (var command = unit.Command(
-            """
-            UPDATE users SET password_hash = $2, email_verified = email_verified OR lower(email) = lower($3),
-                             failed_login_count = 0, failed_login_since = NULL, version = version + 1, updated_at = now()
-            WHERE id = $1 AND status = 'active'
-            """))
+        // SQL for lower() = lower(), the database's case rules (as the unique index), not the host's.
+        var reset = await unit.Db.Database.ExecuteSqlAsync(
+            $"""
+             UPDATE users SET password_hash = {hash}, email_verified = email_verified OR lower(email) = lower({spent.Email}),
+                              failed_login_count = 0, failed_login_since = NULL, version = version + 1, updated_at = now()
+             WHERE id = {spent.UserId} AND status = 'active'
+             """, ct);
+        if (reset == 0)
         {
-            command.Parameters.AddWithValue(spent.UserId);
-            command.Parameters.AddWithValue(hash);
-            command.Parameters.AddWithValue(spent.Email);
-            if (await command.ExecuteNonQueryAsync(ct) == 0)
-            {
-                return AccountTokens.InvalidToken(); // disabled since the mail: the link is dead with the account
-            }
+            return AccountTokens.InvalidToken(); // disabled since the mail: the link is dead with the account
         }
 
-        await SessionStore.EndAllAsync(unit.Connection, unit.Transaction, spent.UserId, SessionEndReasons.Password, ct);
-        await Auth.LoginAttempts.ResetAsync(unit, spent.Email, ct);
+        await unit.Db.EndAllSessionsAsync(spent.UserId, SessionEndReasons.Password, ct);
+        await Auth.LoginAttempts.ResetAsync(unit.Db, spent.Email, ct);
         await unit.CommitAsync(ct);
         users.Forget(tenants.Required.Id, spent.UserId);
         return TypedResults.NoContent();

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using Npgsql;
+using Microsoft.EntityFrameworkCore;
+using Monolith.Access.Data;
 
 namespace Monolith.Access.Tokens;
 
@@ -9,6 +10,14 @@ internal static class AccountTokenPurposes
 {
     public const string PasswordReset = "password-reset";
     public const string EmailVerification = "email-verification";
+}
+
+/// <summary>The user a live account token names, and the address it was sent to.</summary>
+internal sealed class AccountTokenProof
+{
+    public Guid UserId { get; init; }
+
+    public required string Email { get; init; }
 }
 
 /// <summary>
@@ -26,59 +35,42 @@ internal static class AccountTokens
 
     /// <summary>A new token of the user, issued and expiring by the application's clock; the user's earlier unspent tokens of the same purpose are spent (one live link at a time).</summary>
     public static async Task<string> IssueAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, string purpose, string email, DateTimeOffset issuedAt, TimeSpan lifetime,
-        CancellationToken ct)
+        AccessDbContext db, Guid userId, string purpose, string email, DateTimeOffset issuedAt, TimeSpan lifetime, CancellationToken ct)
     {
+        await db.AccountTokens.Where(t => t.UserId == userId && t.Purpose == purpose && t.UsedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, DateTimeOffset.UtcNow), ct);
         var token = New();
-        await using var command = new NpgsqlCommand(
-            """
-            WITH spent AS (
-                UPDATE account_tokens SET used_at = now() WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL)
-            INSERT INTO account_tokens (id, user_id, purpose, token_hash, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-            """, connection, transaction);
-        command.Parameters.AddWithValue(Guid.CreateVersion7());
-        command.Parameters.AddWithValue(userId);
-        command.Parameters.AddWithValue(purpose);
-        command.Parameters.AddWithValue(Hash(token));
-        command.Parameters.AddWithValue(email);
-        command.Parameters.AddWithValue(issuedAt);
-        command.Parameters.AddWithValue(issuedAt + lifetime);
-        await command.ExecuteNonQueryAsync(ct);
+        db.AccountTokens.Add(new AccountToken
+        {
+            Id = Guid.CreateVersion7(), UserId = userId, Purpose = purpose, TokenHash = Hash(token), Email = email,
+            CreatedAt = issuedAt, ExpiresAt = issuedAt + lifetime,
+        });
+        await db.SaveChangesAsync(ct);
         return token;
     }
 
     /// <summary>
     /// Spends a live token of that purpose and returns its user and the address it was sent to; null when it is unknown,
-    /// spent or expired at <paramref name="now"/>. The UPDATE's row lock makes two concurrent uses spend it once.
+    /// spent or expired at <paramref name="now"/>. One conditional UPDATE … RETURNING, in SQL: its row lock makes two
+    /// concurrent uses spend it once.
     /// </summary>
-    public static async Task<(Guid UserId, string Email)?> SpendAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string token, string purpose, DateTimeOffset now, CancellationToken ct)
+    public static Task<AccountTokenProof?> SpendAsync(AccessDbContext db, string token, string purpose, DateTimeOffset now, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            """
-            UPDATE account_tokens SET used_at = now()
-            WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
-            RETURNING user_id, email
-            """, connection, transaction);
-        command.Parameters.AddWithValue(Hash(token));
-        command.Parameters.AddWithValue(purpose);
-        command.Parameters.AddWithValue(now);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? (reader.GetGuid(0), reader.GetString(1)) : null;
+        var hash = Hash(token);
+        return db.Database.SqlQuery<AccountTokenProof>(
+            $"""
+             UPDATE account_tokens SET used_at = now()
+             WHERE token_hash = {hash} AND purpose = {purpose} AND used_at IS NULL AND expires_at > {now}
+             RETURNING user_id AS "UserId", email AS "Email"
+             """).FirstOrNullAsync(ct);
     }
 
     /// <summary>The user and address of a live token of that purpose, without spending it; null when unknown, spent or expired.</summary>
-    public static async Task<(Guid UserId, string Email)?> FindLiveAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string token, string purpose, DateTimeOffset now, CancellationToken ct)
+    public static Task<AccountTokenProof?> FindLiveAsync(AccessDbContext db, string token, string purpose, DateTimeOffset now, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT user_id, email FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
-            connection, transaction);
-        command.Parameters.AddWithValue(Hash(token));
-        command.Parameters.AddWithValue(purpose);
-        command.Parameters.AddWithValue(now);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? (reader.GetGuid(0), reader.GetString(1)) : null;
+        var hash = Hash(token);
+        return db.AccountTokens.Where(t => t.TokenHash == hash && t.Purpose == purpose && t.UsedAt == null && t.ExpiresAt > now)
+            .Select(t => new AccountTokenProof { UserId = t.UserId, Email = t.Email }).SingleOrDefaultAsync(ct);
     }
 
     /// <summary>True when the presented text can be a token at all (checked before any database work).</summary>

@@ -1,8 +1,9 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Monolith.Access.Data;
 using Monolith.Access.Sessions;
-using Npgsql;
 
 namespace Monolith.Access.Tokens;
 
@@ -25,72 +26,75 @@ internal static class RefreshTokens
 {
     public static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
-    public static async Task<string> IssueAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, Guid sessionId, int days, CancellationToken ct)
+    /// <summary>When a refresh token issued now expires (at least a day).</summary>
+    public static DateTimeOffset ExpiryAfter(int days) => Timestamps.Now().AddDays(Math.Max(1, days));
+
+    /// <summary>A new token of the session, added to the context (written by the caller's SaveChanges).</summary>
+    public static string Add(AccessDbContext db, Guid userId, Guid sessionId, int days)
     {
         var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        await using var command = new NpgsqlCommand(
-            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))",
-            connection, transaction);
-        command.Parameters.AddWithValue(Guid.CreateVersion7());
-        command.Parameters.AddWithValue(userId);
-        command.Parameters.AddWithValue(sessionId);
-        command.Parameters.AddWithValue(Hash(token));
-        command.Parameters.AddWithValue(Math.Max(1, days));
-        await command.ExecuteNonQueryAsync(ct);
+        db.RefreshTokens.Add(new RefreshToken
+        {
+            Id = Guid.CreateVersion7(), UserId = userId, FamilyId = sessionId, TokenHash = Hash(token), ExpiresAt = ExpiryAfter(days),
+        });
         return token;
     }
 
     /// <summary>Spends the presented token and issues the next of its session, inside the caller's transaction (commit it).</summary>
-    public static async Task<RefreshResult> RotateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string presented, int days, CancellationToken ct)
+    public static async Task<RefreshResult> RotateAsync(AccessDbContext db, string presented, int days, CancellationToken ct)
     {
-        Guid id, userId, sessionId;
-        bool spentOrRevoked, expired, live;
-        string email, role;
-        await using (var find = new NpgsqlCommand(
-            """
-            SELECT t.id, t.user_id, t.family_id, (t.spent_at IS NOT NULL OR t.revoked_at IS NOT NULL), t.expires_at <= now(),
-                   u.email, u.role, u.status = 'active' AND s.ended_at IS NULL
-            FROM refresh_tokens t JOIN users u ON u.id = t.user_id JOIN sessions s ON s.id = t.family_id
-            WHERE t.token_hash = $1 FOR UPDATE OF t
-            """, connection, transaction))
-        {
-            find.Parameters.AddWithValue(Hash(presented));
-            await using var reader = await find.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
-            {
-                return new RefreshResult(RefreshOutcome.Invalid);
-            }
-
-            (id, userId, sessionId, spentOrRevoked, expired) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetBoolean(3), reader.GetBoolean(4));
-            (email, role, live) = (reader.GetString(5), reader.GetString(6), reader.GetBoolean(7));
-        }
-
-        if (spentOrRevoked)
-        {
-            // Either the client or a thief holds a copy, and we cannot tell which: the session ends for both.
-            await SessionStore.EndAsync(connection, transaction, sessionId, SessionEndReasons.RefreshReuse, ct);
-            return new RefreshResult(RefreshOutcome.Reused, UserId: userId, SessionId: sessionId);
-        }
-
-        if (expired || !live)
+        // Locked (FOR UPDATE OF t): two refreshes with the same token queue here, and the second sees it spent.
+        var hash = Hash(presented);
+        var found = await db.Database.SqlQuery<PresentedToken>(
+            $"""
+             SELECT t.id AS "Id", t.user_id AS "UserId", t.family_id AS "SessionId",
+                    (t.spent_at IS NOT NULL OR t.revoked_at IS NOT NULL) AS "SpentOrRevoked", t.expires_at <= now() AS "Expired",
+                    u.email AS "Email", u.role AS "Role", u.status = 'active' AND s.ended_at IS NULL AS "Live"
+             FROM refresh_tokens t JOIN users u ON u.id = t.user_id JOIN sessions s ON s.id = t.family_id
+             WHERE t.token_hash = {hash} FOR UPDATE OF t
+             """).FirstOrNullAsync(ct);
+        if (found is null)
         {
             return new RefreshResult(RefreshOutcome.Invalid);
         }
 
-        await using (var spend = new NpgsqlCommand(
-            """
-            WITH spent AS (UPDATE refresh_tokens SET spent_at = now() WHERE id = $1)
-            UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(days => $3) WHERE id = $2
-            """, connection, transaction))
+        if (found.SpentOrRevoked)
         {
-            spend.Parameters.AddWithValue(id);
-            spend.Parameters.AddWithValue(sessionId);
-            spend.Parameters.AddWithValue(Math.Max(1, days));
-            await spend.ExecuteNonQueryAsync(ct);
+            // Either the client or a thief holds a copy, and we cannot tell which: the session ends for both.
+            await db.EndSessionAsync(found.SessionId, SessionEndReasons.RefreshReuse, ct);
+            return new RefreshResult(RefreshOutcome.Reused, UserId: found.UserId, SessionId: found.SessionId);
         }
 
-        var next = await IssueAsync(connection, transaction, userId, sessionId, days, ct);
-        return new RefreshResult(RefreshOutcome.Rotated, next, userId, email, role, sessionId);
+        if (found.Expired || !found.Live)
+        {
+            return new RefreshResult(RefreshOutcome.Invalid);
+        }
+
+        await db.RefreshTokens.Where(t => t.Id == found.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.SpentAt, DateTimeOffset.UtcNow), ct);
+        var expiresAt = ExpiryAfter(days);
+        await db.Sessions.Where(s => s.Id == found.SessionId)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastUsedAt, DateTimeOffset.UtcNow).SetProperty(x => x.ExpiresAt, expiresAt), ct);
+        var next = Add(db, found.UserId, found.SessionId, days);
+        await db.SaveChangesAsync(ct);
+        return new RefreshResult(RefreshOutcome.Rotated, next, found.UserId, found.Email, found.Role, found.SessionId);
+    }
+
+    private sealed class PresentedToken
+    {
+        public Guid Id { get; init; }
+
+        public Guid UserId { get; init; }
+
+        public Guid SessionId { get; init; }
+
+        public bool SpentOrRevoked { get; init; }
+
+        public bool Expired { get; init; }
+
+        public required string Email { get; init; }
+
+        public required string Role { get; init; }
+
+        public bool Live { get; init; }
     }
 }

@@ -1,12 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Verification;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
-using Monolith.Tenancy.Isolation;
-using Npgsql;
 
 namespace Monolith.Access.Users;
 
@@ -16,7 +15,7 @@ internal sealed record CreateUserRequest(string? Email, string? Name, string? Ro
 internal static class CreateUser
 {
     public static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        CreateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, EmailVerifications verifications,
+        CreateUserRequest request, HttpContext http, AccessDatabase database, UserPasswords passwords, EmailVerifications verifications,
         CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -32,7 +31,7 @@ internal static class CreateUser
         // The hash first, holding no connection.
         var hash = await passwords.HashAsync(request.Password!, ct);
         await using var unit = await database.BeginAsync(ct);
-        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, ct);
+        var actor = await Actor.LoadAsync(unit.Db, http.User, ct);
         if (actor is null)
         {
             return UsersEndpoints.ActorGone();
@@ -45,14 +44,14 @@ internal static class CreateUser
 
         try
         {
-            var user = await UserStore.InsertAsync(
-                unit.Connection, unit.Transaction, request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, emailVerified: false, ct);
-            await verifications.SendAsync(unit.Connection, unit.Transaction, user.Id, user.Email, ct);
+            var user = await unit.Db.InsertAsync(
+                request.Email!.Trim(), request.Name!.Trim(), request.Role!, hash, emailVerified: false, ct);
+            await verifications.SendAsync(unit.Db, user.Id, user.Email, ct);
             await unit.CommitAsync(ct);
             http.Response.Headers.ETag = user.ETag;
             return TypedResults.Created($"/users/{user.Id}", user.ToResponse());
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (Exception e) when (e.IsUniqueViolation())
         {
             return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
         }

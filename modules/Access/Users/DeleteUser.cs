@@ -1,10 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Preconditions;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Users;
 
@@ -12,17 +13,16 @@ namespace Monolith.Access.Users;
 internal static class DeleteUser
 {
     public static async Task<Results<NoContent, ProblemHttpResult>> HandleAsync(
-        Guid id, HttpContext http, TenantDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
+        Guid id, HttpContext http, AccessDatabase database, CurrentUsers users, TenantContext tenants, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
-        var (managed, problem) = await ManagedUser.LockAsync(unit, id, http.User, "remove", ct);
+        var (managed, problem) = await ManagedUser.LockAsync(unit.Db, id, http.User, "remove", ct);
         if (managed is null)
         {
             return problem!;
         }
 
         var (owners, _, user) = managed;
-        var (connection, transaction) = (unit.Connection, unit.Transaction);
 
         if (!IfMatch.Allows(http.Request, user.ETag))
         {
@@ -34,7 +34,7 @@ internal static class DeleteUser
             return Problems.Conflict("last-owner", "The last active owner cannot be removed; make another user owner first.");
         }
 
-        await UserStore.DeleteAsync(connection, transaction, user.Id, ct);
+        await unit.Db.Users.Where(u => u.Id == user.Id).ExecuteDeleteAsync(ct);
         await unit.CommitAsync(ct);
         users.Forget(tenants.Required.Id, user.Id);
         return TypedResults.NoContent();

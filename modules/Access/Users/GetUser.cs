@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Monolith.Tenancy.Isolation;
+using Monolith.Access.Data;
 
 namespace Monolith.Access.Users;
 
 /// <summary><c>GET /users/{id}</c>, with its <c>ETag</c>.</summary>
 internal static class GetUser
 {
-    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, TenantDatabase database, CancellationToken ct)
+    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> HandleAsync(Guid id, HttpContext http, AccessDatabase database, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
         if (await UsersEndpoints.CheckReaderAsync(unit, http) is { } denied)
@@ -15,7 +15,7 @@ internal static class GetUser
             return denied;
         }
 
-        var user = await UserStore.FindAsync(unit.Connection, id, ct, unit.Transaction);
+        var user = await unit.Db.Users.FindByIdAsync(id, ct);
         await unit.CommitAsync(ct);
         if (user is null)
         {

@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
-using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Users;
 
@@ -12,7 +12,7 @@ namespace Monolith.Access.Users;
 internal static class ListUsers
 {
     public static async Task<Results<Ok<Page<UserResponse>>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        string? role, string? status, string? limit, string? cursor, HttpContext http, TenantDatabase database, CancellationToken ct)
+        string? role, string? status, string? limit, string? cursor, HttpContext http, AccessDatabase database, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         ListQuery.RejectUnknownParameters(http.Request, errors, "role", "status", "limit", "cursor");
@@ -44,7 +44,7 @@ internal static class ListUsers
             return denied;
         }
 
-        var rows = await UserStore.ListAsync(unit.Connection, unit.Transaction, role, status, page.Cursor is null ? null : after, page.ReadCount, ct);
+        var rows = await unit.Db.Users.ListAsync(role, status, page.Cursor is null ? null : after, page.ReadCount, ct);
         await unit.CommitAsync(ct);
         return TypedResults.Ok(page.ToPage(rows, row => row.Id).Select(row => row.ToResponse()));
     }

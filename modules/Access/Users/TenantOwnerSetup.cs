@@ -1,8 +1,9 @@
+using Microsoft.EntityFrameworkCore;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Validation;
-using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
 
 namespace Monolith.Access.Users;
@@ -13,7 +14,7 @@ namespace Monolith.Access.Users;
 /// given password (or a new generated one), and its sessions end. The owner's address counts as verified: the
 /// operator who provisions the tenant vouches for it (and require-verified-email must never lock out the only owner).
 /// </summary>
-internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords passwords) : ITenantOwnerSetup
+internal sealed class TenantOwnerSetup(AccessDatabase database, UserPasswords passwords) : ITenantOwnerSetup
 {
     public IDictionary<string, string[]> Validate(string? email, string? password)
     {
@@ -41,27 +42,20 @@ internal sealed class TenantOwnerSetup(TenantDatabase database, UserPasswords pa
     {
         var trimmed = owner.Email;
         await using var unit = await database.BeginAsync(ct);
-        Guid userId;
-        await using (var command = unit.Command(
-            """
-            INSERT INTO users (id, email, name, role, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5, true)
-            ON CONFLICT ((lower(email))) DO UPDATE SET
-                role = excluded.role, status = 'active', password_hash = excluded.password_hash, email_verified = true,
-                failed_login_count = 0, failed_login_since = NULL, version = users.version + 1, updated_at = now()
-            RETURNING id
-            """))
-        {
-            command.Parameters.AddWithValue(Guid.CreateVersion7());
-            command.Parameters.AddWithValue(trimmed);
-            command.Parameters.AddWithValue(UserRules.NameFromEmail(trimmed, "Owner"));
-            command.Parameters.AddWithValue(Roles.Owner);
-            command.Parameters.AddWithValue(owner.PasswordHash);
-            userId = (Guid)(await command.ExecuteScalarAsync(ct))!;
-        }
+        // An upsert on the address (ON CONFLICT on lower(email)), which EF cannot say.
+        var (id, name) = (Guid.CreateVersion7(), UserRules.NameFromEmail(trimmed, "Owner"));
+        var userId = (await unit.Db.Database.SqlQuery<Guid>(
+            $"""
+             INSERT INTO users (id, email, name, role, password_hash, email_verified) VALUES ({id}, {trimmed}, {name}, {Roles.Owner}, {owner.PasswordHash}, true)
+             ON CONFLICT ((lower(email))) DO UPDATE SET
+                 role = excluded.role, status = 'active', password_hash = excluded.password_hash, email_verified = true,
+                 failed_login_count = 0, failed_login_since = NULL, version = users.version + 1, updated_at = now()
+             RETURNING id AS "Value"
+             """).FirstOrNullValueAsync(ct))!.Value;
 
         // An existing user got a new password: its sessions end, and its address may try again at once.
-        await SessionStore.EndAllAsync(unit.Connection, unit.Transaction, userId, SessionEndReasons.Password, ct);
-        await Auth.LoginAttempts.ResetAsync(unit, trimmed, ct);
+        await unit.Db.EndAllSessionsAsync(userId, SessionEndReasons.Password, ct);
+        await Auth.LoginAttempts.ResetAsync(unit.Db, trimmed, ct);
         await unit.CommitAsync(ct);
     }
 }

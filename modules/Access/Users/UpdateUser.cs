@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.Access.Verification;
@@ -9,8 +10,6 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Preconditions;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
-using Npgsql;
 
 namespace Monolith.Access.Users;
 
@@ -25,7 +24,7 @@ internal sealed record UpdateUserRequest(string? Email, string? Name, string? Ro
 internal static class UpdateUser
 {
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
-        Guid id, UpdateUserRequest request, HttpContext http, TenantDatabase database, UserPasswords passwords, CurrentUsers users,
+        Guid id, UpdateUserRequest request, HttpContext http, AccessDatabase database, UserPasswords passwords, CurrentUsers users,
         TenantContext tenants, EmailVerifications verifications, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -66,14 +65,13 @@ internal static class UpdateUser
         // The hash before the transaction: no row lock and no pooled connection waits for it.
         var newHash = request.Password is null ? null : await passwords.HashAsync(request.Password, ct);
         await using var unit = await database.BeginAsync(ct);
-        var (managed, problem) = await ManagedUser.LockAsync(unit, id, http.User, "change", ct);
+        var (managed, problem) = await ManagedUser.LockAsync(unit.Db, id, http.User, "change", ct);
         if (managed is null)
         {
             return problem!;
         }
 
         var (owners, actor, user) = managed;
-        var (connection, transaction) = (unit.Connection, unit.Transaction);
 
         if (request.Role is not null && request.Role != user.Role && !UserRules.CanGrant(actor.Role, request.Role))
         {
@@ -95,53 +93,52 @@ internal static class UpdateUser
             }
         }
 
-        var changed = user with
-        {
-            Email = email,
-            Name = request.Name?.Trim() ?? user.Name,
-            Role = request.Role ?? user.Role,
-            Status = request.Status ?? user.Status,
-            PasswordHash = newHash ?? user.PasswordHash,
-        };
-        var emailChanged = !string.Equals(changed.Email, user.Email, StringComparison.OrdinalIgnoreCase);
-        if (emailChanged)
-        {
-            changed = changed with { EmailVerified = false };
-        }
-
-        var staysActiveOwner = changed.Role == Roles.Owner && changed.Status == UserStatus.Active;
+        var wasActive = user.Status == UserStatus.Active;
+        var emailChanged = !string.Equals(email, user.Email, StringComparison.OrdinalIgnoreCase);
+        var staysActiveOwner = (request.Role ?? user.Role) == Roles.Owner && (request.Status ?? user.Status) == UserStatus.Active;
         if (UserRules.RemovesLastOwner(owners, user.Id, staysActiveOwner))
         {
             return Problems.Conflict("last-owner", "The last active owner cannot be demoted or disabled; make another user owner first.");
         }
 
-        UserRow? updated;
+        // The row is locked and tracked: SaveChanges writes the columns that changed, the version and updated_at.
+        user.Email = email;
+        user.Name = request.Name?.Trim() ?? user.Name;
+        user.Role = request.Role ?? user.Role;
+        user.Status = request.Status ?? user.Status;
+        user.PasswordHash = newHash ?? user.PasswordHash;
+        if (emailChanged)
+        {
+            user.EmailVerified = false;
+        }
+
+        user.Changed();
         try
         {
-            updated = await UserStore.UpdateAsync(connection, transaction, changed, ct);
+            await unit.Db.SaveChangesAsync(ct);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (Exception e) when (e.IsUniqueViolation())
         {
             return Problems.Conflict("email-taken", "A user with that e-mail address exists in this tenant.");
         }
 
         // A new role needs nothing more: every instance applies it within a second (the users trigger tells them).
         // Disabling and a new password end the user's sessions, refresh and access tokens alike.
-        var disabled = changed.Status != UserStatus.Active && user.Status == UserStatus.Active;
+        var disabled = user.Status != UserStatus.Active && wasActive;
         if (disabled || request.Password is not null)
         {
-            await SessionStore.EndAllAsync(connection, transaction, user.Id, disabled ? SessionEndReasons.Disabled : SessionEndReasons.Password, ct);
+            await unit.Db.EndAllSessionsAsync(user.Id, disabled ? SessionEndReasons.Disabled : SessionEndReasons.Password, ct);
         }
 
         // A new address is unverified until its owner answers the mail sent to it.
         if (emailChanged)
         {
-            await verifications.SendAsync(connection, transaction, user.Id, updated!.Email, ct);
+            await verifications.SendAsync(unit.Db, user.Id, user.Email, ct);
         }
 
         await unit.CommitAsync(ct);
         users.Forget(tenants.Required.Id, user.Id);
-        http.Response.Headers.ETag = updated!.ETag;
-        return TypedResults.Ok(updated.ToResponse());
+        http.Response.Headers.ETag = user.ETag;
+        return TypedResults.Ok(user.ToResponse());
     }
 }

@@ -3,11 +3,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
-using Monolith.Tenancy.Isolation;
-using Monolith.Tenancy.Resolution;
 using Monolith.SharedKernel.Http.OpenApi;
+using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Access.Users;
 
@@ -34,9 +34,9 @@ internal static class UsersEndpoints
         Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
 
     /// <summary>The cached current role passed the policy; this checks the caller's row itself, inside the request's transaction.</summary>
-    public static async Task<ProblemHttpResult?> CheckReaderAsync(TenantConnection unit, HttpContext http)
+    public static async Task<ProblemHttpResult?> CheckReaderAsync(AccessWork unit, HttpContext http)
     {
-        var actor = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, http.RequestAborted);
+        var actor = await Actor.LoadAsync(unit.Db, http.User, http.RequestAborted);
         return actor is null ? ActorGone()
             : Roles.IsAtLeast(actor.Role, Roles.Admin) ? null
             : Problems.Forbidden("forbidden", "Your role does not allow this operation.");

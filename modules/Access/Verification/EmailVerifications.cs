@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Monolith.Access.Authorization;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy;
-using Monolith.Tenancy.Isolation;
-using Npgsql;
 
 namespace Monolith.Access.Verification;
 
@@ -24,17 +24,17 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
     public const string RequiredSetting = "access.require-verified-email";
 
     /// <summary>A verification token for the user's current address and its mail, in the caller's transaction.</summary>
-    public async Task SendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid userId, string email, CancellationToken ct)
+    public async Task SendAsync(AccessDbContext db, Guid userId, string email, CancellationToken ct)
     {
         var hours = Math.Max(1, options.Value.EmailVerificationHours);
         var token = await AccountTokens.IssueAsync(
-            connection, transaction, userId, AccountTokenPurposes.EmailVerification, email, clock.GetUtcNow(), TimeSpan.FromHours(hours), ct);
-        await MailOutbox.EnqueueAsync(connection, transaction, mails.EmailVerification(email, tenants.Required.Identifier, token, hours), ct);
+            db, userId, AccountTokenPurposes.EmailVerification, email, clock.GetUtcNow(), TimeSpan.FromHours(hours), ct);
+        await MailOutbox.EnqueueAsync(db, mails.EmailVerification(email, tenants.Required.Identifier, token, hours), ct);
     }
 
     /// <summary><c>POST /auth/verify-email</c> (anonymous: the token is the credential): 204, the user's address is verified.</summary>
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> VerifyAsync(
-        VerifyEmailRequest request, TenantDatabase database, TimeProvider clock, CancellationToken ct)
+        VerifyEmailRequest request, AccessDatabase database, TimeProvider clock, CancellationToken ct)
     {
         if (!AccountTokens.IsPlausible(request.Token))
         {
@@ -43,7 +43,7 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
 
         await using (var read = await database.BeginAsync(ct))
         {
-            if (await AccountTokens.FindLiveAsync(read.Connection, read.Transaction, request.Token!, AccountTokenPurposes.EmailVerification, clock.GetUtcNow(), ct)
+            if (await AccountTokens.FindLiveAsync(read.Db, request.Token!, AccountTokenPurposes.EmailVerification, clock.GetUtcNow(), ct)
                 is not { } live)
             {
                 return AccountTokens.InvalidToken();
@@ -54,20 +54,17 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
         }
 
         await using var unit = await database.BeginAsync(ct);
-        var spent = await AccountTokens.SpendAsync(unit.Connection, unit.Transaction, request.Token!, AccountTokenPurposes.EmailVerification, clock.GetUtcNow(), ct);
+        var spent = await AccountTokens.SpendAsync(unit.Db, request.Token!, AccountTokenPurposes.EmailVerification, clock.GetUtcNow(), ct);
         if (spent is not { } proof)
         {
             return AccountTokens.InvalidToken();
         }
 
         // Only the address the mail went to: an address changed since then stays unverified.
-        await using (var command = unit.Command(
-            "UPDATE users SET email_verified = true, version = version + 1, updated_at = now() WHERE id = $1 AND lower(email) = lower($2) AND NOT email_verified"))
-        {
-            command.Parameters.AddWithValue(proof.UserId);
-            command.Parameters.AddWithValue(proof.Email);
-            await command.ExecuteNonQueryAsync(ct);
-        }
+        // SQL for lower() = lower(), the database's case rules (as the unique index), not the host's.
+        await unit.Db.Database.ExecuteSqlAsync(
+            $"UPDATE users SET email_verified = true, version = version + 1, updated_at = now() WHERE id = {proof.UserId} AND lower(email) = lower({proof.Email}) AND NOT email_verified",
+            ct);
 
         await unit.CommitAsync(ct);
         return TypedResults.NoContent();
@@ -75,10 +72,10 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
 
     /// <summary><c>POST /me/verify-email</c>: a new verification mail to the caller's own address (202), or 409 when it is verified already.</summary>
     public static async Task<Results<Accepted, ProblemHttpResult>> ResendAsync(
-        HttpContext http, TenantDatabase database, EmailVerifications verifications, CancellationToken ct)
+        HttpContext http, AccessDatabase database, EmailVerifications verifications, CancellationToken ct)
     {
         await using var unit = await database.BeginAsync(ct);
-        var me = await Actor.LoadAsync(unit.Connection, unit.Transaction, http.User, ct);
+        var me = await Actor.LoadAsync(unit.Db, http.User, ct);
         if (me is null)
         {
             return UsersEndpoints.ActorGone();
@@ -89,7 +86,7 @@ internal sealed class EmailVerifications(AccountMails mails, TenantContext tenan
             return Problems.Conflict("email-verified", "Your e-mail address is verified already.");
         }
 
-        await verifications.SendAsync(unit.Connection, unit.Transaction, me.Id, me.Email, ct);
+        await verifications.SendAsync(unit.Db, me.Id, me.Email, ct);
         await unit.CommitAsync(ct);
         return TypedResults.Accepted((string?)null);
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Monolith.Access.Data;
 using Monolith.Access.Mail;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
@@ -70,11 +71,11 @@ public sealed class MailFixture : IAsyncLifetime
     {
         using var scope = Factory.Services.GetRequiredService<TenantContext>().Enter(tenant);
         using var operation = OperationContext.Begin(new OperationContext { ActorKind = ActorKinds.Cli, ActorName = "mail-test" });
-        await using var session = await Factory.Services.GetRequiredService<TenantDatabase>().BeginAsync(CancellationToken.None);
+        await using var session = await Factory.Services.GetRequiredService<AccessDatabase>().BeginAsync(CancellationToken.None);
         var ids = new List<Guid>();
         foreach (var mail in mails)
         {
-            ids.Add(await MailOutbox.EnqueueAsync(session.Connection, session.Transaction, mail, CancellationToken.None));
+            ids.Add(await MailOutbox.EnqueueAsync(session.Db, mail, CancellationToken.None));
         }
 
         if (commit)

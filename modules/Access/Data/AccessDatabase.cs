@@ -1,0 +1,53 @@
+using Microsoft.EntityFrameworkCore;
+using Monolith.Tenancy.Isolation;
+using Npgsql;
+
+namespace Monolith.Access.Data;
+
+/// <summary>
+/// Opens <see cref="AccessDbContext"/> inside a tenant unit of work: on its connection and transaction, which carry the
+/// tenant's role, search_path and bounds (TenantSession). The context never opens, commits or rolls back anything itself;
+/// whoever began the unit of work ends it.
+/// </summary>
+internal sealed class AccessDatabase(TenantDatabase tenantDatabase, IDbContextFactory<AccessDbContext> contexts)
+{
+    /// <summary>A read-committed transaction bound to the current tenant (rolled back on dispose unless committed).</summary>
+    public async Task<AccessWork> BeginAsync(CancellationToken ct)
+    {
+        var session = await tenantDatabase.BeginAsync(ct);
+        return new AccessWork(session, Open(session.Connection, session.Transaction));
+    }
+
+    /// <summary>The context on a transaction someone else began and ends (dispose the context, not the transaction).</summary>
+    public AccessDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        // A returned context keeps no tenant: the connection and transaction are set anew each time it is rented.
+        var db = contexts.CreateDbContext();
+        db.Database.SetDbConnection(connection);
+        db.Database.UseTransaction(transaction);
+        // A failed statement ends the unit of work (409/404 and a rollback): a savepoint per SaveChanges would only cost round trips.
+        db.Database.AutoSavepointsEnabled = false;
+        return db;
+    }
+
+    public static void Configure(DbContextOptionsBuilder options) =>
+        TenantDatabase.Configure(options.UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
+}
+
+internal sealed class AccessWork(TenantConnection session, AccessDbContext db) : IAsyncDisposable
+{
+    public AccessDbContext Db { get; } = db;
+
+    /// <summary>For the calls into other modules' contracts that take the tenant connection (tenant settings).</summary>
+    public NpgsqlConnection Connection => session.Connection;
+
+    public NpgsqlTransaction Transaction => session.Transaction;
+
+    public Task CommitAsync(CancellationToken ct) => session.CommitAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Db.DisposeAsync();
+        await session.DisposeAsync();
+    }
+}
