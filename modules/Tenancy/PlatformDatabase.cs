@@ -34,6 +34,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
         RequestConnectionString = request.ConnectionString;
         RequestRole = request.Username ?? string.Empty;
+        RequestPoolSize = request.MaxPoolSize;
         ConnectionString = owner.ConnectionString;
         HasSeparateOwner = ownerConnectionString is { Length: > 0 };
         TransactionPooling = transactionPooling;
@@ -64,7 +65,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
     public bool TransactionPooling { get; }
 
     /// <summary>The request pool's size: the default per-tenant concurrency bound is a quarter of it.</summary>
-    public int RequestPoolSize => new NpgsqlConnectionStringBuilder(RequestConnectionString).MaxPoolSize;
+    public int RequestPoolSize { get; }
 
     public ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct = default) => DataSource.OpenConnectionAsync(ct);
 

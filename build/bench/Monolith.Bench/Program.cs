@@ -35,13 +35,14 @@ internal static class BenchProgram
         ["toggles", var connectionString, var tenant, var project] => ToggleEvaluationBench.Run(connectionString, tenant, Guid.Parse(project)),
         ["mail", var app, var owner, var mails, var tenants, var latencyMails] =>
             await MailBench.RunAsync(app, owner, int.Parse(mails), int.Parse(tenants), int.Parse(latencyMails)),
+        ["ef-model"] => EfModelBench.Run(),
         _ => Usage(),
     };
 
     private static int Usage()
     {
         Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | provision-ab URL,URL,... PLATFORM_KEY COUNT PARALLEL ROUNDS | migrate CONNECTION_STRING PARALLEL" +
-            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-cpu CONNECTION_STRING BLOCK BLOCKS LABEL=SCHEMA... | backend-memory SUPERUSER_CONNECTION_STRING OWNER_CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID | mail APP OWNER MAILS TENANTS LATENCY_MAILS");
+            " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-cpu CONNECTION_STRING BLOCK BLOCKS LABEL=SCHEMA... | backend-memory SUPERUSER_CONNECTION_STRING OWNER_CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID | mail APP OWNER MAILS TENANTS LATENCY_MAILS | ef-model");
         return 2;
     }
 }

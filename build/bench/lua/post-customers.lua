@@ -1,5 +1,5 @@
 -- POST /customers with a unique e-mail per request (run id, thread number, counter).
--- usage: wrk -s post-customers.lua URL -- TENANT TOKEN RUN
+-- usage: wrk -s post-customers.lua URL -- TENANT TOKEN RUN [PATH=/customers]
 local next_thread = 1
 local counter = 0
 
@@ -11,6 +11,7 @@ end
 function init(args)
   headers = { ["X-Tenant"] = args[1], ["Authorization"] = "Bearer " .. args[2], ["Content-Type"] = "application/json" }
   run = args[3]
+  path = args[4] or "/customers"
 end
 
 function request()
@@ -19,5 +20,5 @@ function request()
   local body = string.format(
     '{"name":"Customer %s","legalName":"Customer %s Ltd","email":"c-%s@bench.test","phone":"+41446681800","projects":[{"name":"Main","code":"MAIN"}]}',
     unique, unique, unique)
-  return wrk.format("POST", "/customers", headers, body)
+  return wrk.format("POST", path, headers, body)
 end

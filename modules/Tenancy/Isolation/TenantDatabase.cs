@@ -49,7 +49,12 @@ public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tena
     /// <see cref="TenantConnection"/> (<see cref="TenantConnection.EnlistAsync"/>), so its statements carry the tenant's
     /// role, schema and bounds like every other tenant statement.
     /// </summary>
-    public static void Configure(DbContextOptionsBuilder options) => options.UseNpgsql();
+    /// <remarks>
+    /// EF's thread-safety checks are off: a context is rented for one unit of work and never shared between threads,
+    /// and in an async query the check enters and leaves a critical section per row, each time copying the request's
+    /// async-local values (measured: the largest allocation of GET /customers, docs/BENCHMARKS.md).
+    /// </remarks>
+    public static void Configure(DbContextOptionsBuilder options) => options.UseNpgsql().EnableThreadSafetyChecks(false);
 }
 
 /// <summary>

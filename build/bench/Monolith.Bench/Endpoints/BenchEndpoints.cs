@@ -43,5 +43,10 @@ internal static class BenchEndpoints
         });
 
         app.MapHttpBenchEndpoints();
+        app.MapNpgsqlCustomersBenchEndpoints();
+
+        // Bytes this process has allocated so far: read before and after a load run, it gives bytes per request.
+        app.MapGet("/bench/allocated", () => TypedResults.Ok(new { bytes = GC.GetTotalAllocatedBytes(precise: true) }))
+            .AllowAnonymous().ExcludeFromDescription();
     }
 }
