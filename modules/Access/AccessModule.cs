@@ -23,11 +23,12 @@ using Monolith.Access.Tokens;
 using Monolith.Access.Users;
 using Monolith.Access.Verification;
 using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.Tenancy.Contracts;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
-using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Access;
 
@@ -68,9 +69,7 @@ public static class AccessModule
         services.AddOptions<MailOptions>().Bind(configuration.GetSection(MailOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<AccountOptions>().Bind(configuration.GetSection(AccountOptions.Section));
-        var accessDb = new DbContextOptionsBuilder<AccessDbContext>();
-        AccessDatabase.Configure(accessDb);
-        services.AddSingleton<IDbContextFactory<AccessDbContext>>(new PooledDbContextFactory<AccessDbContext>(accessDb.Options));
+        services.AddTenantDbContext<AccessDbContext>();
         services.AddSingleton<AccessDatabase>();
         services.AddSingleton<UserPasswords>();
         services.AddSingleton<AccountMails>();

@@ -12,10 +12,11 @@ using Monolith.Auditing.Jobs;
 using Monolith.Auditing.Retention;
 using Monolith.Auditing.Trail;
 using Monolith.SharedKernel.Context;
+using Monolith.SharedKernel.Http.OpenApi;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Resolution;
-using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Auditing;
 
@@ -30,10 +31,7 @@ public static class AuditingModule
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
         services.AddOptions<AuditingOptions>().Bind(configuration.GetSection(AuditingOptions.Section));
         services.AddSingleton<AuditAnchoring>();
-        // One set of options, hence one model, for every tenant; each read rents a context on the tenant's connection.
-        var options = new DbContextOptionsBuilder<AuditingDbContext>();
-        AuditingDatabase.Configure(options);
-        services.AddSingleton<IDbContextFactory<AuditingDbContext>>(new PooledDbContextFactory<AuditingDbContext>(options.Options));
+        services.AddTenantDbContext<AuditingDbContext>();
         services.AddSingleton<AuditingDatabase>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IRetentionTask, AuditRetentionTask>();

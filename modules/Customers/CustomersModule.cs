@@ -19,8 +19,8 @@ using Monolith.Customers.GetCustomer;
 using Monolith.Customers.GetProject;
 using Monolith.Customers.GetWarehouse;
 using Monolith.Customers.ListCustomers;
-using Monolith.Customers.ListProjects;
 using Monolith.Customers.ListProjectWarehouses;
+using Monolith.Customers.ListProjects;
 using Monolith.Customers.ListWarehouses;
 using Monolith.Customers.UnassignWarehouse;
 using Monolith.Customers.UpdateCustomer;
@@ -30,6 +30,7 @@ using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Events;
 using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.Tenancy.Idempotency;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Customers;
@@ -40,10 +41,7 @@ public static class CustomersModule
     public static IHostApplicationBuilder AddCustomers(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddScoped<InProcessEvents>();
-        // One set of options, hence one model, for every tenant; each unit of work makes a context on its connection.
-        var options = new DbContextOptionsBuilder<CustomersDbContext>();
-        CustomersDatabase.Configure(options);
-        builder.Services.AddSingleton<IDbContextFactory<CustomersDbContext>>(new PooledDbContextFactory<CustomersDbContext>(options.Options));
+        builder.Services.AddTenantDbContext<CustomersDbContext>();
         builder.Services.AddSingleton<CustomersDatabase>();
         builder.Services.AddSingleton<IProjectLookup, ProjectLookup>();
         return builder;

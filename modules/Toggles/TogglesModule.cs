@@ -8,6 +8,7 @@ using Microsoft.FeatureManagement;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Events;
 using Monolith.Tenancy.Contracts;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Notifications;
 using Monolith.Toggles.Contracts;
@@ -29,10 +30,7 @@ public static class TogglesModule
     {
         var services = builder.Services;
         services.AddOptions<TogglesOptions>().Bind(builder.Configuration.GetSection(TogglesOptions.Section));
-        // One set of options, hence one model, for every tenant; each unit of work rents a context on its connection.
-        var options = new DbContextOptionsBuilder<TogglesDbContext>();
-        TogglesDatabase.Configure(options);
-        services.AddSingleton<IDbContextFactory<TogglesDbContext>>(new PooledDbContextFactory<TogglesDbContext>(options.Options));
+        services.AddTenantDbContext<TogglesDbContext>();
         services.AddSingleton<TogglesDatabase>();
         services.AddSingleton<ToggleStore>();
         services.AddSingleton<ToggleCache>();

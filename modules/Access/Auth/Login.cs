@@ -14,6 +14,7 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Contracts;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Data;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Auth;
 

@@ -15,23 +15,11 @@ internal sealed class AccessDatabase(TenantDatabase tenantDatabase, IDbContextFa
     public async Task<AccessWork> BeginAsync(CancellationToken ct)
     {
         var session = await tenantDatabase.BeginAsync(ct);
-        return new AccessWork(session, Open(session.Connection, session.Transaction));
+        return new AccessWork(session, contexts.Open(session.Connection, session.Transaction));
     }
 
     /// <summary>The context on a transaction someone else began and ends (dispose the context, not the transaction).</summary>
-    public AccessDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        // A returned context keeps no tenant: the connection and transaction are set anew each time it is rented.
-        var db = contexts.CreateDbContext();
-        db.Database.SetDbConnection(connection);
-        db.Database.UseTransaction(transaction);
-        // A failed statement ends the unit of work (409/404 and a rollback): a savepoint per SaveChanges would only cost round trips.
-        db.Database.AutoSavepointsEnabled = false;
-        return db;
-    }
-
-    public static void Configure(DbContextOptionsBuilder options) =>
-        TenantDatabase.Configure(options.UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
+    public AccessDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction) => contexts.Open(connection, transaction);
 }
 
 internal sealed class AccessWork(TenantConnection session, AccessDbContext db) : IAsyncDisposable

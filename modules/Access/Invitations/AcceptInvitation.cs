@@ -11,6 +11,7 @@ using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Invitations;
 

@@ -5,6 +5,7 @@ using Monolith.Access.Users;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Invitations;
 

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Data;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Tokens;
 

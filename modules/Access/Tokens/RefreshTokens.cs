@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Data;
 using Monolith.Access.Sessions;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Tokens;
 

@@ -6,6 +6,7 @@ using Monolith.Access.Passwords;
 using Monolith.Access.Verification;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Users;
 

@@ -5,6 +5,7 @@ using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Users;
 

@@ -4,6 +4,7 @@ using Monolith.Access.Passwords;
 using Monolith.Access.Sessions;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Provisioning;
 
 namespace Monolith.Access.Users;

@@ -10,6 +10,7 @@ using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Preconditions;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Access.Users;
 

@@ -12,15 +12,8 @@ internal sealed class AuditingDatabase(TenantDatabase tenantDatabase, IDbContext
     public async Task<AuditingReading> ReadAsync(CancellationToken ct)
     {
         var session = await tenantDatabase.BeginAsync(ct);
-        // A returned context keeps no tenant: the connection and transaction are set anew each time it is rented.
-        var db = contexts.CreateDbContext();
-        db.Database.SetDbConnection(session.Connection);
-        db.Database.UseTransaction(session.Transaction);
-        return new AuditingReading(session, db);
+        return new AuditingReading(session, contexts.Open(session.Connection, session.Transaction));
     }
-
-    public static void Configure(DbContextOptionsBuilder options) =>
-        TenantDatabase.Configure(options.UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
 }
 
 internal sealed class AuditingReading(TenantConnection session, AuditingDbContext db) : IAsyncDisposable

@@ -7,6 +7,7 @@ using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Contracts;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Platform;
 using Npgsql;
 

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Monolith.Customers.Common;
 using Monolith.Customers.Data;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Customers.CreateCustomer;
 

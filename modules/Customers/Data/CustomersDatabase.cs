@@ -17,30 +17,15 @@ internal sealed class CustomersDatabase(TenantDatabase tenantDatabase, IDbContex
     public async Task<CustomersReading> ReadAsync(CancellationToken ct)
     {
         var session = await tenantDatabase.BeginAsync(ct);
-        return new CustomersReading(session, Open(session.Connection, session.Transaction));
+        return new CustomersReading(session, contexts.Open(session.Connection, session.Transaction));
     }
 
     /// <summary>A unit of work that writes: the request's shared transaction under Idempotency-Key, else one of its own.</summary>
     public async Task<CustomersWriting> WriteAsync(HttpContext http, CancellationToken ct)
     {
         var work = await TenantTransaction.BeginAsync(http, tenantDatabase, ct);
-        return new CustomersWriting(work, Open(work.Connection, work.Transaction));
+        return new CustomersWriting(work, contexts.Open(work.Connection, work.Transaction));
     }
-
-    private CustomersDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        // Pooled contexts (measured in docs/BENCHMARKS.md): a fresh one costs its service scope and change tracker per request.
-        // A returned context keeps no tenant: the connection and transaction are set anew each time it is rented.
-        var db = contexts.CreateDbContext();
-        db.Database.SetDbConnection(connection);
-        db.Database.UseTransaction(transaction);
-        // A failed statement ends the request (409/404 and a rollback): a savepoint per SaveChanges would only cost round trips.
-        db.Database.AutoSavepointsEnabled = false;
-        return db;
-    }
-
-    public static void Configure(DbContextOptionsBuilder options) =>
-        TenantDatabase.Configure(options.UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
 }
 
 internal sealed class CustomersReading(TenantConnection session, CustomersDbContext db) : IAsyncDisposable

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Customers.Data;
 

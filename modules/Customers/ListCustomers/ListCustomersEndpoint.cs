@@ -5,6 +5,7 @@ using Monolith.Customers.Common;
 using Monolith.Customers.Data;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Paging;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Customers.ListCustomers;
 

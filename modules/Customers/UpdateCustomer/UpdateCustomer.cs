@@ -5,6 +5,7 @@ using Monolith.Customers.Common;
 using Monolith.Customers.Data;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Customers.UpdateCustomer;
 
@@ -37,7 +38,7 @@ internal static class UpdateCustomer
 
         if (work.Db.ChangeTracker.HasChanges())
         {
-            customer.UpdatedAt = Timestamps.Now();
+            customer.UpdatedAt = Timestamps.Now().UtcDateTime;
             try
             {
                 await work.Db.SaveChangesAsync(ct);

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Monolith.Customers.Common;
 using Monolith.Customers.Data;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Customers.UpdateProject;
 
@@ -32,7 +33,7 @@ internal static class PatchProjectEndpoint
 
         if (work.Db.ChangeTracker.HasChanges())
         {
-            project.UpdatedAt = Timestamps.Now();
+            project.UpdatedAt = Timestamps.Now().UtcDateTime;
             try
             {
                 await work.Db.SaveChangesAsync(ct);

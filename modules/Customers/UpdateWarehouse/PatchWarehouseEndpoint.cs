@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monolith.Customers.Common;
 using Monolith.Customers.Data;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Isolation;
 
 namespace Monolith.Customers.UpdateWarehouse;
 
@@ -31,7 +32,7 @@ internal static class PatchWarehouseEndpoint
 
         if (work.Db.ChangeTracker.HasChanges())
         {
-            warehouse.UpdatedAt = Timestamps.Now();
+            warehouse.UpdatedAt = Timestamps.Now().UtcDateTime;
             await work.Db.SaveChangesAsync(ct);
             await work.CommitAsync(ct);
         }

@@ -17,26 +17,13 @@ internal sealed class TogglesDatabase(TenantDatabase tenantDatabase, IDbContextF
     public async Task<TogglesWork> BeginAsync(CancellationToken ct, IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
         var session = await tenantDatabase.BeginAsync(isolation, ct);
-        return new TogglesWork(session, Open(session.Connection, session.Transaction));
+        return new TogglesWork(session, contexts.Open(session.Connection, session.Transaction));
     }
 
     /// <summary>The context on another module's unit of work (an in-process event's transaction); the caller disposes the context only.</summary>
     public TogglesDbContext On(DbTransaction transaction) =>
-        Open((NpgsqlConnection)transaction.Connection!, (NpgsqlTransaction)transaction);
+        contexts.Open((NpgsqlConnection)transaction.Connection!, (NpgsqlTransaction)transaction);
 
-    private TogglesDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        // A returned context keeps no tenant: the connection and transaction are set anew each time it is rented.
-        var db = contexts.CreateDbContext();
-        db.Database.SetDbConnection(connection);
-        db.Database.UseTransaction(transaction);
-        // A failed statement ends the unit of work anyway: a savepoint per SaveChanges would only cost round trips.
-        db.Database.AutoSavepointsEnabled = false;
-        return db;
-    }
-
-    public static void Configure(DbContextOptionsBuilder options) =>
-        TenantDatabase.Configure(options.UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
 }
 
 internal sealed class TogglesWork(TenantConnection session, TogglesDbContext db) : IAsyncDisposable

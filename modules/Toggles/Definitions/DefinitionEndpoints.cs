@@ -3,18 +3,19 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Preconditions;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Data;
 using Monolith.Toggles.Evaluation;
-using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Definitions;
 

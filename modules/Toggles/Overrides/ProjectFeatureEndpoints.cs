@@ -4,20 +4,21 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
 using Monolith.Customers.Contracts;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Contracts;
 using Monolith.Toggles.Data;
-using Microsoft.EntityFrameworkCore;
 using Monolith.Toggles.Definitions;
 using Monolith.Toggles.Evaluation;
 using Npgsql;
-using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Overrides;
 

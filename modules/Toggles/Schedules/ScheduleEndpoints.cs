@@ -2,16 +2,17 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
+using Monolith.SharedKernel.Http.OpenApi;
 using Monolith.SharedKernel.Paging;
 using Monolith.SharedKernel.Validation;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 using Monolith.Toggles.Data;
 using Monolith.Toggles.Definitions;
-using Microsoft.EntityFrameworkCore;
-using Monolith.SharedKernel.Http.OpenApi;
 
 namespace Monolith.Toggles.Schedules;
 

@@ -1,12 +1,13 @@
 using Microsoft.EntityFrameworkCore;
 
-namespace Monolith.Access.Data;
+namespace Monolith.Tenancy.Isolation;
 
 /// <summary>
-/// Reads SQL (FromSql, SqlQuery) as written. Composing LINQ onto it (Select, FirstOrDefault) would make EF wrap it in a
-/// subquery, where its ORDER BY no longer orders the result and a row lock or an UPDATE … RETURNING cannot stand.
+/// Reads SQL on a module's context (FromSql, SqlQuery) as written. Composing LINQ onto it (Select, FirstOrDefault) would
+/// make EF wrap it in a subquery, where its ORDER BY no longer orders the result and a row lock or an
+/// <c>UPDATE … RETURNING</c> cannot stand.
 /// </summary>
-internal static class AsWritten
+public static class AsWritten
 {
     public static async Task<List<T>> ListAsync<T>(this IQueryable<T> query, CancellationToken ct)
     {
@@ -14,6 +15,18 @@ internal static class AsWritten
         await foreach (var row in query.AsAsyncEnumerable().WithCancellation(ct))
         {
             rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    public static async Task<List<TResult>> ListAsync<T, TResult>(this IQueryable<T> query, Func<T, TResult> map, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var rows = new List<TResult>();
+        await foreach (var row in query.AsAsyncEnumerable().WithCancellation(ct))
+        {
+            rows.Add(map(row));
         }
 
         return rows;

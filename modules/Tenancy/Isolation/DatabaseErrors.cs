@@ -1,11 +1,13 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
-namespace Monolith.Customers.Data;
+namespace Monolith.Tenancy.Isolation;
 
 /// <summary>What the database refused, whether it came through SaveChanges (wrapped) or a statement of our own.</summary>
-internal static class DatabaseErrors
+public static class DatabaseErrors
 {
+    public static bool IsUniqueViolation(this Exception e) => Postgres(e) is { SqlState: PostgresErrorCodes.UniqueViolation };
+
     public static bool IsUniqueViolation(this Exception e, string constraint) =>
         Postgres(e) is { SqlState: PostgresErrorCodes.UniqueViolation } p && p.ConstraintName == constraint;
 

@@ -1,11 +1,11 @@
-namespace Monolith.Toggles.Data;
+namespace Monolith.Tenancy.Isolation;
 
-internal static class Timestamps
+/// <summary>
+/// Times a module writes through SaveChanges, which cannot say <c>now()</c>: the host's UTC clock cut to PostgreSQL's
+/// microseconds, so the value answered is the value stored and read back later.
+/// </summary>
+public static class Timestamps
 {
-    /// <summary>
-    /// updated_at of a change written by SaveChanges, which cannot say <c>now()</c>: the host's UTC clock cut to
-    /// PostgreSQL's microseconds, so the value answered is the value stored and read back later.
-    /// </summary>
     public static DateTimeOffset Now() => Stored(DateTimeOffset.UtcNow);
 
     /// <summary>A time as a timestamptz column keeps it (UTC, cut to microseconds as Npgsql sends it): what an INSERT's RETURNING would answer.</summary>
