@@ -12,30 +12,8 @@ namespace Monolith.Access.Data;
 internal sealed class AccessDatabase(TenantDatabase tenantDatabase, IDbContextFactory<AccessDbContext> contexts)
 {
     /// <summary>A read-committed transaction bound to the current tenant (rolled back on dispose unless committed).</summary>
-    public async Task<AccessWork> BeginAsync(CancellationToken ct)
-    {
-        var session = await tenantDatabase.BeginAsync(ct);
-        return new AccessWork(session, contexts.Open(session.Connection, session.Transaction));
-    }
+    public Task<TenantWork<AccessDbContext>> BeginAsync(CancellationToken ct) => contexts.BeginAsync(tenantDatabase, ct);
 
     /// <summary>The context on a transaction someone else began and ends (dispose the context, not the transaction).</summary>
     public AccessDbContext Open(NpgsqlConnection connection, NpgsqlTransaction transaction) => contexts.Open(connection, transaction);
-}
-
-internal sealed class AccessWork(TenantConnection session, AccessDbContext db) : IAsyncDisposable
-{
-    public AccessDbContext Db { get; } = db;
-
-    /// <summary>For the calls into other modules' contracts that take the tenant connection (tenant settings).</summary>
-    public NpgsqlConnection Connection => session.Connection;
-
-    public NpgsqlTransaction Transaction => session.Transaction;
-
-    public Task CommitAsync(CancellationToken ct) => session.CommitAsync(ct);
-
-    public async ValueTask DisposeAsync()
-    {
-        await Db.DisposeAsync();
-        await session.DisposeAsync();
-    }
 }

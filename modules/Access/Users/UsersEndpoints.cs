@@ -7,6 +7,7 @@ using Monolith.Access.Data;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http;
 using Monolith.SharedKernel.Http.OpenApi;
+using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Access.Users;
@@ -34,7 +35,7 @@ internal static class UsersEndpoints
         Problems.Unauthorized("unauthorized", "The account of this token no longer exists or is disabled.");
 
     /// <summary>The cached current role passed the policy; this checks the caller's row itself, inside the request's transaction.</summary>
-    public static async Task<ProblemHttpResult?> CheckReaderAsync(AccessWork unit, HttpContext http)
+    public static async Task<ProblemHttpResult?> CheckReaderAsync(TenantWork<AccessDbContext> unit, HttpContext http)
     {
         var actor = await Actor.LoadAsync(unit.Db, http.User, http.RequestAborted);
         return actor is null ? ActorGone()

@@ -9,20 +9,5 @@ namespace Monolith.Auditing.Data;
 /// </summary>
 internal sealed class AuditingDatabase(TenantDatabase tenantDatabase, IDbContextFactory<AuditingDbContext> contexts)
 {
-    public async Task<AuditingReading> ReadAsync(CancellationToken ct)
-    {
-        var session = await tenantDatabase.BeginAsync(ct);
-        return new AuditingReading(session, contexts.Open(session.Connection, session.Transaction));
-    }
-}
-
-internal sealed class AuditingReading(TenantConnection session, AuditingDbContext db) : IAsyncDisposable
-{
-    public AuditingDbContext Db { get; } = db;
-
-    public async ValueTask DisposeAsync()
-    {
-        await Db.DisposeAsync();
-        await session.DisposeAsync();
-    }
+    public Task<TenantWork<AuditingDbContext>> ReadAsync(CancellationToken ct) => contexts.BeginAsync(tenantDatabase, ct);
 }

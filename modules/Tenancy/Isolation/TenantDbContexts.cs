@@ -1,6 +1,9 @@
+using System.Data;
+using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Monolith.Tenancy.Idempotency;
 using Npgsql;
 
 namespace Monolith.Tenancy.Isolation;
@@ -18,6 +21,25 @@ public static class TenantDbContexts
         var options = new DbContextOptionsBuilder<TContext>().UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking);
         TenantDatabase.Configure(options);
         return services.AddSingleton<IDbContextFactory<TContext>>(new PooledDbContextFactory<TContext>(options.Options));
+    }
+
+    /// <summary>A unit of work of the tenant in scope with the module's context on it (rolled back unless committed).</summary>
+    public static async Task<TenantWork<TContext>> BeginAsync<TContext>(
+        this IDbContextFactory<TContext> contexts, TenantDatabase database, CancellationToken ct, IsolationLevel isolation = IsolationLevel.ReadCommitted)
+        where TContext : DbContext
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var session = await database.BeginAsync(isolation, ct);
+        return new TenantWork<TContext>(session, contexts.Open(session.Connection, session.Transaction));
+    }
+
+    /// <summary>A unit of work that writes: the request's shared transaction under Idempotency-Key, else one of its own.</summary>
+    public static async Task<TenantWork<TContext>> BeginWriteAsync<TContext>(
+        this IDbContextFactory<TContext> contexts, HttpContext http, TenantDatabase database, CancellationToken ct)
+        where TContext : DbContext
+    {
+        var work = await TenantTransaction.BeginAsync(http, database, ct);
+        return new TenantWork<TContext>(work, contexts.Open(work.Connection, work.Transaction));
     }
 
     /// <summary>A context on a transaction someone else began and ends (dispose the context, not the transaction).</summary>

@@ -53,6 +53,7 @@ public sealed class ModuleBoundaryTests
         ["Monolith.Tenancy.Isolation.TenantDatabase"] = "the only way into a tenant's schema (search_path + SET ROLE, one pool)",
         ["Monolith.Tenancy.Isolation.TenantConnection"] = "what TenantDatabase hands out",
         ["Monolith.Tenancy.Isolation.TenantDbContexts"] = "a module's EF Core context: registered pooled, opened on the tenant unit of work (docs/adr/0036)",
+        ["Monolith.Tenancy.Isolation.TenantWork`1"] = "a module's context on one tenant unit of work (commit, dispose)",
         ["Monolith.Tenancy.Isolation.AsWritten"] = "reads SQL on a module's context as written",
         ["Monolith.Tenancy.Isolation.DatabaseErrors"] = "what the database refused (unique, foreign key), through EF or not",
         ["Monolith.Tenancy.Isolation.Timestamps"] = "times written through SaveChanges, cut to PostgreSQL's microseconds",
