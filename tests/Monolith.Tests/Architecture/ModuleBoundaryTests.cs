@@ -57,7 +57,6 @@ public sealed class ModuleBoundaryTests
         ["Monolith.Tenancy.Isolation.AsWritten"] = "reads SQL on a module's context as written",
         ["Monolith.Tenancy.Isolation.DatabaseErrors"] = "what the database refused (unique, foreign key), through EF or not",
         ["Monolith.Tenancy.Isolation.Timestamps"] = "times written through SaveChanges, cut to PostgreSQL's microseconds",
-        ["Monolith.Tenancy.Idempotency.TenantTransaction"] = "a unit of work on the tenant connection that Idempotency-Key replays share",
         ["Monolith.Tenancy.Idempotency.IdempotencyEndpointExtensions"] = "endpoints opt into Idempotency-Key",
         ["Monolith.Tenancy.Resolution.TenantEndpointExtensions"] = "endpoints declare RequireTenant()",
         ["Monolith.Tenancy.PlatformDatabase"] = "platform-schema work of the owner role: audit anchors, job runs, toggle usage",
@@ -92,6 +91,7 @@ public sealed class ModuleBoundaryTests
         ["Monolith.Auditing.Retention.IRetentionTask"] = "in RetentionRunner's public constructor",
         // Tenancy: in the public signatures of the platform surface, or used by the host and the bench.
         ["Monolith.Tenancy.Bounds.TenantBounds"] = "in TenantDatabase's public constructor",
+        ["Monolith.Tenancy.Idempotency.TenantTransaction"] = "modules reach it through TenantWork; the bench's Npgsql twin of POST /customers begins one itself",
         ["Monolith.Tenancy.Idempotency.AmbientTransaction"] = "returned by TenantTransaction.Ambient",
         ["Monolith.Tenancy.Resolution.ITenantResolutionStrategy"] = "the host's request log asks the strategies which one resolved the tenant",
         ["Monolith.Tenancy.Resolution.TenantScopedAttribute"] = "the host's request log reads it from endpoint metadata",
