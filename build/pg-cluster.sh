@@ -25,8 +25,12 @@ as_pg() {
 }
 
 free_port() {
-  local p
-  for p in $(shuf -i 20000-60000 -n 50); do
+  # Below the kernel's ephemeral range: a port there can be the local end of some client connection, which nothing
+  # answers on (so it looks free) but which PostgreSQL then cannot bind ("Address already in use").
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 20100 ] 2>/dev/null || low=32768
+  for p in $(shuf -i 20000-$((low - 1)) -n 50); do
     if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then echo "$p"; return; fi
   done
   die "no free TCP port found"
@@ -72,13 +76,23 @@ case "$cmd" in
         fi
       } | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
     fi
+    chosen=""
     if [ "$port" = "0" ]; then
-      if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); fi
+      if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); chosen=1; fi
     fi
-    echo "$port" | as_pg tee "$dir/port" >/dev/null
     if ! as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-      as_pg "$bindir/pg_ctl" -D "$dir/data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null \
-        || { tail -n 20 "$dir/server.log" >&2; die "the server did not start (log: $dir/server.log)"; }
+      for attempt in 1 2 3; do
+        echo "$port" | as_pg tee "$dir/port" >/dev/null
+        as_pg "$bindir/pg_ctl" -D "$dir/data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null && break
+        # A port we chose can be taken between the check and the bind: choose again.
+        if [ -n "$chosen" ] && [ "$attempt" -lt 3 ] && tail -n 20 "$dir/server.log" | grep -q "Address already in use"; then
+          port=$(free_port)
+          continue
+        fi
+        tail -n 20 "$dir/server.log" >&2; die "the server did not start (log: $dir/server.log)"
+      done
+    else
+      echo "$port" | as_pg tee "$dir/port" >/dev/null
     fi
     echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
     ;;

@@ -12,8 +12,12 @@ die() { echo "pgbouncer.sh: $*" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 free_port() {
-  local p
-  for p in $(shuf -i 20000-60000 -n 50); do
+  # Below the kernel's ephemeral range, as build/pg-cluster.sh does: a port there can be the local end of a client
+  # connection, which looks free to a connect but cannot be bound.
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 20100 ] 2>/dev/null || low=32768
+  for p in $(shuf -i 20000-$((low - 1)) -n 50); do
     if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then echo "$p"; return; fi
   done
   die "no free TCP port found"
