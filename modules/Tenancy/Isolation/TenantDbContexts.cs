@@ -30,7 +30,15 @@ public static class TenantDbContexts
     {
         ArgumentNullException.ThrowIfNull(database);
         var session = await database.BeginAsync(isolation, ct);
-        return new TenantWork<TContext>(session, contexts.Open(session.Connection, session.Transaction));
+        try
+        {
+            return new TenantWork<TContext>(session, contexts.Open(session.Connection, session.Transaction));
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A unit of work that writes: the request's shared transaction under Idempotency-Key, else one of its own.</summary>
@@ -39,7 +47,15 @@ public static class TenantDbContexts
         where TContext : DbContext
     {
         var work = await TenantTransaction.BeginAsync(http, database, ct);
-        return new TenantWork<TContext>(work, contexts.Open(work.Connection, work.Transaction));
+        try
+        {
+            return new TenantWork<TContext>(work, contexts.Open(work.Connection, work.Transaction));
+        }
+        catch
+        {
+            await work.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A context on a transaction someone else began and ends (dispose the context, not the transaction).</summary>
