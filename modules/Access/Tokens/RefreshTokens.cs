@@ -71,10 +71,13 @@ internal static class RefreshTokens
             return new RefreshResult(RefreshOutcome.Invalid);
         }
 
-        await db.RefreshTokens.Where(t => t.Id == found.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.SpentAt, DateTimeOffset.UtcNow), ct);
+        // One statement, as before the context: the presented token is spent and its session moves on together.
         var expiresAt = ExpiryAfter(days);
-        await db.Sessions.Where(s => s.Id == found.SessionId)
-            .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastUsedAt, DateTimeOffset.UtcNow).SetProperty(x => x.ExpiresAt, expiresAt), ct);
+        await db.Database.ExecuteSqlAsync(
+            $"""
+             WITH spent AS (UPDATE refresh_tokens SET spent_at = now() WHERE id = {found.Id})
+             UPDATE sessions SET last_used_at = now(), expires_at = {expiresAt} WHERE id = {found.SessionId}
+             """, ct);
         var next = Add(db, found.UserId, found.SessionId, days);
         await db.SaveChangesAsync(ct);
         return new RefreshResult(RefreshOutcome.Rotated, next, found.UserId, found.Email, found.Role, found.SessionId);
