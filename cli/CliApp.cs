@@ -247,12 +247,37 @@ public static class CliApp
         }));
         tenants.Subcommands.Add(restore);
 
+        var to = new Option<string>("--to") { Description = "The server to move the tenant to (see `servers list`).", Required = true };
+        var move = new Command("move", "Move a tenant to another database server; its writes pause for the copy (503 tenant-busy).") { identifier, to, json };
+        move.SetAction((result, ct) => Run(services, async sp =>
+        {
+            try
+            {
+                var (outcome, moved) = await sp.GetRequiredService<TenantProvisioner>().MoveAsync(
+                    result.GetValue(identifier)!, result.GetValue(to), sp.GetServices<ITenantMoveStep>(), ct);
+                if (moved is not null && !result.GetValue(json))
+                {
+                    await stdout.WriteLineAsync(
+                        $"Moved from {moved.From} to {moved.To}: writes frozen {moved.Frozen.TotalMilliseconds:0} ms, {moved.Total.TotalSeconds:0.0} s in all, backup {moved.BackupId}.");
+                }
+
+                return await ReportAsync(sp, outcome, result.GetValue(json), stdout, stderr);
+            }
+            catch (ProvisioningFailedException e)
+            {
+                await stderr.WriteLineAsync($"{e.Message} Its data is as it was; the command can be retried.");
+                return Failure;
+            }
+        }));
+        tenants.Subcommands.Add(move);
+
         var undelete = new Command("undelete", "Bring a deleted tenant back, with all its data, while its grace period lasts.") { identifier, json };
         undelete.SetAction((result, ct) => Run(services, async sp => await ReportAsync(sp,
             await sp.GetRequiredService<TenantProvisioner>().UndeleteAsync(result.GetValue(identifier)!, ct), result.GetValue(json), stdout, stderr)));
         tenants.Subcommands.Add(undelete);
 
         root.Subcommands.Add(RetentionCommand.Build(stdout, stderr, action => Run(services, action)));
+        root.Subcommands.Add(ServersCommand.Build(stdout, stderr, Json, json, action => Run(services, action)));
 
         foreach (var extension in Extensions)
         {

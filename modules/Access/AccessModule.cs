@@ -77,6 +77,7 @@ public static class AccessModule
         services.AddSingleton<ITenantOwnerSetup, TenantOwnerSetup>();
         services.AddSingleton<ITenantRestoreStep, EndSessionsOfRestoredTenant>();
         services.AddSingleton<ITenantRestoreStep, OutboxOfRestoredTenant>();
+        services.AddSingleton(TenantMoveSteps.CarryRow("platform.mail_due"));
         return services;
     }
 

@@ -13,6 +13,7 @@ using Monolith.Auditing.Retention;
 using Monolith.Auditing.Trail;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http.OpenApi;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Platform;
@@ -31,6 +32,8 @@ public static class AuditingModule
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
         services.AddOptions<AuditingOptions>().Bind(configuration.GetSection(AuditingOptions.Section));
         services.AddSingleton<AuditAnchoring>();
+        // The anchor keeps proving the tenant's trail on its new server (docs/adr/0066).
+        services.AddSingleton(TenantMoveSteps.CarryRow("platform.audit_anchors"));
         services.AddTenantDbContext<AuditingDbContext>();
         services.AddSingleton<AuditingDatabase>();
         services.TryAddSingleton(TimeProvider.System);

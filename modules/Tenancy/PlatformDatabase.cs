@@ -13,10 +13,14 @@ namespace Monolith.Tenancy;
 /// </list>
 /// Without an owner connection string both pools use <c>ConnectionStrings__Monolith</c> (the layout before the two
 /// roles); the start-up check then finds a request role that owns the schemas and says so.
+/// <para>
+/// The same pair of pools reaches each other server of the placement map (<see cref="Placement.TenantServers"/>): there
+/// it holds tenant schemas and that server's own platform facts, never the catalog.
+/// </para>
 /// </summary>
 public sealed class PlatformDatabase : IAsyncDisposable
 {
-    public PlatformDatabase(string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false)
+    public PlatformDatabase(string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, string? server = null)
     {
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
         if (!transactionPooling && !Mentions(requestConnectionString, nameof(NpgsqlConnectionStringBuilder.MaxAutoPrepare)))
@@ -38,9 +42,11 @@ public sealed class PlatformDatabase : IAsyncDisposable
         ConnectionString = owner.ConnectionString;
         HasSeparateOwner = ownerConnectionString is { Length: > 0 };
         TransactionPooling = transactionPooling;
-        // Named: the pool metrics (Npgsql's meter) label each pool by its name instead of its connection string.
-        RequestDataSource = new NpgsqlDataSourceBuilder(RequestConnectionString) { Name = "requests" }.Build();
-        DataSource = HasSeparateOwner ? new NpgsqlDataSourceBuilder(ConnectionString) { Name = "owner" }.Build() : RequestDataSource;
+        // Named: the pool metrics (Npgsql's meter) label each pool by its name instead of its connection string; a server
+        // of the placement map other than the catalog's adds its name (docs/adr/0066).
+        var suffix = server is null ? string.Empty : "@" + server;
+        RequestDataSource = new NpgsqlDataSourceBuilder(RequestConnectionString) { Name = "requests" + suffix }.Build();
+        DataSource = HasSeparateOwner ? new NpgsqlDataSourceBuilder(ConnectionString) { Name = "owner" + suffix }.Build() : RequestDataSource;
     }
 
     /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>

@@ -16,6 +16,7 @@ using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Jobs;
 using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Platform;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
@@ -45,6 +46,8 @@ public static class TenancyModule
             ConnectionString(configuration),
             configuration.GetConnectionString(OwnerConnectionStringName),
             configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}")));
+        services.AddSingleton<TenantServers>();
+        services.AddSingleton<ServerMap>();
         services.AddSingleton<TenantContext>();
         services.AddSingleton<TenantBounds>();
         services.AddSingleton<TenantDatabase>();
@@ -57,13 +60,13 @@ public static class TenancyModule
         services.AddSingleton<TenantBackups>();
         services.TryAddSingleton(new TenantScripts(MigrationScripts.Tenant));
         services.AddSingleton(sp => new TenantProvisioner(
-            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
+            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantServers>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(),
             sp.GetRequiredService<TenantBackups>(), sp.GetRequiredService<TenantDatabase>(),
             sp.GetRequiredService<IOptions<TenancyOptions>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<TenantProvisioner>>(), sp.GetService<ITenantOwnerSetup>(), new InProcessEvents(sp)));
         services.AddSingleton(sp => new TenantMigrator(
-            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
+            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TenantServers>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantCatalogCache>(),
             sp.GetRequiredService<TenantScripts>(), sp.GetRequiredService<OperatorTrail>(), sp.GetRequiredService<ILogger<TenantMigrator>>()));
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
         services.AddSingleton(sp => new TenantPurge(

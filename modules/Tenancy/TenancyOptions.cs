@@ -30,6 +30,15 @@ public sealed class TenancyOptions
     /// <summary>How long a deleted tenant keeps its data (and its identifier) before the daily purge job removes it.</summary>
     public int DeletionGraceDays { get; set; } = 30;
 
+    /// <summary>
+    /// After a move's switch, how long the old copy is kept before it is removed: every host follows the switch within a
+    /// second through the catalog's change notification (docs/adr/0066).
+    /// </summary>
+    public int MoveGraceSeconds { get; set; } = 2;
+
+    /// <summary>How long a move waits for the writes in flight to finish when it freezes a tenant; past it the move fails.</summary>
+    public int MoveLockTimeoutMs { get; set; } = 5000;
+
     /// <summary>When the purge job runs (cron, UTC): daily at 03:17 unless configured.</summary>
     public string PurgeSchedule { get; set; } = "17 3 * * *";
 

@@ -59,6 +59,7 @@ public static class TogglesModule
     public static IServiceCollection AddTogglesCore(this IServiceCollection services)
     {
         services.AddSingleton<ITenantRestoreStep, ScheduleRestoredChanges>();
+        services.AddSingleton(TenantMoveSteps.CarryRow("platform.toggle_schedule_due"));
         return services;
     }
 

@@ -114,7 +114,7 @@ internal sealed partial class CallerAccessWatches(
     }
 
     /// <summary>The sweep is the fallback: nothing to poll on the hub's connection.</summary>
-    public Task PollAsync(NpgsqlConnection connection, CancellationToken ct) => Task.CompletedTask;
+    public Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct) => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

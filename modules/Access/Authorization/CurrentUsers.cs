@@ -207,9 +207,10 @@ internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
     /// Reads the version of every cached tenant, in batches of one round trip: each tenant's row through its own role
     /// (transaction-local <c>role</c>, as the request path does), in one transaction that is rolled back.
     /// </summary>
-    public async Task PollAsync(NpgsqlConnection connection, CancellationToken ct)
+    public async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
     {
-        var buckets = tenants.Values.ToList();
+        // A tenant that has moved since it was cached is polled where it was, fails there, and reloads on use.
+        var buckets = tenants.Values.Where(b => b.Tenant.Server == server).ToList();
         for (var start = 0; start < buckets.Count; start += PollBatch)
         {
             var batch = buckets.GetRange(start, Math.Min(PollBatch, buckets.Count - start));

@@ -28,7 +28,7 @@ internal sealed partial class MailDeliveryWakeup(MailDelivery delivery, ILogger<
     {
     }
 
-    public Task PollAsync(NpgsqlConnection connection, CancellationToken ct) => Task.CompletedTask;
+    public Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct) => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

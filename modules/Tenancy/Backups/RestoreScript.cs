@@ -14,6 +14,12 @@ internal static partial class RestoreScript
 {
     public static string Rewrite(string sql, TenantInfo original, TenantInfo target)
     {
+        if (original.SchemaName == target.SchemaName && original.RoleName == target.RoleName)
+        {
+            // A move (docs/adr/0066): the same tenant under its own names on another server; the schema is made already.
+            return sql.Replace($"\nCREATE SCHEMA {original.SchemaName};\n", "\n", StringComparison.Ordinal);
+        }
+
         var name = Regex.Escape(original.SchemaName);
         // Qualified names, SCHEMA clauses, and the name alone in a string (a function's SET search_path TO 'schema').
         var schemaReference = new Regex($@"(?<![\w""$.]){name}(?=\.)|(?<=\bSCHEMA ){name}\b|(?<=')({name})(?=')");

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -33,6 +34,7 @@ internal enum BackupStart
 /// </summary>
 internal sealed partial class TenantBackups(
     PlatformDatabase database,
+    TenantServers servers,
     TenantCatalog catalog,
     OperatorTrail trail,
     IOptions<BackupOptions> options,
@@ -42,6 +44,9 @@ internal sealed partial class TenantBackups(
     public const string RequestedReason = "requested";
 
     public const string FinalReason = "final";
+
+    /// <summary>Taken by a move, under its write freeze: the tenant as it left its server.</summary>
+    public const string MoveReason = "move";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -239,7 +244,7 @@ internal sealed partial class TenantBackups(
         try
         {
             await File.WriteAllTextAsync(script, RestoreScript.Rewrite(listing.Stdout, source.Tenant, target), ct);
-            var owner = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+            var owner = new NpgsqlConnectionStringBuilder((await servers.ForAsync(target, ct)).ConnectionString);
             var run = await PostgresTools.RunAsync(tools.Psql,
             [
                 "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction", $"--file={script}",
@@ -258,14 +263,15 @@ internal sealed partial class TenantBackups(
 
     private async Task<(long Size, string Sha256)> DumpAsync(TenantInfo tenant, string path, CancellationToken ct)
     {
-        await using (var connection = await database.DataSource.OpenConnectionAsync(ct))
+        var server = await servers.ForAsync(tenant, ct);
+        await using (var connection = await server.DataSource.OpenConnectionAsync(ct))
         {
             await tools.EnsureCompatibleAsync(connection.PostgreSqlVersion.Major * 10000, ct);
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var partial = path + ".partial";
-        var owner = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        var owner = new NpgsqlConnectionStringBuilder(server.ConnectionString);
         var environment = new Dictionary<string, string> { ["PGPASSWORD"] = owner.Password ?? string.Empty, ["PGCONNECT_TIMEOUT"] = "10" };
         var run = await PostgresTools.RunAsync(tools.PgDump,
         [

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Http;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Tenancy.Bounds;
 
@@ -10,7 +12,8 @@ namespace Monolith.Tenancy.Bounds;
 /// rolled back, so nothing changed) and a server that went away (503 database-unavailable; the pool's idle connections
 /// are cleared at once so they fail no further request). Registered ahead of the catch-all 500 handler.
 /// </summary>
-internal sealed partial class DatabaseExceptionHandler(PlatformDatabase database, BoundsMetrics metrics, ILogger<DatabaseExceptionHandler> logger)
+internal sealed partial class DatabaseExceptionHandler(
+    PlatformDatabase database, TenantCatalog catalog, TenantCatalogCache cache, BoundsMetrics metrics, ILogger<DatabaseExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -30,6 +33,17 @@ internal sealed partial class DatabaseExceptionHandler(PlatformDatabase database
             return true;
         }
 
+        if (DatabaseFailures.IsMissingTenantObject(exception) && await MovedAwayAsync(httpContext, cancellationToken))
+        {
+            // The tenant moved to another server (or is moving) while this request used the old copy, whose rights were
+            // revoked (docs/adr/0066): nothing was changed there. The next request follows the catalog.
+            metrics.Refused(BoundsMetrics.TenantBusy, Resolution.TenantTelemetry.TenantOf(httpContext));
+            httpContext.Response.Headers.RetryAfter = "1";
+            await Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "tenant-busy", "Tenant busy.",
+                "This tenant has just moved to another database server; the request changed nothing. Retry after the time in Retry-After.");
+            return true;
+        }
+
         if (DatabaseFailures.IsConnectionLoss(exception))
         {
             database.RequestDataSource.Clear();
@@ -43,6 +57,23 @@ internal sealed partial class DatabaseExceptionHandler(PlatformDatabase database
         }
 
         return false;
+    }
+
+    private async Task<bool> MovedAwayAsync(HttpContext httpContext, CancellationToken ct)
+    {
+        if (TenantResolutionMiddleware.ResolvedTenant(httpContext) is not { } resolved)
+        {
+            return false;
+        }
+
+        var now = await catalog.FindAsync(resolved.Identifier, ct);
+        if (now is null || (now.Server == resolved.Server && now.MovingTo is null))
+        {
+            return false;
+        }
+
+        cache.Invalidate(resolved.Identifier);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A tenant statement ran past its time limit: {Reason}")]

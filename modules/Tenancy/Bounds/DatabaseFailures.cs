@@ -10,6 +10,17 @@ internal static class DatabaseFailures
     public static bool IsTimeout(Exception e) =>
         Unwrap(e) is PostgresException { SqlState: PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.LockNotAvailable };
 
+    /// <summary>
+    /// The tenant's own objects refused or missing — what a request meets on a tenant's old copy after a move: rights
+    /// revoked, then schema and role gone. Told apart from a bug by the catalog (<see cref="DatabaseExceptionHandler"/>).
+    /// </summary>
+    public static bool IsMissingTenantObject(Exception e) =>
+        Unwrap(e) is PostgresException
+        {
+            SqlState: PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName
+                or PostgresErrorCodes.UndefinedObject or PostgresErrorCodes.InvalidParameterValue,
+        };
+
     /// <summary>The connection broke or the server refused new work (restart, shutdown, too many connections).</summary>
     public static bool IsConnectionLoss(Exception e) =>
         Unwrap(e) switch

@@ -20,16 +20,12 @@ internal sealed partial class RequestRoleCheck(PlatformDatabase database, IHostE
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var command = database.RequestDataSource.CreateCommand(Sql);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        if (await WeaknessesAsync(database, cancellationToken) is not { Count: > 0 } weaknesses)
         {
             return;
         }
 
-        var (superuser, createRole, createDb, inherit, ownsSchemas) =
-            (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetBoolean(3), reader.GetBoolean(4));
-        if (superuser)
+        if (weaknesses.Contains(Superuser))
         {
             const string message =
                 "ConnectionStrings__Monolith connects as a PostgreSQL superuser: a statement that leaves the tenant's role would reach every tenant. Use the request role (see README, 'Database roles').";
@@ -42,14 +38,32 @@ internal sealed partial class RequestRoleCheck(PlatformDatabase database, IHostE
             return;
         }
 
-        if (createRole || createDb || inherit || ownsSchemas)
+        LogWeakRole(logger,
+            $"ConnectionStrings__Monolith connects as a role that {string.Join(", ", weaknesses)}: the request role should own nothing and hold no privilege itself (see README, 'Database roles').");
+    }
+
+    private const string Superuser = "is a superuser";
+
+    /// <summary>
+    /// What the request role of <paramref name="server"/> may do that it should not, in words ("is a superuser", "can
+    /// create roles", ...); empty when nothing, null when the role is not found. Also the check a server added to the
+    /// placement map must pass (docs/adr/0066).
+    /// </summary>
+    public static async Task<List<string>?> WeaknessesAsync(PlatformDatabase server, CancellationToken ct)
+    {
+        await using var command = server.RequestDataSource.CreateCommand(Sql);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
         {
-            LogWeakRole(logger,
-                "ConnectionStrings__Monolith connects as a role that " +
-                string.Join(", ", new[] { createRole ? "can create roles" : null, createDb ? "can create databases" : null,
-                    inherit ? "inherits its tenant roles' privileges" : null, ownsSchemas ? "owns schemas" : null }.OfType<string>()) +
-                ": the request role should own nothing and hold no privilege itself (see README, 'Database roles').");
+            return null;
         }
+
+        return new[]
+        {
+            reader.GetBoolean(0) ? Superuser : null, reader.GetBoolean(1) ? "can create roles" : null,
+            reader.GetBoolean(2) ? "can create databases" : null, reader.GetBoolean(3) ? "inherits its tenant roles' privileges" : null,
+            reader.GetBoolean(4) ? "owns schemas" : null,
+        }.OfType<string>().ToList();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

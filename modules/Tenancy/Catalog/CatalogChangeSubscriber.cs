@@ -17,6 +17,8 @@ internal sealed class CatalogChangeSubscriber(TenantCatalogCache cache) : IChang
 
     string IChangeSubscriber.Channel => Channel;
 
+    bool IChangeSubscriber.CatalogOnly => true;
+
     public void OnNotification(string payload) => cache.Invalidate(payload);
 
     public void OnListening()
@@ -28,7 +30,7 @@ internal sealed class CatalogChangeSubscriber(TenantCatalogCache cache) : IChang
 
     public void OnListenerLost() => cache.Clear();
 
-    public async Task PollAsync(NpgsqlConnection connection, CancellationToken ct)
+    public async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM platform.catalog_changes", connection);
         var current = (long)(await command.ExecuteScalarAsync(ct))!;

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Monolith.Tenancy.Placement;
 
 namespace Monolith.Tenancy.Catalog;
 
@@ -8,11 +9,11 @@ namespace Monolith.Tenancy.Catalog;
 /// A lookup by identifier reads through the request role's pool (it runs on the request path, and that role may read the
 /// catalog); everything else is platform work on the owner's pool.
 /// </summary>
-internal sealed class TenantCatalog(PlatformDatabase database)
+internal sealed class TenantCatalog(PlatformDatabase database, TenantServers servers)
 {
     private const string Columns =
         "id, identifier, name, schema_name, role_name, status, schema_version, audit_retention_days, log_retention_days, created_at, updated_at, " +
-        "statement_timeout_ms, max_concurrency, deleted_at, purge_after";
+        "statement_timeout_ms, max_concurrency, deleted_at, purge_after, server, moving_to";
 
     public async Task<TenantInfo?> FindAsync(string identifier, CancellationToken ct)
     {
@@ -68,8 +69,8 @@ internal sealed class TenantCatalog(PlatformDatabase database)
     {
         await using var command = database.DataSource.CreateCommand(
             """
-            INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status)
-            VALUES ($1, $2, $3, $4, $5, $6)
+            INSERT INTO platform.tenants (id, identifier, name, schema_name, role_name, status, server)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
             """);
         command.Parameters.AddWithValue(tenant.Id);
         command.Parameters.AddWithValue(tenant.Identifier);
@@ -77,6 +78,7 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         command.Parameters.AddWithValue(tenant.SchemaName);
         command.Parameters.AddWithValue(tenant.RoleName);
         command.Parameters.AddWithValue(tenant.Status);
+        command.Parameters.AddWithValue(tenant.Server);
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -92,7 +94,7 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(from);
         command.Parameters.AddWithValue(to);
-        return await ReadSingleAsync(command, ct);
+        return await MirroredAsync(await ReadSingleAsync(command, ct), ct);
     }
 
     /// <summary>Marks a live tenant deleted until <paramref name="purgeAfter"/>; null when it is not live.</summary>
@@ -106,7 +108,21 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(now);
         command.Parameters.AddWithValue(purgeAfter);
-        return await ReadSingleAsync(command, ct);
+        return await MirroredAsync(await ReadSingleAsync(command, ct), ct);
+    }
+
+    /// <summary>
+    /// A status change reaches the tenant's copy on its server (<see cref="TenantMirror"/>) at once, ahead of the catalog's
+    /// commit: the copy's status only steers which tenants that server's anchoring pass visits, which it repeats.
+    /// </summary>
+    private async Task<TenantInfo?> MirroredAsync(TenantInfo? tenant, CancellationToken ct)
+    {
+        if (tenant is not null && tenant.Server != TenantServers.Catalog)
+        {
+            await TenantMirror.WriteAsync(tenant.Server, await servers.ForAsync(tenant, ct), tenant, null, ct);
+        }
+
+        return tenant;
     }
 
     /// <summary>A restored tenant takes the original's own settings (retention, bounds); null ones stay the defaults.</summary>
@@ -158,6 +174,24 @@ internal sealed class TenantCatalog(PlatformDatabase database)
         return await ReadSingleAsync(command, ct);
     }
 
+    /// <summary>Marks a move under way (writes refused) or, with null, over without a switch.</summary>
+    public async Task SetMovingToAsync(Guid id, string? server, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand("UPDATE platform.tenants SET moving_to = $2, updated_at = now() WHERE id = $1");
+        command.Parameters.AddWithValue(id);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)server ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>A move's switch: the tenant is on <paramref name="server"/> from this transaction's commit.</summary>
+    public async Task SwitchServerAsync(Guid id, string server, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        await using var command = Command("UPDATE platform.tenants SET server = $2, moving_to = NULL, updated_at = now() WHERE id = $1", transaction);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(server);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     public async Task DeleteRowAsync(Guid id, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
         await using var command = Command("DELETE FROM platform.tenants WHERE id = $1", transaction);
@@ -196,7 +230,9 @@ internal sealed class TenantCatalog(PlatformDatabase database)
                 reader.IsDBNull(11) ? null : reader.GetInt32(11),
                 reader.IsDBNull(12) ? null : reader.GetInt32(12),
                 reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
-                reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14)));
+                reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+                reader.GetString(15),
+                reader.IsDBNull(16) ? null : reader.GetString(16)));
         }
 
         return result;

@@ -1,3 +1,5 @@
+using Monolith.Tenancy.Placement;
+
 namespace Monolith.Tenancy.Catalog;
 
 public static class TenantStatus
@@ -30,4 +32,6 @@ public sealed record TenantInfo(
     int? StatementTimeoutMs = null,
     int? MaxConcurrency = null,
     DateTimeOffset? DeletedAt = null,
-    DateTimeOffset? PurgeAfter = null);
+    DateTimeOffset? PurgeAfter = null,
+    string Server = TenantServers.Catalog,
+    string? MovingTo = null);

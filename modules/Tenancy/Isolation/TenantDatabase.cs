@@ -1,16 +1,18 @@
 using System.Data;
 using Microsoft.EntityFrameworkCore;
 using Monolith.Tenancy.Bounds;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Tenancy.Isolation;
 
 /// <summary>
-/// The only way to tenant data. Each unit of work is one transaction on the request role's pool, bound to the tenant in
-/// scope (<see cref="TenantContext"/>) by <see cref="TenantSession"/>: its role, schema and bounds, all transaction-local.
+/// The only way to tenant data. Each unit of work is one transaction on the request role's pool of the tenant's server
+/// (<see cref="TenantServers"/>), bound to the tenant in scope (<see cref="TenantContext"/>) by <see cref="TenantSession"/>:
+/// its role, schema and bounds, all transaction-local.
 /// With no tenant in scope it throws instead of running with anyone else's rights.
 /// </summary>
-public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tenants, TenantBounds bounds)
+public sealed class TenantDatabase(TenantServers servers, TenantContext tenants, TenantBounds bounds)
 {
     /// <summary>A read-committed transaction bound to the current tenant.</summary>
     public Task<TenantConnection> BeginAsync(CancellationToken ct = default) => BeginAsync(IsolationLevel.ReadCommitted, ct);
@@ -22,9 +24,10 @@ public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tena
     public async Task<TenantConnection> BeginAsync(IsolationLevel isolation, CancellationToken ct = default)
     {
         var tenant = tenants.Required;
+        var server = await servers.ForAsync(tenant, ct);
         for (var attempt = 1; ; attempt++)
         {
-            var connection = await platform.RequestDataSource.OpenConnectionAsync(ct);
+            var connection = await server.RequestDataSource.OpenConnectionAsync(ct);
             try
             {
                 var transaction = await connection.BeginTransactionAsync(isolation, ct);
@@ -34,7 +37,7 @@ public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tena
             catch (Exception e) when (attempt == 1 && DatabaseFailures.IsConnectionLoss(e) && !ct.IsCancellationRequested)
             {
                 await connection.DisposeAsync();
-                platform.RequestDataSource.Clear();
+                server.RequestDataSource.Clear();
             }
             catch
             {

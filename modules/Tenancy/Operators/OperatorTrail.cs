@@ -15,13 +15,16 @@ internal static class OperatorActions
     public const string TenantPurge = "tenant.purge";
     public const string TenantBackup = "tenant.backup";
     public const string TenantRestore = "tenant.restore";
+    public const string TenantMove = "tenant.move";
+    public const string ServerAdd = "server.add";
+    public const string ServerUpdate = "server.update";
     public const string MigrationRun = "migration.run";
     public const string RetentionRun = Contracts.PlatformOperations.RetentionRun;
 
     public static readonly IReadOnlyList<string> All =
     [
         TenantCreate, TenantUpdate, TenantSuspend, TenantResume, TenantDelete, TenantUndelete, TenantPurge, TenantBackup, TenantRestore,
-        MigrationRun, RetentionRun,
+        TenantMove, ServerAdd, ServerUpdate, MigrationRun, RetentionRun,
     ];
 }
 

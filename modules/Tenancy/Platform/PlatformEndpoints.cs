@@ -11,7 +11,9 @@ using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Idempotency;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
 using Monolith.SharedKernel.Http.OpenApi;
 
@@ -38,7 +40,17 @@ internal sealed record TenantResponse(
     int StatementTimeoutMs,
     int MaxConcurrency,
     DateTimeOffset? DeletedAt = null,
-    DateTimeOffset? PurgeAfter = null);
+    DateTimeOffset? PurgeAfter = null,
+    string Server = TenantServers.Catalog,
+    string? MovingTo = null);
+
+internal sealed record MoveTenantRequest(string? To);
+
+internal sealed record TenantMoveResponse(TenantResponse Tenant, string From, string To, long FrozenMs, long TotalMs, Guid BackupId);
+
+internal sealed record AddServerRequest(string? Name, string? RequestConnection, string? OwnerConnection, int? Capacity);
+
+internal sealed record UpdateServerRequest(int? Capacity, string? Status);
 
 internal sealed record OwnerCredentials(string Email, string? Password);
 
@@ -80,9 +92,17 @@ internal static class PlatformEndpoints
         tenants.MapDelete("/{identifier}", DeleteAsync).ProducesNotFound()
             .ProducesProblems(StatusCodes.Status409Conflict, "tenant-state", "tenant-busy")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "backup-failed");
+        tenants.MapPost("/{identifier}/move", MoveAsync).WithPlatformIdempotency<MoveTenantRequest>()
+            .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "move-failed");
         tenants.MapPost("/{identifier}/undelete", (string identifier, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct) =>
             Answer(provisioner.UndeleteAsync(identifier, ct), options.Value, bounds)).WithPlatformIdempotency()
             .ProducesNotFound().ProducesProblems(StatusCodes.Status409Conflict, "tenant-state");
+
+        var servers = platform.MapGroup("/servers");
+        servers.MapGet("/", async (ServerMap map, CancellationToken ct) => TypedResults.Ok(await map.ListAsync(ct)));
+        servers.MapPost("/", AddServerAsync).WithPlatformIdempotency<AddServerRequest>().ProducesProblems(StatusCodes.Status409Conflict, "server-exists");
+        servers.MapPatch("/{name}", UpdateServerAsync).ProducesNotFound();
 
         platform.MapGet("/audit-events", ListOperatorEvents.HandleAsync);
         BackupEndpoints.Map(platform);
@@ -104,7 +124,56 @@ internal static class PlatformEndpoints
         bounds.StatementTimeoutMs(tenant),
         bounds.MaxConcurrency(tenant),
         tenant.DeletedAt,
-        tenant.PurgeAfter);
+        tenant.PurgeAfter,
+        tenant.Server,
+        tenant.MovingTo);
+
+    private static async Task<Results<Ok<TenantMoveResponse>, ValidationProblem, ProblemHttpResult>> MoveAsync(
+        string identifier, MoveTenantRequest request, TenantProvisioner provisioner, IEnumerable<ITenantMoveStep> steps, IOptions<TenancyOptions> options,
+        TenantBounds bounds, CancellationToken ct)
+    {
+        try
+        {
+            var (result, outcome) = await provisioner.MoveAsync(identifier, request.To?.Trim(), steps, ct);
+            return result.Status switch
+            {
+                ProvisioningStatus.Done => TypedResults.Ok(new TenantMoveResponse(ToResponse(result.Tenant!, options.Value, bounds), outcome!.From, outcome.To,
+                    (long)outcome.Frozen.TotalMilliseconds, (long)outcome.Total.TotalMilliseconds, outcome.BackupId)),
+                ProvisioningStatus.Invalid => Problems.Validation(result.Errors!),
+                ProvisioningStatus.Conflict => Problems.Conflict("tenant-state", result.Detail!),
+                _ => Problems.NotFound(result.Detail!),
+            };
+        }
+        catch (ProvisioningFailedException e)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "move-failed", "Move failed.",
+                $"{e.Message} Its data is as it was; the move can be retried.");
+        }
+    }
+
+    private static async Task<Results<Created<ServerInfo>, ValidationProblem, ProblemHttpResult>> AddServerAsync(
+        AddServerRequest request, ServerMap map, CancellationToken ct)
+    {
+        var result = await map.AddAsync(request.Name?.Trim(), request.RequestConnection, request.OwnerConnection, request.Capacity, ct);
+        return result.Status switch
+        {
+            ServerChange.Done => TypedResults.Created($"/platform/servers/{result.Server!.Name}", result.Server),
+            ServerChange.Invalid => Problems.Validation(result.Errors!),
+            _ => Problems.Conflict("server-exists", result.Detail!),
+        };
+    }
+
+    private static async Task<Results<Ok<ServerInfo>, ValidationProblem, ProblemHttpResult>> UpdateServerAsync(
+        string name, UpdateServerRequest request, ServerMap map, CancellationToken ct)
+    {
+        var result = await map.UpdateAsync(name, request.Capacity, request.Status, ct);
+        return result.Status switch
+        {
+            ServerChange.Done => TypedResults.Ok(result.Server!),
+            ServerChange.Invalid => Problems.Validation(result.Errors!),
+            _ => Problems.NotFound(result.Detail!),
+        };
+    }
 
     private static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateTenantRequest request, TenantProvisioner provisioner, IOptions<TenancyOptions> options, TenantBounds bounds, CancellationToken ct)

@@ -5,6 +5,7 @@ using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -82,11 +83,16 @@ internal sealed partial class TenantProvisioner
             return ProvisioningResult.Conflict($"The identifier '{identifier}' is taken.");
         }
 
+        if (await ServerPlacement.ChooseAsync(database, ct) is not { } placed)
+        {
+            return ProvisioningResult.Conflict("No active database server has room for another tenant (platform servers: capacity).");
+        }
+
         var id = Guid.CreateVersion7();
         var original = source.Tenant;
         var tenant = new TenantInfo(id, identifier, name, TenantIdentifier.SchemaNameOf(identifier), TenantIdentifier.RoleNameOf(id),
             TenantStatus.Provisioning, null, original.AuditRetentionDays, original.LogRetentionDays, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-            original.StatementTimeoutMs, original.MaxConcurrency);
+            original.StatementTimeoutMs, original.MaxConcurrency, Server: placed);
         try
         {
             await catalog.InsertAsync(tenant, ct);
@@ -98,10 +104,11 @@ internal sealed partial class TenantProvisioner
 
         try
         {
-            await CreateSchemaAndRoleAsync(tenant, ct);
+            var server = await servers.ForAsync(tenant, ct);
+            await CreateSchemaAndRoleAsync(tenant, server, ct);
             await backups.RestoreIntoAsync(source, tenant, ct);
-            await GrantSharedSchemaAsync(tenant, ct);
-            var outcome = await Task.Run(() => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
+            await GrantSharedSchemaAsync(tenant, server, ct);
+            var outcome = await Task.Run(() => DbUpRunner.MigrateTenant(server.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
             if (!outcome.Succeeded)
             {
                 throw new ProvisioningFailedException($"Tenant script {outcome.FailedScript} failed while restoring '{identifier}'.", outcome.Error);
@@ -113,14 +120,18 @@ internal sealed partial class TenantProvisioner
             }
 
             await using var work = await trail.BeginAsync(ct);
-            await using (var searchPath = new NpgsqlCommand($"SET LOCAL search_path TO {SqlIdentifier.Quote(tenant.SchemaName)}", work.Connection, work.Transaction))
+            if (tenant.Server == TenantServers.Catalog)
             {
-                await searchPath.ExecuteNonQueryAsync(ct);
+                // On the catalog's server the steps commit with the operator-trail record.
+                await RunRestoreStepsAsync(tenant, steps, work.Transaction, ct);
             }
-
-            foreach (var step in steps)
+            else
             {
-                await step.AfterRestoreAsync(tenant, work.Transaction, ct);
+                // Elsewhere they commit first, on the tenant's server; a failure after that removes the whole tenant.
+                await using var connection = await server.OpenConnectionAsync(ct);
+                await using var transaction = await connection.BeginTransactionAsync(ct);
+                await RunRestoreStepsAsync(tenant, steps, transaction, ct);
+                await transaction.CommitAsync(ct);
             }
 
             await catalog.SetRestoredSettingsAsync(id, original, work.Transaction, ct);
@@ -144,9 +155,23 @@ internal sealed partial class TenantProvisioner
     /// The one grant a tenant's scripts make outside its schema (tenant script 0010: USAGE on schema monolith, whose shared
     /// functions its triggers run). A dump of the schema does not hold it, and the restored journal says 0010 ran.
     /// </summary>
-    private async Task GrantSharedSchemaAsync(TenantInfo tenant, CancellationToken ct)
+    private static async Task RunRestoreStepsAsync(TenantInfo tenant, IEnumerable<ITenantRestoreStep> steps, NpgsqlTransaction transaction, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using (var searchPath = new NpgsqlCommand(
+                         $"SET LOCAL search_path TO {SqlIdentifier.Quote(tenant.SchemaName)}", transaction.Connection, transaction))
+        {
+            await searchPath.ExecuteNonQueryAsync(ct);
+        }
+
+        foreach (var step in steps)
+        {
+            await step.AfterRestoreAsync(tenant, transaction, ct);
+        }
+    }
+
+    private static async Task GrantSharedSchemaAsync(TenantInfo tenant, PlatformDatabase server, CancellationToken ct)
+    {
+        await using var connection = await server.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await TenantLocks.LockRoleChangesAsync(connection, transaction, ct);
         await using (var grant = new NpgsqlCommand(

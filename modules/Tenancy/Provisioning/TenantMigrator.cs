@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Monolith.Migrations;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -32,6 +33,7 @@ public sealed partial class TenantMigrator
 {
     private const int MaxAttempts = 3;
     private readonly PlatformDatabase database;
+    private readonly TenantServers servers;
     private readonly TenantCatalog catalog;
     private readonly TenantCatalogCache cache;
     private readonly TenantScripts scripts;
@@ -39,9 +41,16 @@ public sealed partial class TenantMigrator
     private readonly ILogger<TenantMigrator> logger;
 
     internal TenantMigrator(
-        PlatformDatabase database, TenantCatalog catalog, TenantCatalogCache cache, TenantScripts scripts, OperatorTrail trail, ILogger<TenantMigrator> logger)
+        PlatformDatabase database,
+        TenantServers servers,
+        TenantCatalog catalog,
+        TenantCatalogCache cache,
+        TenantScripts scripts,
+        OperatorTrail trail,
+        ILogger<TenantMigrator> logger)
     {
         this.database = database;
+        this.servers = servers;
         this.catalog = catalog;
         this.cache = cache;
         this.scripts = scripts;
@@ -53,11 +62,49 @@ public sealed partial class TenantMigrator
 
     /// <summary>
     /// Applies the platform scripts under a database-wide advisory lock: several hosts (and the CLI) starting at
-    /// once on one database would otherwise race on the same CREATE statements.
+    /// once on one database would otherwise race on the same CREATE statements. Then the same on every other server of
+    /// the placement map (its shared functions and its own platform tables, docs/adr/0066); the outcome reported is the
+    /// catalog's server's, and a failure on another server is the outcome when the catalog's succeeded.
     /// </summary>
     public MigrationOutcome MigratePlatform()
     {
-        using var connection = database.DataSource.OpenConnection();
+        LastPlatformOutcome = MigratePlatformOn(database);
+        if (!LastPlatformOutcome.Succeeded)
+        {
+            return LastPlatformOutcome;
+        }
+
+        foreach (var name in ServerNames())
+        {
+            var outcome = MigratePlatformOn(servers.ForAsync(name, CancellationToken.None).AsTask().GetAwaiter().GetResult());
+            if (!outcome.Succeeded)
+            {
+                LastPlatformOutcome = outcome;
+                return outcome;
+            }
+        }
+
+        return LastPlatformOutcome;
+    }
+
+    private List<string> ServerNames()
+    {
+        using var command = database.DataSource.CreateCommand(
+            $"SELECT name FROM platform.servers WHERE name <> '{TenantServers.Catalog}' ORDER BY name");
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    /// <summary>The platform scripts on one server, and its request role's grants.</summary>
+    internal static MigrationOutcome MigratePlatformOn(PlatformDatabase server)
+    {
+        using var connection = server.DataSource.OpenConnection();
         using (var take = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection))
         {
             take.Parameters.AddWithValue(PlatformMigrationLock);
@@ -66,13 +113,13 @@ public sealed partial class TenantMigrator
 
         try
         {
-            LastPlatformOutcome = DbUpRunner.MigratePlatform(database.ConnectionString, MigrationScripts.Platform);
-            if (LastPlatformOutcome.Succeeded)
+            var outcome = DbUpRunner.MigratePlatform(server.ConnectionString, MigrationScripts.Platform);
+            if (outcome.Succeeded)
             {
-                GrantRequestRole(connection);
+                GrantRequestRole(server, connection);
             }
 
-            return LastPlatformOutcome;
+            return outcome;
         }
         finally
         {
@@ -83,9 +130,9 @@ public sealed partial class TenantMigrator
     }
 
     /// <summary>The request role may read the catalog and become every tenant's role; nothing more (docs/adr/0005).</summary>
-    private void GrantRequestRole(NpgsqlConnection connection)
+    private static void GrantRequestRole(PlatformDatabase server, NpgsqlConnection connection)
     {
-        if (database.RequestRole.Length == 0)
+        if (server.RequestRole.Length == 0)
         {
             return;
         }
@@ -94,7 +141,7 @@ public sealed partial class TenantMigrator
         TenantLocks.LockRoleChanges(connection, transaction);
         using (var grant = new NpgsqlCommand("SELECT platform.grant_request_role($1)", connection, transaction))
         {
-            grant.Parameters.AddWithValue(database.RequestRole);
+            grant.Parameters.AddWithValue(server.RequestRole);
             grant.ExecuteNonQuery();
         }
 
@@ -163,13 +210,14 @@ public sealed partial class TenantMigrator
         {
             try
             {
+                var server = await servers.ForAsync(tenant, ct);
                 await using var lockConnection = await database.OpenConnectionAsync(ct);
                 await TenantLocks.AcquireAsync(lockConnection, tenant.Identifier, ct);
                 MigrationOutcome outcome;
                 try
                 {
                     outcome = await Task.Run(
-                        () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
+                        () => DbUpRunner.MigrateTenant(server.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
                 }
                 finally
                 {

@@ -7,6 +7,7 @@ using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -50,6 +51,7 @@ internal sealed class ProvisioningFailedException(string message, Exception? inn
 internal sealed partial class TenantProvisioner
 {
     private readonly PlatformDatabase database;
+    private readonly TenantServers servers;
     private readonly TenantCatalog catalog;
     private readonly TenantCatalogCache cache;
     private readonly TenantContext tenantContext;
@@ -65,6 +67,7 @@ internal sealed partial class TenantProvisioner
 
     internal TenantProvisioner(
         PlatformDatabase database,
+        TenantServers servers,
         TenantCatalog catalog,
         TenantCatalogCache cache,
         TenantContext tenantContext,
@@ -79,6 +82,7 @@ internal sealed partial class TenantProvisioner
         InProcessEvents? events = null)
     {
         this.database = database;
+        this.servers = servers;
         this.catalog = catalog;
         this.cache = cache;
         this.tenantContext = tenantContext;
@@ -161,9 +165,15 @@ internal sealed partial class TenantProvisioner
             return ProvisioningResult.Conflict($"The identifier '{identifier}' is taken.");
         }
 
+        if (await ServerPlacement.ChooseAsync(database, ct) is not { } server)
+        {
+            return ProvisioningResult.Conflict("No active database server has room for another tenant (platform servers: capacity).");
+        }
+
         var id = Guid.CreateVersion7();
         var tenant = new TenantInfo(id, identifier, command.Name!.Trim(), TenantIdentifier.SchemaNameOf(identifier),
-            TenantIdentifier.RoleNameOf(id), TenantStatus.Provisioning, null, null, null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+            TenantIdentifier.RoleNameOf(id), TenantStatus.Provisioning, null, null, null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
+            Server: server);
         try
         {
             await catalog.InsertAsync(tenant, ct);
@@ -202,23 +212,25 @@ internal sealed partial class TenantProvisioner
     }
 
     /// <summary>
-    /// The new tenant's schema and role with the tenant scripts' objects: a spare renamed, else a new schema filled from the
-    /// template, else by replaying the scripts (docs/adr/0062).
+    /// The new tenant's schema and role with the tenant scripts' objects, on its server: a spare renamed (spares are made
+    /// on the catalog's server only), else a new schema filled from the template, else by replaying the scripts
+    /// (docs/adr/0062).
     /// </summary>
     private async Task<(string? Version, string From)> SchemaForAsync(TenantInfo tenant, CancellationToken ct)
     {
-        if (await Spares.TryTakeAsync(tenant, ct))
+        if (tenant.Server == TenantServers.Catalog && await Spares.TryTakeAsync(tenant, ct))
         {
             return (scripts.Value.LatestVersion, "taken from the spare schemas");
         }
 
-        await CreateSchemaAndRoleAsync(tenant, ct);
-        return await FillSchemaAsync(tenant, ct);
+        var server = await servers.ForAsync(tenant, ct);
+        await CreateSchemaAndRoleAsync(tenant, server, ct);
+        return await FillSchemaAsync(tenant, server, ct);
     }
 
-    private async Task<(string? Version, string From)> FillSchemaAsync(TenantInfo tenant, CancellationToken ct)
+    private async Task<(string? Version, string From)> FillSchemaAsync(TenantInfo tenant, PlatformDatabase server, CancellationToken ct)
     {
-        if (await template.TryFillAsync(tenant, ct))
+        if (await template.TryFillAsync(tenant, server, ct))
         {
             return (scripts.Value.LatestVersion, "copied from the template");
         }
@@ -226,14 +238,14 @@ internal sealed partial class TenantProvisioner
         // The scripts grant on objects every tenant shares (USAGE on schema monolith) early in their one long transaction:
         // two GRANTs on one object at once fail ("tuple concurrently updated"), so a scripted fill holds the role-changes
         // lock throughout. The template is the fast path and holds it only for its last statements.
-        await using var turn = await database.OpenConnectionAsync(ct);
+        await using var turn = await server.OpenConnectionAsync(ct);
         await TenantLocks.AcquireRoleChangesAsync(turn, ct);
 
         MigrationOutcome outcome;
         try
         {
             outcome = await Task.Run(
-                () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
+                () => DbUpRunner.MigrateTenant(server.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value, singleTransaction: true), ct);
         }
         finally
         {
@@ -474,25 +486,51 @@ internal sealed partial class TenantProvisioner
         return errors;
     }
 
-    private async Task CreateSchemaAndRoleAsync(TenantInfo tenant, CancellationToken ct)
+    private static async Task CreateSchemaAndRoleAsync(TenantInfo tenant, PlatformDatabase server, CancellationToken ct)
     {
         var schema = SqlIdentifier.Quote(tenant.SchemaName);
         var role = SqlIdentifier.Quote(tenant.RoleName);
-        var requestRole = SqlIdentifier.QuoteConfigured(database.RequestRole);
-        await using var connection = await database.OpenConnectionAsync(ct);
+        var requestRole = SqlIdentifier.QuoteConfigured(server.RequestRole);
+        await using var connection = await server.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         // The request role becomes the tenant's role for each unit of work; being NOINHERIT it holds none of its rights.
-        await using var command = new NpgsqlCommand(SqlIdentifier.SchemaAndRoleDdl(schema, role) + $"GRANT {role} TO {requestRole};", connection, transaction);
-        await command.ExecuteNonQueryAsync(ct);
+        await using (var command = new NpgsqlCommand(SqlIdentifier.SchemaAndRoleDdl(schema, role) + $"GRANT {role} TO {requestRole};", connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        await TenantMirror.WriteAsync(tenant.Server, server, tenant, transaction, ct);
         await transaction.CommitAsync(ct);
     }
 
     /// <summary>Idempotent: removes whatever exists of a tenant's tables, schema, role and catalog row.</summary>
     private async Task RemoveAsync(TenantInfo tenant, CancellationToken ct, bool recordPurge = false)
     {
+        await RemoveCopyAsync(tenant, tenant.Server, ct);
+        if (recordPurge)
+        {
+            await using var work = await trail.BeginAsync(ct);
+            await catalog.DeleteRowAsync(tenant.Id, ct, work.Transaction);
+            await work.SucceededAsync(OperatorActions.TenantPurge, new OperatorSubject(tenant.Identifier, tenant.Id), $"was {tenant.Status}", ct);
+        }
+        else
+        {
+            await catalog.DeleteRowAsync(tenant.Id, ct);
+        }
+
+        cache.Invalidate(tenant.Identifier);
+    }
+
+    /// <summary>
+    /// Idempotent: removes whatever exists of a tenant's tables, schema and role on <paramref name="serverName"/>, and its
+    /// catalog row's copy there (never the catalog's own row).
+    /// </summary>
+    private async Task RemoveCopyAsync(TenantInfo tenant, string serverName, CancellationToken ct)
+    {
         var schema = SqlIdentifier.Quote(tenant.SchemaName);
         var role = SqlIdentifier.Quote(tenant.RoleName);
-        await using var connection = await database.OpenConnectionAsync(ct);
+        var server = await servers.ForAsync(serverName, ct);
+        await using var connection = await server.OpenConnectionAsync(ct);
 
         var tables = new List<string>();
         await using (var list = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = $1", connection))
@@ -529,18 +567,7 @@ internal sealed partial class TenantProvisioner
             }
         }
 
-        if (recordPurge)
-        {
-            await using var work = await trail.BeginAsync(ct);
-            await catalog.DeleteRowAsync(tenant.Id, ct, work.Transaction);
-            await work.SucceededAsync(OperatorActions.TenantPurge, new OperatorSubject(tenant.Identifier, tenant.Id), $"was {tenant.Status}", ct);
-        }
-        else
-        {
-            await catalog.DeleteRowAsync(tenant.Id, ct);
-        }
-
-        cache.Invalidate(tenant.Identifier);
+        await TenantMirror.RemoveAsync(serverName, server, tenant, ct);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Provisioned tenant {Identifier} at schema version {Version}")]

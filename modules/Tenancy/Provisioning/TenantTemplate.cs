@@ -35,14 +35,15 @@ internal sealed partial class TenantTemplate(
     private Task<string?>? dump;
 
     /// <summary>Fills <paramref name="tenant"/>'s new, empty schema as the scripts would; false when there is no usable template.</summary>
-    public async Task<bool> TryFillAsync(TenantInfo tenant, CancellationToken ct)
+    /// <remarks>The template lives on the catalog's server; its SQL fills a schema on any server of the placement map.</remarks>
+    public async Task<bool> TryFillAsync(TenantInfo tenant, PlatformDatabase server, CancellationToken ct)
     {
         if (await ScriptForAsync(tenant.SchemaName, tenant.RoleName, ct) is not { } script)
         {
             return false;
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var connection = await server.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var command = new NpgsqlCommand(script, connection, transaction))
         {

@@ -44,6 +44,11 @@ internal sealed class TenantResolutionMiddleware(
     TenantContext tenantContext,
     TenantTelemetry telemetry)
 {
+    private static readonly object ResolvedTenantKey = new();
+
+    /// <summary>The catalog row the request was resolved with (its server, when it started), for the error handlers.</summary>
+    public static TenantInfo? ResolvedTenant(HttpContext context) => context.Items.TryGetValue(ResolvedTenantKey, out var tenant) ? tenant as TenantInfo : null;
+
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<TenantScopedAttribute>() is null)
@@ -101,7 +106,16 @@ internal sealed class TenantResolutionMiddleware(
             return;
         }
 
+        if (tenant.MovingTo is not null && !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
+        {
+            context.Response.Headers.RetryAfter = "2";
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "tenant-busy", "Tenant busy.",
+                "This tenant is moving to another database server: its data can be read but not changed for a few seconds. Retry after the time in Retry-After.");
+            return;
+        }
+
         telemetry.Tag(context, tenant.Identifier);
+        context.Items[ResolvedTenantKey] = tenant;
         using (tenantContext.Enter(tenant))
         using (LogContext.PushProperty("Tenant", tenant.Identifier))
         {

@@ -3,6 +3,7 @@ using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Placement;
 using Monolith.Toggles.Contracts;
 
 namespace Monolith.Toggles.Evaluation;
@@ -155,13 +156,16 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
         }
     }
 
-    /// <summary>The cached tenants and the versions they were loaded at (for the poll fallback).</summary>
-    public List<(string Schema, long Version)> Versions()
+    /// <summary>The cached tenants of <paramref name="server"/> and the versions they were loaded at (for the poll fallback).</summary>
+    public List<(string Schema, long Version)> Versions(string server)
     {
         var versions = new List<(string, long)>(entries.Count);
         foreach (var (schema, state) in entries)
         {
-            versions.Add((schema, state.Version));
+            if ((state.Tenant?.Server ?? TenantServers.Catalog) == server)
+            {
+                versions.Add((schema, state.Version));
+            }
         }
 
         return versions;

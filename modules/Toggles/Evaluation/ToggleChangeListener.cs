@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Toggles.Evaluation;
@@ -14,7 +15,7 @@ namespace Monolith.Toggles.Evaluation;
 /// notification costs at most one poll interval. A dropped connection clears the cache and reconnects.
 /// </summary>
 internal sealed partial class ToggleChangeListener(
-    PlatformDatabase database,
+    TenantServers servers,
     ToggleCache cache,
     IOptions<TogglesOptions> options,
     ILogger<ToggleChangeListener> logger) : BackgroundService
@@ -26,15 +27,46 @@ internal sealed partial class ToggleChangeListener(
     private int connections;
     private int processId;
 
-    /// <summary>How many times the listener has (re)connected and is listening (for tests and diagnostics).</summary>
+    /// <summary>How many times the listener has (re)connected to the catalog's server and is listening (tests, diagnostics).</summary>
     public int Connections => Volatile.Read(ref connections);
 
-    /// <summary>The server process id of the listening connection, 0 when not connected.</summary>
+    /// <summary>The server process id of the catalog's server's listening connection, 0 when not connected.</summary>
     public int ProcessId => Volatile.Read(ref processId);
 
+    /// <summary>One listening loop per server of the placement map (docs/adr/0066): a tenant's toggles notify on its server.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var pollInterval = TimeSpan.FromMilliseconds(Math.Max(50, options.Value.PollMilliseconds));
+        var loops = new Dictionary<string, Task>(StringComparer.Ordinal)
+        {
+            [TenantServers.Catalog] = ListenToAsync(TenantServers.Catalog, servers.CatalogServer, pollInterval, stoppingToken),
+        };
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var (name, database) in await servers.AllAsync(stoppingToken))
+                {
+                    if (!loops.ContainsKey(name))
+                    {
+                        loops[name] = ListenToAsync(name, database, pollInterval, stoppingToken);
+                    }
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
+            {
+                LogDiscoveryFailed(logger, e);
+            }
+
+            await Task.Delay(pollInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        await Task.WhenAll(loops.Values);
+    }
+
+    private async Task ListenToAsync(string server, PlatformDatabase database, TimeSpan pollInterval, CancellationToken stoppingToken)
+    {
+        var catalog = server == TenantServers.Catalog;
         var retryDelay = TimeSpan.FromMilliseconds(Math.Min(pollInterval.TotalMilliseconds, 500));
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -49,8 +81,12 @@ internal sealed partial class ToggleChangeListener(
 
                 // Whatever changed while nobody listened is unknown: start clean.
                 cache.Clear();
-                Volatile.Write(ref processId, connection.ProcessID);
-                Interlocked.Increment(ref connections);
+                if (catalog)
+                {
+                    Volatile.Write(ref processId, connection.ProcessID);
+                    Interlocked.Increment(ref connections);
+                }
+
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     if (await connection.WaitAsync(pollInterval, stoppingToken))
@@ -58,7 +94,7 @@ internal sealed partial class ToggleChangeListener(
                         continue; // handled by OnNotification
                     }
 
-                    await PollAsync(connection, stoppingToken);
+                    await PollAsync(server, connection, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -67,9 +103,13 @@ internal sealed partial class ToggleChangeListener(
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
             {
-                Volatile.Write(ref processId, 0);
+                if (catalog)
+                {
+                    Volatile.Write(ref processId, 0);
+                }
+
                 cache.Clear();
-                LogListenerDown(logger, e);
+                LogListenerDown(logger, server, e);
                 // Until listening again, changes elsewhere go unheard: retry soon (and clear again once listening).
                 await Task.Delay(retryDelay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
@@ -89,10 +129,10 @@ internal sealed partial class ToggleChangeListener(
         }
     }
 
-    /// <summary>Compares each cached tenant's version with the database's; a difference drops that tenant.</summary>
-    private async Task PollAsync(NpgsqlConnection connection, CancellationToken ct)
+    /// <summary>Compares each cached tenant's version with its server's; a difference drops that tenant.</summary>
+    private async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
     {
-        var cached = cache.Versions();
+        var cached = cache.Versions(server);
         for (var start = 0; start < cached.Count; start += PollBatch)
         {
             var batch = cached.GetRange(start, Math.Min(PollBatch, cached.Count - start));
@@ -134,6 +174,9 @@ internal sealed partial class ToggleChangeListener(
 
     private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature toggle listener lost its connection; cache cleared, reconnecting")]
-    private static partial void LogListenerDown(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature toggle listener lost its connection to server {Server}; cache cleared, reconnecting")]
+    private static partial void LogListenerDown(ILogger logger, string server, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature toggle listener could not read the placement map; it tries again")]
+    private static partial void LogDiscoveryFailed(ILogger logger, Exception exception);
 }

@@ -116,7 +116,7 @@ internal sealed class ToggleFeeds(ToggleFeedReader reader, IOptions<TogglesOptio
     /// No poll: a live listening session loses no notification, and a new one makes every feed re-read (OnListening).
     /// The evaluation cache's own version poll (<see cref="ToggleChangeListener"/>) stays its fallback.
     /// </summary>
-    public Task PollAsync(NpgsqlConnection connection, CancellationToken ct) => Task.CompletedTask;
+    public Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct) => Task.CompletedTask;
 
     public void Dispose()
     {

@@ -60,6 +60,7 @@ public sealed class ModuleBoundaryTests
         ["Monolith.Tenancy.Idempotency.IdempotencyEndpointExtensions"] = "endpoints opt into Idempotency-Key",
         ["Monolith.Tenancy.Resolution.TenantEndpointExtensions"] = "endpoints declare RequireTenant()",
         ["Monolith.Tenancy.PlatformDatabase"] = "platform-schema work of the owner role: audit anchors, job runs, toggle usage",
+        ["Monolith.Tenancy.Placement.TenantServers"] = "per-server work (listeners, due-work passes) visits each server of the placement map",
         ["Monolith.Tenancy.Platform.PlatformEndpointExtensions"] = "RequirePlatformKey() on those endpoints",
         ["Monolith.Tenancy.Notifications.IChangeSubscriber"] = "Access and Toggles drop cached entries on LISTEN/NOTIFY changes",
         ["Monolith.Tenancy.Provisioning.ITenantOwnerSetup"] = "Access creates a new tenant's owner for the provisioner",

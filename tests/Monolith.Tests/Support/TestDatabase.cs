@@ -107,13 +107,15 @@ public sealed class TestDatabase
     }
 
     /// <summary>
-    /// A durable cluster of its own from the machine's binaries, with the two roles and a database, for a test that must
-    /// crash and restart its server. Removed when disposed.
+    /// A cluster of its own from the machine's binaries, with the two roles and a database, for a test that must crash and
+    /// restart its server (durable) or that needs a second server (throwaway settings, as the run's own). Removed when
+    /// disposed.
     /// </summary>
-    public static async Task<PrivateCluster> StartPrivateClusterAsync()
+    public static async Task<PrivateCluster> StartPrivateClusterAsync(bool durable = true)
     {
         var directory = Path.Combine(Path.GetTempPath(), "monolith-test-pg-" + Guid.NewGuid().ToString("N")[..12]);
-        var server = RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "start", directory, "0").Trim().Split('\n')[^1];
+        string[] args = durable ? ["start", directory, "0"] : ["start", directory, "0", "--throwaway"];
+        var server = RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), args).Trim().Split('\n')[^1];
         return new PrivateCluster(directory, await CreateDatabaseAsync(server, "monolith_crash"));
     }
 

@@ -12,6 +12,7 @@ using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Auditing;
 using Monolith.Tests.Customers;
@@ -117,7 +118,7 @@ public sealed class BackupTests(MonolithFixture fixture) : IntegrationTest(fixtu
         var identifier = MonolithFixture.UniqueIdentifier("old");
         await Fixture.ProvisionAsync(identifier);
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        var backups = new TenantBackups(Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<OperatorTrail>(),
+        var backups = new TenantBackups(Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantServers>(), Fixture.Service<TenantCatalog>(), Fixture.Service<OperatorTrail>(),
             Fixture.Service<IOptions<BackupOptions>>(), clock, NullLogger<TenantBackups>.Instance);
         var backup = (await backups.BackUpNowAsync(identifier, TenantBackups.RequestedReason, CancellationToken.None))!;
         var file = Path.Combine(MonolithFactory.BackupDirectory, identifier, $"{backup.Id}.dump");
@@ -224,7 +225,7 @@ public sealed class BackupTests(MonolithFixture fixture) : IntegrationTest(fixtu
         Assert.True(older.Scripts.Count < latest.Scripts.Count);
         var original = MonolithFixture.UniqueIdentifier("older");
         var oldProvisioner = new TenantProvisioner(
-            Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
+            Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantServers>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
             Fixture.Service<TenantContext>(), new TenantScripts(older), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
             Fixture.Service<TenantDatabase>(), Fixture.Service<IOptions<TenancyOptions>>(), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
             ownerSetup: null);

@@ -7,6 +7,7 @@ using Monolith.Migrations;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Support;
 using Npgsql;
@@ -174,7 +175,7 @@ public sealed class MigrationTests(MonolithFixture fixture) : IntegrationTest(fi
     }
 
     private TenantMigrator MigratorWith(MigrationScripts scripts) => new(
-        Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
+        Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantServers>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
         new TenantScripts(scripts), Fixture.Service<OperatorTrail>(), NullLogger<TenantMigrator>.Instance);
 
     /// <summary>Drops the test scripts' traces so later tests see these tenants as they were.</summary>

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using DbUp.Engine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -7,11 +8,11 @@ using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Access;
 using Monolith.Tests.Support;
 using Npgsql;
-using System.Net.Http.Json;
 
 namespace Monolith.Tests.Tenancy;
 
@@ -211,7 +212,7 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
     {
         var options = Fixture.Service<IOptions<TenancyOptions>>().Value;
         return new TenantProvisioner(
-            Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
+            Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantServers>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
             Fixture.Service<TenantContext>(), new TenantScripts(scripts), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(),
             Fixture.Service<TenantDatabase>(), Options.Create(Copy(options, fill)), TimeProvider.System, NullLogger<TenantProvisioner>.Instance,
             Fixture.Factory.Services.GetService(typeof(ITenantOwnerSetup)) as ITenantOwnerSetup);

@@ -8,6 +8,7 @@ using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Operators;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Auditing;
 using Monolith.Tests.Support;
@@ -151,7 +152,7 @@ public sealed class TenantLifecycleTests(MonolithFixture fixture) : IntegrationT
     }
 
     private TenantProvisioner ProvisionerWith(TimeProvider clock) => new(
-        Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
+        Fixture.Service<PlatformDatabase>(), Fixture.Service<TenantServers>(), Fixture.Service<TenantCatalog>(), Fixture.Service<TenantCatalogCache>(),
         Fixture.Service<TenantContext>(), Fixture.Service<TenantScripts>(), Fixture.Service<OperatorTrail>(), Fixture.Service<TenantBackups>(), Fixture.Service<TenantDatabase>(),
         Fixture.Service<IOptions<TenancyOptions>>(), clock, NullLogger<TenantProvisioner>.Instance);
 

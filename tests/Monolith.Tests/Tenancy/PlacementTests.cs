@@ -1,0 +1,320 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Monolith.Tenancy.Backups;
+using Monolith.Tests.Support;
+using Npgsql;
+
+namespace Monolith.Tests.Tenancy;
+
+/// <summary>
+/// Two throwaway PostgreSQL clusters of their own (tenant roles are per cluster, so not the run's shared one): the
+/// catalog's server ("main") and a second one added to the placement map through the platform API (issue 16,
+/// docs/adr/0066).
+/// </summary>
+public sealed class TwoServersFixture : IAsyncLifetime
+{
+    private TestDatabase.PrivateCluster first = null!;
+
+    public TestConnections Catalog => first.Connections;
+
+    public TestDatabase.PrivateCluster Second { get; private set; } = null!;
+
+    public MonolithFactory Factory { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var clusters = await Task.WhenAll(TestDatabase.StartPrivateClusterAsync(durable: false), TestDatabase.StartPrivateClusterAsync(durable: false));
+        (first, Second) = (clusters[0], clusters[1]);
+        Factory = new MonolithFactory(Catalog, new Dictionary<string, string?> { ["Tenancy:MoveGraceSeconds"] = "1" });
+        using var platform = Factory.PlatformClient();
+        var added = await platform.PostAsJsonAsync("/platform/servers",
+            new { name = "second", requestConnection = Second.Connections.App, ownerConnection = Second.Connections.Owner, capacity = 1000 });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        Second.Dispose();
+        first.Dispose();
+    }
+
+    /// <summary>Sets a server's capacity and status through the platform API.</summary>
+    public async Task SetServerAsync(string name, int capacity, string status)
+    {
+        using var platform = Factory.PlatformClient();
+        var response = await platform.PatchAsJsonAsync($"/platform/servers/{name}", new { capacity, status });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>Provisions a tenant on <paramref name="server"/>: every other server is made to have no room first.</summary>
+    public async Task<JsonElement> ProvisionOnAsync(string server, string identifier)
+    {
+        await SetServerAsync("main", server == "main" ? 100_000 : 0, "active");
+        await SetServerAsync("second", server == "second" ? 100_000 : 0, "active");
+        using var platform = Factory.PlatformClient();
+        var created = await platform.PostAsJsonAsync("/platform/tenants",
+            new { identifier, name = identifier, ownerEmail = MonolithFixture.OwnerEmail(identifier), ownerPassword = MonolithFixture.OwnerPassword });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await SetServerAsync("main", 100_000, "active");
+        await SetServerAsync("second", 1000, "active");
+        return await platform.GetFromJsonAsync<JsonElement>($"/platform/tenants/{identifier}");
+    }
+
+    public async Task<HttpClient> OwnerClientAsync(string identifier)
+    {
+        var client = Factory.TenantClient(identifier);
+        var tokens = await Factory.LoginAsync(identifier, MonolithFixture.OwnerEmail(identifier), MonolithFixture.OwnerPassword);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        return client;
+    }
+
+    public static async Task<T?> ScalarAsync<T>(string connectionString, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+
+        return await command.ExecuteScalarAsync() is T value ? value : default;
+    }
+
+    public static Task<bool> SchemaExistsAsync(string connectionString, string identifier) =>
+        ScalarAsync<bool>(connectionString, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", identifier.Replace('-', '_'));
+}
+
+[Trait("Category", Categories.Integration)]
+public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<TwoServersFixture>
+{
+    [Fact]
+    public async Task Servers_are_listed_without_their_passwords_and_bad_ones_are_refused_with_nothing_added()
+    {
+        using var platform = servers.Factory.PlatformClient();
+        var listed = await platform.GetStringAsync("/platform/servers");
+        Assert.Contains("\"second\"", listed, StringComparison.Ordinal);
+        Assert.Contains("\"main\"", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(new NpgsqlConnectionStringBuilder(servers.Second.Connections.App).Password!, listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("password", listed, StringComparison.OrdinalIgnoreCase);
+
+        var app = servers.Second.Connections.App;
+        var owner = servers.Second.Connections.Owner;
+        (object Body, HttpStatusCode Status, string Mentions)[] refused =
+        [
+            (new { name = "Bad_Name", requestConnection = app, ownerConnection = owner, capacity = 10 }, HttpStatusCode.BadRequest, "name"),
+            (new { name = "third", requestConnection = app, ownerConnection = owner }, HttpStatusCode.BadRequest, "capacity"),
+            (new { name = "third", requestConnection = "Host=;;", ownerConnection = owner, capacity = 10 }, HttpStatusCode.BadRequest, "requestConnection"),
+            (new { name = "third", requestConnection = servers.Catalog.App, ownerConnection = servers.Catalog.Owner, capacity = 10 }, HttpStatusCode.BadRequest, "cluster"),
+            (new { name = "third", requestConnection = servers.Second.Connections.Superuser, ownerConnection = owner, capacity = 10 }, HttpStatusCode.BadRequest, "'second'"),
+            (new { name = "second", requestConnection = app, ownerConnection = owner, capacity = 10 }, HttpStatusCode.Conflict, "already"),
+            (new { name = "main", requestConnection = app, ownerConnection = owner, capacity = 10 }, HttpStatusCode.Conflict, "catalog"),
+        ];
+        foreach (var (body, status, mentions) in refused)
+        {
+            var response = await platform.PostAsJsonAsync("/platform/servers", body);
+            Assert.Equal(status, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(mentions, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var servers2 = await platform.GetFromJsonAsync<JsonElement>("/platform/servers");
+        Assert.Equal(["main", "second"], servers2.EnumerateArray().Select(s => s.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(HttpStatusCode.BadRequest,
+            (await platform.PatchAsJsonAsync("/platform/servers/second", new { status = "gone" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound,
+            (await platform.PatchAsJsonAsync("/platform/servers/nowhere", new { capacity = 1 })).StatusCode);
+    }
+
+    [Fact]
+    public async Task New_tenants_go_to_the_server_with_the_most_room_and_each_request_reaches_its_own_server()
+    {
+        var far = MonolithFixture.UniqueIdentifier("far");
+        var near = MonolithFixture.UniqueIdentifier("near");
+        Assert.Equal("second", (await servers.ProvisionOnAsync("second", far)).GetProperty("server").GetString());
+        Assert.Equal("main", (await servers.ProvisionOnAsync("main", near)).GetProperty("server").GetString());
+
+        Assert.True(await TwoServersFixture.SchemaExistsAsync(servers.Second.Connections.Superuser, far));
+        Assert.False(await TwoServersFixture.SchemaExistsAsync(servers.Catalog.Superuser, far));
+        Assert.True(await TwoServersFixture.SchemaExistsAsync(servers.Catalog.Superuser, near));
+        Assert.False(await TwoServersFixture.SchemaExistsAsync(servers.Second.Connections.Superuser, near));
+
+        foreach (var (tenant, home) in new[] { (far, servers.Second.Connections.Superuser), (near, servers.Catalog.Superuser) })
+        {
+            using var client = await servers.OwnerClientAsync(tenant);
+            var created = await client.PostAsJsonAsync("/customers", new { name = "Placed", email = $"placed@{tenant}.test", projects = new[] { new { name = "P" } } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var page = await client.GetFromJsonAsync<JsonElement>("/customers");
+            Assert.Single(page.GetProperty("items").EnumerateArray());
+            Assert.Equal(1L, await TwoServersFixture.ScalarAsync<long>(home,
+                $"SELECT count(*) FROM \"{tenant.Replace('-', '_')}\".customers WHERE email = $1", $"placed@{tenant}.test"));
+            var verified = await client.GetFromJsonAsync<JsonElement>("/audit-events/verify");
+            Assert.True(verified.GetProperty("valid").GetBoolean());
+        }
+
+        // A token of one is refused by the other, wherever each lives.
+        using var crossing = await servers.OwnerClientAsync(far);
+        crossing.DefaultRequestHeaders.Remove("X-Tenant");
+        crossing.DefaultRequestHeaders.Add("X-Tenant", near);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await crossing.GetAsync("/customers")).StatusCode);
+
+        // The tenant on the second server is backed up from there, and its copy of the catalog row is there for its trail.
+        var backup = await servers.Factory.Services.GetRequiredService<TenantBackups>().BackUpNowAsync(far, TenantBackups.RequestedReason, CancellationToken.None);
+        Assert.Equal("completed", backup!.Status);
+        Assert.Equal(1L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            "SELECT count(*) FROM platform.tenants WHERE identifier = $1 AND status = 'active'", far));
+
+        // Suspending reaches the copy too; the request is refused like any suspended tenant's.
+        using var signedIn = await servers.OwnerClientAsync(far);
+        using var platform = servers.Factory.PlatformClient();
+        Assert.Equal(HttpStatusCode.OK, (await platform.PostAsync($"/platform/tenants/{far}/suspend", null)).StatusCode);
+        Assert.Equal("suspended", await TwoServersFixture.ScalarAsync<string>(servers.Second.Connections.Superuser,
+            "SELECT status FROM platform.tenants WHERE identifier = $1", far));
+        Assert.Equal(HttpStatusCode.Forbidden, (await signedIn.GetAsync("/customers")).StatusCode);
+
+        // Purged from its own server, copy and all.
+        Assert.Equal(HttpStatusCode.NoContent, (await platform.DeleteAsync($"/platform/tenants/{far}?purge=true&archive=false")).StatusCode);
+        Assert.False(await TwoServersFixture.SchemaExistsAsync(servers.Second.Connections.Superuser, far));
+        Assert.Equal(0L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            "SELECT count(*) FROM platform.tenants WHERE identifier = $1", far));
+    }
+
+    [Fact]
+    public async Task A_move_under_concurrent_writes_loses_no_acknowledged_write_and_the_tenant_keeps_its_identity_users_tokens_and_trail()
+    {
+        var mover = MonolithFixture.UniqueIdentifier("mover");
+        await servers.ProvisionOnAsync("main", mover);
+        using var owner = await servers.OwnerClientAsync(mover);
+
+        var acknowledged = new ConcurrentBag<string>();
+        var answers = new ConcurrentBag<(HttpStatusCode Status, bool RetryAfter, string Body)>();
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var email = $"w{w}-{i}@{mover}.test";
+                var response = await owner.PostAsJsonAsync("/customers", new { name = $"w{w}-{i}", email, projects = new[] { new { name = "P" } } });
+                answers.Add((response.StatusCode, response.Headers.RetryAfter is not null, await response.Content.ReadAsStringAsync()));
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    acknowledged.Add(email);
+                }
+            }
+        })).ToArray();
+
+        await WaitUntilAsync(() => acknowledged.Count >= 15);
+        using var platform = servers.Factory.PlatformClient();
+        var moved = await platform.PostAsJsonAsync($"/platform/tenants/{mover}/move", new { to = "second" });
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        var outcome = await moved.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("second", outcome.GetProperty("tenant").GetProperty("server").GetString());
+        Assert.Equal("main", outcome.GetProperty("from").GetString());
+        var afterMove = acknowledged.Count;
+        await WaitUntilAsync(() => acknowledged.Count >= afterMove + 15);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        Assert.All(answers, a => Assert.Contains(a.Status, new[] { HttpStatusCode.Created, HttpStatusCode.ServiceUnavailable }));
+        Assert.All(answers.Where(a => a.Status == HttpStatusCode.ServiceUnavailable), a =>
+        {
+            Assert.True(a.RetryAfter);
+            Assert.Contains("tenant-busy", a.Body, StringComparison.Ordinal);
+        });
+
+        var schema = mover.Replace('-', '_');
+        await using (var target = new NpgsqlConnection(servers.Second.Connections.Superuser))
+        {
+            await target.OpenAsync();
+            await using var command = new NpgsqlCommand($"SELECT email FROM \"{schema}\".customers", target);
+            var stored = new HashSet<string>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                stored.Add(reader.GetString(0));
+            }
+
+            Assert.DoesNotContain(acknowledged, email => !stored.Contains(email));
+        }
+
+        // The old copy is gone once the hosts have followed; the identifier, the user and the token from before still work.
+        await WaitUntilAsync(async () => !await TwoServersFixture.SchemaExistsAsync(servers.Catalog.Superuser, mover));
+        Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync("/customers")).StatusCode);
+        using var again = await servers.OwnerClientAsync(mover);
+        Assert.True((await again.GetFromJsonAsync<JsonElement>("/audit-events/verify")).GetProperty("valid").GetBoolean());
+        Assert.Equal(1L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            "SELECT count(*) FROM platform.audit_anchors a JOIN platform.tenants t ON t.id = a.tenant_id WHERE t.identifier = $1", mover));
+
+        // And back: from a server of the map to the catalog's, leaving nothing behind there.
+        var back = await platform.PostAsJsonAsync($"/platform/tenants/{mover}/move", new { to = "main" });
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+        await WaitUntilAsync(async () => !await TwoServersFixture.SchemaExistsAsync(servers.Second.Connections.Superuser, mover));
+        Assert.Equal(0L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            "SELECT count(*) FROM platform.tenants WHERE identifier = $1", mover));
+        Assert.True((await again.GetFromJsonAsync<JsonElement>("/audit-events/verify")).GetProperty("valid").GetBoolean());
+        Assert.Equal(acknowledged.Count + 0L, await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser,
+            $"SELECT count(*) FROM \"{schema}\".customers"));
+
+        var trail = await platform.GetFromJsonAsync<JsonElement>($"/platform/audit-events?tenant={mover}&action=tenant.move");
+        Assert.Equal(2, trail.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_move_that_fails_or_is_refused_leaves_the_tenant_where_it_was_and_writable()
+    {
+        var stay = MonolithFixture.UniqueIdentifier("stay");
+        var tenant = await servers.ProvisionOnAsync("main", stay);
+        using var platform = servers.Factory.PlatformClient();
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await platform.PostAsJsonAsync($"/platform/tenants/{stay}/move", new { to = "nowhere" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await platform.PostAsJsonAsync($"/platform/tenants/{stay}/move", new { to = "main" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await platform.PostAsJsonAsync($"/platform/tenants/{stay}/move", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await platform.PostAsJsonAsync("/platform/tenants/no-such-tenant/move", new { to = "second" })).StatusCode);
+        await servers.SetServerAsync("second", 1000, "draining");
+        Assert.Equal(HttpStatusCode.BadRequest, (await platform.PostAsJsonAsync($"/platform/tenants/{stay}/move", new { to = "second" })).StatusCode);
+        await servers.SetServerAsync("second", 1000, "active");
+
+        // The target already has a role of that name: the copy fails there, and nothing of it stays.
+        var role = tenant.GetProperty("id").GetGuid().ToString("N");
+        var roleName = await TwoServersFixture.ScalarAsync<string>(servers.Catalog.Superuser,
+            "SELECT role_name FROM platform.tenants WHERE identifier = $1", stay);
+        Assert.Contains(role, roleName!, StringComparison.Ordinal);
+        await TwoServersFixture.ScalarAsync<object>(servers.Second.Connections.Superuser, $"CREATE ROLE \"{roleName}\" NOLOGIN");
+        try
+        {
+            var failed = await platform.PostAsJsonAsync($"/platform/tenants/{stay}/move", new { to = "second" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+            Assert.Contains("move-failed", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await TwoServersFixture.ScalarAsync<object>(servers.Second.Connections.Superuser, $"DROP ROLE \"{roleName}\"");
+        }
+
+        var after = await platform.GetFromJsonAsync<JsonElement>($"/platform/tenants/{stay}");
+        Assert.Equal("main", after.GetProperty("server").GetString());
+        Assert.Equal(JsonValueKind.Null, after.GetProperty("movingTo").ValueKind);
+        Assert.False(await TwoServersFixture.SchemaExistsAsync(servers.Second.Connections.Superuser, stay));
+        using var client = await servers.OwnerClientAsync(stay);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/customers", new { name = "Still", email = $"still@{stay}.test", projects = new[] { new { name = "P" } } })).StatusCode);
+        var trail = await platform.GetFromJsonAsync<JsonElement>($"/platform/audit-events?tenant={stay}&action=tenant.move");
+        Assert.All(trail.GetProperty("items").EnumerateArray(), e => Assert.Equal("failed", e.GetProperty("outcome").GetString()));
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "the condition did not hold within a minute");
+            await Task.Delay(50);
+        }
+    }
+}
