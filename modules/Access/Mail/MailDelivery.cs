@@ -45,9 +45,6 @@ internal sealed partial class MailDelivery(
     /// <summary>Tenants leased by one platform statement; a run leases again until none is due.</summary>
     private const int TenantsPerClaim = 10;
 
-    /// <summary>Platform claims per run, so one run ends even when a tenant keeps becoming due.</summary>
-    private const int MaxClaimsPerRun = 100;
-
     /// <summary>Batches per tenant per visit; a tenant with more mail stays due and is visited again.</summary>
     private const int MaxBatchesPerVisit = 20;
 
@@ -100,7 +97,9 @@ internal sealed partial class MailDelivery(
     private async Task<int> DeliverDueTenantsAsync(CancellationToken ct)
     {
         var sent = 0;
-        for (var claim = 0; claim < MaxClaimsPerRun; claim++)
+        // A bounded number of claims, so one run ends even when a tenant keeps becoming due.
+        var claims = Math.Max(1, (Options.TenantsPerRun + TenantsPerClaim - 1) / TenantsPerClaim);
+        for (var claim = 0; claim < claims; claim++)
         {
             var due = await LeaseDueTenantsAsync(ct);
             if (due.Count == 0)

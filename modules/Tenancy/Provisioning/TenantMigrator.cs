@@ -111,7 +111,18 @@ public sealed partial class TenantMigrator
         Func<TenantMigrationProgress, Task>? onProgress,
         CancellationToken ct)
     {
-        var tenants = await catalog.ListWithSchemaAsync(ct);
+        var results = await MigrateAsync(await catalog.ListWithSchemaAsync(ct), parallelism, onProgress, ct);
+        await RecordAsync(results, ct);
+        return results;
+    }
+
+    /// <summary>The tenants given (a batch of a migration job), with no operator-trail record: the caller records its run.</summary>
+    internal async Task<IReadOnlyList<TenantMigrationProgress>> MigrateAsync(
+        IReadOnlyList<TenantInfo> tenants,
+        int parallelism,
+        Func<TenantMigrationProgress, Task>? onProgress,
+        CancellationToken ct)
+    {
         var results = new List<TenantMigrationProgress>();
         await Parallel.ForEachAsync(
             tenants,
@@ -129,16 +140,23 @@ public sealed partial class TenantMigrator
                     await onProgress(progress);
                 }
             });
-        await RecordAsync(results, ct);
         return results;
     }
 
     /// <summary>One operator-trail record per run (the per-tenant effects commit on their own, tenant by tenant).</summary>
-    private async Task RecordAsync(IReadOnlyList<TenantMigrationProgress> results, CancellationToken ct)
+    private Task RecordAsync(IReadOnlyList<TenantMigrationProgress> results, CancellationToken ct) =>
+        RecordRunAsync(
+            results.Count(r => r.State == TenantMigrationState.Migrated),
+            results.Count(r => r.State == TenantMigrationState.Current),
+            results.Where(r => r.State == TenantMigrationState.Failed).Select(r => r.Identifier).ToList(),
+            ct);
+
+    /// <summary>The operator-trail record of a whole run, from its counts (a migration job adds up its batches).</summary>
+    internal async Task RecordRunAsync(int migrated, int current, IReadOnlyList<string> failedTenants, CancellationToken ct)
     {
-        var failed = results.Where(r => r.State == TenantMigrationState.Failed).Select(r => r.Identifier).Order(StringComparer.Ordinal).ToList();
-        var detail = $"to {LatestVersion}: {results.Count(r => r.State == TenantMigrationState.Migrated)} migrated, " +
-            $"{results.Count(r => r.State == TenantMigrationState.Current)} current, {failed.Count} failed" +
+        var failed = failedTenants.Order(StringComparer.Ordinal).ToList();
+        var detail = $"to {LatestVersion}: {migrated} migrated, " +
+            $"{current} current, {failed.Count} failed" +
             (failed.Count == 0 ? string.Empty : $" ({string.Join(", ", failed.Take(20))}{(failed.Count > 20 ? ", …" : string.Empty)})");
         if (failed.Count > 0)
         {

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Hangfire;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
@@ -26,13 +27,11 @@ internal sealed partial class ToggleScheduler(
     TenantContext tenants,
     TogglesDatabase database,
     ToggleCache cache,
+    IOptions<TogglesOptions> options,
     ILogger<ToggleScheduler> logger)
 {
     public const string ActorName = "toggle-scheduler";
     public const string RecurringId = "toggle-schedules";
-
-    /// <summary>Tenants taken per run; the rest are due at the next run.</summary>
-    private const int TenantsPerRun = 500;
 
     /// <summary>How long a tenant that is not live (deleted, in its grace period) waits before it is looked at again.</summary>
     private static readonly TimeSpan NotLivePostponement = TimeSpan.FromHours(1);
@@ -52,7 +51,7 @@ internal sealed partial class ToggleScheduler(
             WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
             """, connection, transaction))
         {
-            command.Parameters.AddWithValue(TenantsPerRun);
+            command.Parameters.AddWithValue(Math.Max(1, options.Value.ScheduleTenantsPerRun));
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
