@@ -51,6 +51,9 @@ public sealed partial class TenantMigrator
 
     public string? LatestVersion => scripts.Value.LatestVersion;
 
+    /// <summary>Existing schemas through <see cref="TenantJournal"/> (the default); false: through DbUp, as before (the bench compares).</summary>
+    internal bool ReadJournalDirectly { get; init; } = true;
+
     /// <summary>
     /// Applies the platform scripts under a database-wide advisory lock: several hosts (and the CLI) starting at
     /// once on one database would otherwise race on the same CREATE statements.
@@ -181,17 +184,21 @@ public sealed partial class TenantMigrator
         {
             try
             {
-                await using var lockConnection = await database.OpenConnectionAsync(ct);
-                await TenantLocks.AcquireAsync(lockConnection, tenant.Identifier, ct);
-                MigrationOutcome outcome;
+                await using var connection = await database.OpenConnectionAsync(ct);
+                await TenantLocks.AcquireAsync(connection, tenant.Identifier, ct);
+                MigrationOutcome? outcome;
                 try
                 {
-                    outcome = await Task.Run(
+                    // On the connection that holds the lock; DbUp only for a schema without a journal (it makes one).
+                    outcome = ReadJournalDirectly
+                        ? await TenantJournal.MigrateAsync(connection, tenant.SchemaName, tenant.RoleName, scripts.Value, ct)
+                        : null;
+                    outcome ??= await Task.Run(
                         () => DbUpRunner.MigrateTenant(database.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
                 }
                 finally
                 {
-                    await TenantLocks.ReleaseAsync(lockConnection, tenant.Identifier);
+                    await TenantLocks.ReleaseAsync(connection, tenant.Identifier);
                 }
 
                 if (outcome.Succeeded)
