@@ -46,6 +46,7 @@ public static class AuditingModule
     public static IHostApplicationBuilder AddAuditing(this IHostApplicationBuilder builder)
     {
         builder.Services.AddAuditingCore(builder.Configuration);
+        builder.Services.AddSingleton<RetentionPasses>();
         builder.Services.AddTransient<RetentionJobs>();
         builder.Services.AddSingleton<IRecurringJobSchedule, AuditingRecurringJobs>();
         builder.Services.AddSingleton<SharedKernel.Telemetry.ITelemetrySource, AnchoringLagGauge>();

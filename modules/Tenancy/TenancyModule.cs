@@ -1,3 +1,4 @@
+using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -71,7 +72,8 @@ public static class TenancyModule
         services.AddSingleton<ITenantDirectory, TenantDirectory>();
         services.AddSingleton(sp => new TenantPurge(
             sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<TenantProvisioner>(), sp.GetRequiredService<TenantBackups>(),
-            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<PlatformDatabase>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TenancyOptions>>(),
+            sp.GetService<IBackgroundJobClient>()));
         services.AddSingleton<ITenantSettings, TenantSettingsReader>();
         services.TryAddScoped<InProcessEvents>();
         services.AddSingleton<IMigrationRuns, MigrationRuns>();

@@ -45,6 +45,12 @@ public sealed class TenancyOptions
     /// <summary>How many tenant schemas "migrate" works on at once.</summary>
     public int MigrationParallelism { get; set; } = 4;
 
+    /// <summary>Tenants one pass of a migration job takes (per host instance running it); the job then goes on with a new pass.</summary>
+    public int MigrationBatchSize { get; set; } = 500;
+
+    /// <summary>Deleted tenants one run of the purge job purges (each with a final backup); the rest go to the next run.</summary>
+    public int PurgeBatchSize { get; set; } = 20;
+
     /// <summary>Apply the platform scripts when the host starts (cheap when current).</summary>
     public bool MigratePlatformOnStartup { get; set; } = true;
 

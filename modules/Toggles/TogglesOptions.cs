@@ -13,6 +13,9 @@ public sealed class TogglesOptions
     /// <summary>How often the recurring job (one for all instances) applies due scheduled changes: a change is late by about this much.</summary>
     public int ScheduleSeconds { get; set; } = 10;
 
+    /// <summary>Tenants with due scheduled changes one run of that job takes (the rest are taken by the next run).</summary>
+    public int ScheduleTenantsPerRun { get; set; } = 500;
+
     /// <summary>Pending scheduled changes allowed per toggle.</summary>
     public int MaxSchedulesPerToggle { get; set; } = 100;
 

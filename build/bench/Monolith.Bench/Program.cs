@@ -15,6 +15,7 @@ internal static class BenchProgram
         ["provision-ab", var urls, var key, var count, var parallel, var rounds] =>
             await ProvisioningBench.CompareAsync([.. urls.Split(',').Select(u => new Uri(u))], key, int.Parse(count), int.Parse(parallel), int.Parse(rounds)),
         ["migrate", var connectionString, var parallel] => await MigrationBench.RunAsync(connectionString, int.Parse(parallel)),
+        ["migrate-ab", var connectionString, var parallel, var rounds] => await MigrationBench.CompareAsync(connectionString, int.Parse(parallel), int.Parse(rounds)),
         ["provision-phases", var connectionString, var count] => await ProvisioningPhasesBench.RunAsync(connectionString, int.Parse(count)),
         ["hash-cost", var count] => HttpBench.HashCost(int.Parse(count)),
         ["login", var url, var tenant, var email, var count] => await HttpBench.LoginAsync(new Uri(url), tenant, email, int.Parse(count)),
@@ -41,7 +42,7 @@ internal static class BenchProgram
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | provision-ab URL,URL,... PLATFORM_KEY COUNT PARALLEL ROUNDS | migrate CONNECTION_STRING PARALLEL" +
+        Console.Error.WriteLine("usage: Monolith.Bench host --urls URL | provision URL PLATFORM_KEY COUNT PARALLEL | provision-ab URL,URL,... PLATFORM_KEY COUNT PARALLEL ROUNDS | migrate CONNECTION_STRING PARALLEL | migrate-ab CONNECTION_STRING PARALLEL ROUNDS" +
             " | login-load URL TENANT EMAIL SECONDS CONCURRENCY SAMPLE_CONNECTION_STRING ROLE PROBE_TOKEN | backend-cpu CONNECTION_STRING BLOCK BLOCKS LABEL=SCHEMA... | backend-memory SUPERUSER_CONNECTION_STRING OWNER_CONNECTION_STRING COUNT PARALLEL | logsink CONNECTION_STRING EVENTS | audit-writer URL TENANT TOKEN SECONDS OUT CONCURRENCY | toggles CONNECTION_STRING TENANT PROJECT_ID | mail APP OWNER MAILS TENANTS LATENCY_MAILS | ef-model");
         return 2;
     }

@@ -12,6 +12,7 @@ using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Access.Mail;
@@ -30,7 +31,7 @@ namespace Monolith.Access.Mail;
 /// </para>
 /// </summary>
 internal sealed partial class MailDelivery(
-    PlatformDatabase platform,
+    TenantServers servers,
     ITenantDirectory directory,
     TenantContext tenants,
     TenantDatabase database,
@@ -44,9 +45,6 @@ internal sealed partial class MailDelivery(
 
     /// <summary>Tenants leased by one platform statement; a run leases again until none is due.</summary>
     private const int TenantsPerClaim = 10;
-
-    /// <summary>Platform claims per run, so one run ends even when a tenant keeps becoming due.</summary>
-    private const int MaxClaimsPerRun = 100;
 
     /// <summary>Batches per tenant per visit; a tenant with more mail stays due and is visited again.</summary>
     private const int MaxBatchesPerVisit = 20;
@@ -84,7 +82,11 @@ internal sealed partial class MailDelivery(
             try
             {
                 Interlocked.Exchange(ref runAgain, 0);
-                sent += await DeliverDueTenantsAsync(ct);
+                // Each server keeps the due rows of its own tenants (docs/adr/0066).
+                foreach (var (_, server) in await servers.AllAsync(ct))
+                {
+                    sent += await DeliverDueTenantsAsync(server, ct);
+                }
             }
             finally
             {
@@ -97,12 +99,14 @@ internal sealed partial class MailDelivery(
 
     public void Dispose() => gate.Dispose();
 
-    private async Task<int> DeliverDueTenantsAsync(CancellationToken ct)
+    private async Task<int> DeliverDueTenantsAsync(PlatformDatabase server, CancellationToken ct)
     {
         var sent = 0;
-        for (var claim = 0; claim < MaxClaimsPerRun; claim++)
+        // A bounded number of claims, so one run ends even when a tenant keeps becoming due.
+        var claims = Math.Max(1, (Options.TenantsPerRun + TenantsPerClaim - 1) / TenantsPerClaim);
+        for (var claim = 0; claim < claims; claim++)
         {
-            var due = await LeaseDueTenantsAsync(ct);
+            var due = await LeaseDueTenantsAsync(server, ct);
             if (due.Count == 0)
             {
                 break;
@@ -112,7 +116,7 @@ internal sealed partial class MailDelivery(
             {
                 if (await LiveTenantAsync(tenantId, ct) is not { } tenant)
                 {
-                    await MoveAsync(tenantId, lease, DateTime.UtcNow + NotLivePostponement, ct);
+                    await MoveAsync(server, tenantId, lease, DateTime.UtcNow + NotLivePostponement, ct);
                     continue;
                 }
 
@@ -120,12 +124,12 @@ internal sealed partial class MailDelivery(
                 {
                     var (delivered, next) = await DeliverTenantAsync(tenant, ct);
                     sent += delivered;
-                    await MoveAsync(tenantId, lease, next, ct);
+                    await MoveAsync(server, tenantId, lease, next, ct);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
                 {
                     // Not migrated to the outbox script yet: nothing can be queued there.
-                    await MoveAsync(tenantId, lease, null, ct);
+                    await MoveAsync(server, tenantId, lease, null, ct);
                 }
                 catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
                 {
@@ -139,7 +143,8 @@ internal sealed partial class MailDelivery(
     }
 
     /// <summary>Due tenants, each leased (its due time moved to the end of the lease) in one short statement.</summary>
-    private Task<List<(Guid Tenant, DateTime Lease)>> LeaseDueTenantsAsync(CancellationToken ct) => OnPlatformAsync(
+    private Task<List<(Guid Tenant, DateTime Lease)>> LeaseDueTenantsAsync(PlatformDatabase server, CancellationToken ct) => OnPlatformAsync(
+        server,
         """
         UPDATE platform.mail_due d SET due_at = now() + make_interval(secs => $2)
         WHERE d.tenant_id IN (
@@ -162,7 +167,8 @@ internal sealed partial class MailDelivery(
         ct);
 
     /// <summary>The tenant's row to its next due mail, or gone — only while it holds this run's lease.</summary>
-    private Task<int> MoveAsync(Guid tenantId, DateTime lease, DateTime? next, CancellationToken ct) => OnPlatformAsync(
+    private static Task<int> MoveAsync(PlatformDatabase server, Guid tenantId, DateTime lease, DateTime? next, CancellationToken ct) => OnPlatformAsync(
+        server,
         next is null
             ? "DELETE FROM platform.mail_due WHERE tenant_id = $1 AND due_at = $2"
             : "UPDATE platform.mail_due SET due_at = $3 WHERE tenant_id = $1 AND due_at = $2",
@@ -184,9 +190,9 @@ internal sealed partial class MailDelivery(
     /// tenant, <see cref="BeginBookkeepingAsync"/>): after a crash of the database server the row is as it was a moment
     /// before — due earlier (a lost lease or removal), or at the end of a lease (a lost move): late by at most the lease.
     /// </summary>
-    private async Task<T> OnPlatformAsync<T>(string sql, Func<NpgsqlCommand, Task<T>> execute, CancellationToken ct)
+    private static async Task<T> OnPlatformAsync<T>(PlatformDatabase server, string sql, Func<NpgsqlCommand, Task<T>> execute, CancellationToken ct)
     {
-        await using var connection = await platform.DataSource.OpenConnectionAsync(ct);
+        await using var connection = await server.DataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit TO off", connection, transaction))
         {

@@ -37,6 +37,9 @@ public sealed class MailOptions
     /// <summary>Mails claimed at once in one tenant (and sent over one SMTP connection).</summary>
     public int BatchSize { get; set; } = 50;
 
+    /// <summary>Tenants one delivery run (on one instance) visits at most; tenants still due wait for the next run.</summary>
+    public int TenantsPerRun { get; set; } = 1000;
+
     /// <summary>
     /// How long a claimed mail is held by the instance sending it. After a crash it is sent again once this is over (the
     /// one duplicate at-least-once allows); an instance stops sending a batch when half of it has passed.

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Auditing.Retention;
@@ -12,7 +13,7 @@ namespace Monolith.Auditing.Retention;
 /// backwards, and the anchor (the hash of the last record removed) keeps the rest verifiable. Each batch commits
 /// with its anchor, so a run that dies midway leaves a consistent trail and the next run simply continues.
 /// </summary>
-internal sealed class AuditRetentionTask(PlatformDatabase database, IOptions<TenancyOptions> tenancy, IOptions<RetentionOptions> options)
+internal sealed class AuditRetentionTask(TenantServers servers, IOptions<TenancyOptions> tenancy, IOptions<RetentionOptions> options)
     : IRetentionTask
 {
     public const string TaskName = "audit";
@@ -27,6 +28,7 @@ internal sealed class AuditRetentionTask(PlatformDatabase database, IOptions<Ten
         var days = tenant.AuditRetentionDays ?? tenancy.Value.DefaultAuditRetentionDays;
         var cutoff = now.ToUniversalTime().AddDays(-days);
         var schema = Quote(tenant.SchemaName);
+        var database = await servers.ForAsync(tenant, ct);
 
         if (dryRun)
         {

@@ -13,4 +13,10 @@ public sealed class RetentionOptions
 
     /// <summary>Audit records removed per transaction: small enough that writers are never held up.</summary>
     public int AuditBatchSize { get; set; } = 5000;
+
+    /// <summary>Tenants one batch of the daily pass works on (one Hangfire job, on one instance); the next batch is another job.</summary>
+    public int TenantsPerBatch { get; set; } = 100;
+
+    /// <summary>Runs a failing tenant gets within one daily pass before the pass gives it up (and ends as failed).</summary>
+    public int AttemptsPerPass { get; set; } = 3;
 }

@@ -80,7 +80,11 @@ public sealed partial class RetentionRunner(
     }
 
     /// <summary>Every task for one tenant. Throws when a task fails (after recording it), so a job is retried.</summary>
-    public async Task<RetentionRunResult> RunTenantAsync(TenantInfo tenant, bool dryRun, string source, string? jobId, CancellationToken ct)
+    public Task<RetentionRunResult> RunTenantAsync(TenantInfo tenant, bool dryRun, string source, string? jobId, CancellationToken ct) =>
+        RunTenantAsync(tenant, dryRun, source, jobId, passId: null, ct);
+
+    /// <summary>As <see cref="RunTenantAsync(TenantInfo, bool, string, string?, CancellationToken)"/>, recorded as part of a pass.</summary>
+    internal async Task<RetentionRunResult> RunTenantAsync(TenantInfo tenant, bool dryRun, string source, string? jobId, Guid? passId, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using var connection = await database.OpenConnectionAsync(ct);
@@ -88,7 +92,7 @@ public sealed partial class RetentionRunner(
         if (!await TryLockAsync(connection, lockName, ct))
         {
             LogSkipped(logger, tenant.Identifier);
-            return await RecordSkippedAsync(tenant.Identifier, dryRun, source, jobId, ct);
+            return await RecordSkippedAsync(tenant.Identifier, dryRun, source, jobId, ct, passId);
         }
 
         try
@@ -100,7 +104,7 @@ public sealed partial class RetentionRunner(
                 {
                     outcomes.Add(await task.RunForTenantAsync(tenant, now, dryRun, ct));
                 }
-            }, ct);
+            }, ct, passId);
         }
         finally
         {
@@ -109,9 +113,9 @@ public sealed partial class RetentionRunner(
     }
 
     private async Task<RetentionRunResult> RecordAsync(
-        string? tenant, bool dryRun, string source, string? jobId, Func<List<RetentionOutcome>, Task> work, CancellationToken ct)
+        string? tenant, bool dryRun, string source, string? jobId, Func<List<RetentionOutcome>, Task> work, CancellationToken ct, Guid? passId = null)
     {
-        var result = await RunRecordedAsync(tenant, dryRun, source, jobId, work, ct);
+        var result = await RunRecordedAsync(tenant, dryRun, source, jobId, work, passId, ct);
         var tenantId = tenant is null ? null : (await directory.FindAsync(tenant, ct))?.Id;
         var detail = (dryRun ? "dry run: " : "") + (result.Outcomes.Count == 0
             ? "nothing to do"
@@ -121,17 +125,18 @@ public sealed partial class RetentionRunner(
     }
 
     private async Task<RetentionRunResult> RunRecordedAsync(
-        string? tenant, bool dryRun, string source, string? jobId, Func<List<RetentionOutcome>, Task> work, CancellationToken ct)
+        string? tenant, bool dryRun, string source, string? jobId, Func<List<RetentionOutcome>, Task> work, Guid? passId, CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
         await using (var insert = database.DataSource.CreateCommand(
-            "INSERT INTO platform.retention_runs (id, source, tenant, dry_run, status, job_id) VALUES ($1, $2, $3, $4, 'running', $5)"))
+            "INSERT INTO platform.retention_runs (id, source, tenant, dry_run, status, job_id, pass_id) VALUES ($1, $2, $3, $4, 'running', $5, $6)"))
         {
             insert.Parameters.AddWithValue(id);
             insert.Parameters.AddWithValue(source);
             insert.Parameters.AddWithValue((object?)tenant ?? DBNull.Value);
             insert.Parameters.AddWithValue(dryRun);
             insert.Parameters.AddWithValue((object?)jobId ?? DBNull.Value);
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)passId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -149,6 +154,12 @@ public sealed partial class RetentionRunner(
             await trail.RecordAsync(PlatformOperations.RetentionRun, tenant, null, succeeded: false, $"{(dryRun ? "dry run " : "")}failed: {error}", CancellationToken.None);
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            // A shutdown: what committed stays (every task removes in committed batches); the run is not left "running".
+            await FinishAsync(id, "failed", outcomes, "interrupted", CancellationToken.None);
+            throw;
+        }
 
         await FinishAsync(id, "succeeded", outcomes, null, ct);
         foreach (var outcome in outcomes)
@@ -159,18 +170,20 @@ public sealed partial class RetentionRunner(
         return new RetentionRunResult(tenant, RetentionRunStatus.Succeeded, outcomes, null);
     }
 
-    private async Task<RetentionRunResult> RecordSkippedAsync(string? tenant, bool dryRun, string source, string? jobId, CancellationToken ct)
+    private async Task<RetentionRunResult> RecordSkippedAsync(
+        string? tenant, bool dryRun, string source, string? jobId, CancellationToken ct, Guid? passId = null)
     {
         await using var insert = database.DataSource.CreateCommand(
             """
-            INSERT INTO platform.retention_runs (id, source, tenant, dry_run, status, job_id, error, finished_at)
-            VALUES ($1, $2, $3, $4, 'skipped', $5, 'another retention run holds this tenant', now())
+            INSERT INTO platform.retention_runs (id, source, tenant, dry_run, status, job_id, error, finished_at, pass_id)
+            VALUES ($1, $2, $3, $4, 'skipped', $5, 'another retention run holds this tenant', now(), $6)
             """);
         insert.Parameters.AddWithValue(Guid.CreateVersion7());
         insert.Parameters.AddWithValue(source);
         insert.Parameters.AddWithValue((object?)tenant ?? DBNull.Value);
         insert.Parameters.AddWithValue(dryRun);
         insert.Parameters.AddWithValue((object?)jobId ?? DBNull.Value);
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)passId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         await insert.ExecuteNonQueryAsync(ct);
         await trail.RecordAsync(PlatformOperations.RetentionRun, tenant, null, succeeded: false, "skipped: another retention run holds this tenant", ct);
         return new RetentionRunResult(tenant, RetentionRunStatus.Skipped, [], "another retention run holds this tenant");

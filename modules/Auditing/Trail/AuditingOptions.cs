@@ -12,6 +12,9 @@ public sealed class AuditingOptions
     /// </summary>
     public int AnchorSeconds { get; set; } = 60;
 
+    /// <summary>Tenants the anchoring job visits per statement (one short transaction each), so a pass over 10,000 tenants holds no long transaction.</summary>
+    public int AnchorBatchSize { get; set; } = 500;
+
     /// <summary>Records verify checks per statement (one snapshot for all of them): memory stays flat in the trail's length.</summary>
     public int VerifyBatchSize { get; set; } = 10_000;
 

@@ -52,16 +52,35 @@ internal sealed class TenantCatalog(PlatformDatabase database, TenantServers ser
         return await ReadAllAsync(command, ct);
     }
 
+    /// <summary>
+    /// The next tenants (by identifier) with a schema that migration job <paramref name="jobId"/> has not reported on: what its
+    /// next pass works on.
+    /// </summary>
+    public async Task<IReadOnlyList<TenantInfo>> ListUnreportedByMigrationJobAsync(Guid jobId, int limit, CancellationToken ct)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            $"""
+             SELECT {Columns} FROM platform.tenants t
+             WHERE status IN ('active', 'suspended', 'deleted')
+               AND NOT EXISTS (SELECT 1 FROM platform.migration_job_tenants j WHERE j.job_id = $1 AND j.identifier = t.identifier)
+             ORDER BY identifier LIMIT $2
+             """);
+        command.Parameters.AddWithValue(jobId);
+        command.Parameters.AddWithValue(limit);
+        return await ReadAllAsync(command, ct);
+    }
+
     /// <summary>Deleted tenants whose grace ended by <paramref name="now"/>, and purges that stopped midway (<c>deleting</c>).</summary>
-    public async Task<IReadOnlyList<TenantInfo>> ListDueForPurgeAsync(DateTimeOffset now, CancellationToken ct)
+    public async Task<IReadOnlyList<TenantInfo>> ListDueForPurgeAsync(DateTimeOffset now, int limit, CancellationToken ct)
     {
         await using var command = database.DataSource.CreateCommand(
             $"""
              SELECT {Columns} FROM platform.tenants
              WHERE (status = 'deleted' AND purge_after <= $1) OR status = 'deleting'
-             ORDER BY purge_after NULLS FIRST, identifier
+             ORDER BY purge_after NULLS FIRST, identifier LIMIT $2
              """);
         command.Parameters.AddWithValue(now);
+        command.Parameters.AddWithValue(limit);
         return await ReadAllAsync(command, ct);
     }
 

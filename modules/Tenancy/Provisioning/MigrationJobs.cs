@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Hangfire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Monolith.Tenancy.Catalog;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -25,6 +26,7 @@ internal sealed record MigrationJob(
 /// </summary>
 internal sealed partial class MigrationJobs(
     PlatformDatabase database,
+    TenantCatalog catalog,
     TenantMigrator migrator,
     IOptions<TenancyOptions> options,
     IBackgroundJobClient jobs,
@@ -94,9 +96,12 @@ internal sealed partial class MigrationJobs(
     }
 
     /// <summary>
-    /// The job. Not retried by Hangfire: the migrator already retries each tenant, and a failure is reported in the
-    /// job's status. A run cut short by a shutdown is taken up again by another server (the migrator skips tenants that
-    /// are current); a run of a job that already ended does nothing.
+    /// One pass of the job: the next <see cref="TenancyOptions.MigrationBatchSize"/> tenants this job has not reported
+    /// yet, <see cref="TenancyOptions.MigrationParallelism"/> at a time; then the next pass is enqueued, or the job ends
+    /// when none is left. Each tenant's outcome is recorded as it ends, so a pass cut short (a shutdown, a crash) is
+    /// taken up by the next run of the job (Hangfire re-queues it; another server or the same after a restart) with only
+    /// the tenants it had not finished. Not retried by Hangfire: the migrator already retries each tenant, and a failure
+    /// is reported in the job's status. A run of a job that already ended does nothing.
     /// </summary>
     [DisplayName("Migrate every tenant (migration job {0})")]
     [AutomaticRetry(Attempts = 0)]
@@ -109,8 +114,13 @@ internal sealed partial class MigrationJobs(
 
         try
         {
-            var results = await migrator.MigrateAllAsync(options.Value.MigrationParallelism, progress => RecordAsync(id, progress, ct), ct);
-            await SetStatusAsync(id, results.Any(r => r.State == TenantMigrationState.Failed) ? "failed" : "succeeded", ct);
+            if (await PassAsync(id, ct))
+            {
+                jobs.Enqueue<MigrationJobs>(job => job.RunAsync(id, CancellationToken.None));
+                return;
+            }
+
+            await FinishAsync(id, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -118,6 +128,37 @@ internal sealed partial class MigrationJobs(
             await SetStatusAsync(id, "failed", CancellationToken.None);
             throw;
         }
+    }
+
+    /// <summary>Migrates the next batch of the job's tenants; says whether any is left after it.</summary>
+    internal async Task<bool> PassAsync(Guid id, CancellationToken ct)
+    {
+        var batch = Math.Max(1, options.Value.MigrationBatchSize);
+        var tenants = await catalog.ListUnreportedByMigrationJobAsync(id, batch + 1, ct);
+        await migrator.MigrateAsync(tenants.Take(batch).ToList(), options.Value.MigrationParallelism, progress => RecordAsync(id, progress, ct), ct);
+        return tenants.Count > batch;
+    }
+
+    /// <summary>Every tenant reported: the job's status and its one operator-trail record, from its per-tenant rows.</summary>
+    private async Task FinishAsync(Guid id, CancellationToken ct)
+    {
+        int migrated, current;
+        string[] failed;
+        await using (var command = database.DataSource.CreateCommand(
+            """
+            SELECT count(*) FILTER (WHERE status = 'migrated')::int, count(*) FILTER (WHERE status = 'current')::int,
+                   coalesce(array_agg(identifier) FILTER (WHERE status = 'failed'), '{}')
+            FROM platform.migration_job_tenants WHERE job_id = $1
+            """))
+        {
+            command.Parameters.AddWithValue(id);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            (migrated, current, failed) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetFieldValue<string[]>(2));
+        }
+
+        await migrator.RecordRunAsync(migrated, current, failed, ct);
+        await SetStatusAsync(id, failed.Length > 0 ? "failed" : "succeeded", ct);
     }
 
     /// <summary>Marks the job running unless it has ended already (or was never accepted); says whether to run it.</summary>
@@ -136,10 +177,11 @@ internal sealed partial class MigrationJobs(
     {
         await using var command = database.DataSource.CreateCommand(
             """
-            INSERT INTO platform.migration_job_tenants (job_id, identifier, status, version, attempts, error, finished_at)
+            INSERT INTO platform.migration_job_tenants AS t (job_id, identifier, status, version, attempts, error, finished_at)
             VALUES ($1, $2, $3, $4, $5, $6, now())
             ON CONFLICT (job_id, identifier) DO UPDATE
-            SET status = excluded.status, version = excluded.version, attempts = excluded.attempts, error = excluded.error, finished_at = now()
+            -- A pass that runs again after a crash finds a tenant it had migrated current: it stays reported as migrated.
+            SET status = CASE WHEN t.status = 'migrated' AND excluded.status = 'current' THEN 'migrated' ELSE excluded.status END, version = excluded.version, attempts = excluded.attempts, error = excluded.error, finished_at = now()
             """);
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(progress.Identifier);

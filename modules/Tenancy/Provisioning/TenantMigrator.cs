@@ -60,6 +60,9 @@ public sealed partial class TenantMigrator
 
     public string? LatestVersion => scripts.Value.LatestVersion;
 
+    /// <summary>Existing schemas through <see cref="TenantJournal"/> (the default); false: through DbUp, as before (the bench compares).</summary>
+    internal bool ReadJournalDirectly { get; init; } = true;
+
     /// <summary>
     /// Applies the platform scripts under a database-wide advisory lock: several hosts (and the CLI) starting at
     /// once on one database would otherwise race on the same CREATE statements. Then the same on every other server of
@@ -158,7 +161,18 @@ public sealed partial class TenantMigrator
         Func<TenantMigrationProgress, Task>? onProgress,
         CancellationToken ct)
     {
-        var tenants = await catalog.ListWithSchemaAsync(ct);
+        var results = await MigrateAsync(await catalog.ListWithSchemaAsync(ct), parallelism, onProgress, ct);
+        await RecordAsync(results, ct);
+        return results;
+    }
+
+    /// <summary>The tenants given (a batch of a migration job), with no operator-trail record: the caller records its run.</summary>
+    internal async Task<IReadOnlyList<TenantMigrationProgress>> MigrateAsync(
+        IReadOnlyList<TenantInfo> tenants,
+        int parallelism,
+        Func<TenantMigrationProgress, Task>? onProgress,
+        CancellationToken ct)
+    {
         var results = new List<TenantMigrationProgress>();
         await Parallel.ForEachAsync(
             tenants,
@@ -176,16 +190,23 @@ public sealed partial class TenantMigrator
                     await onProgress(progress);
                 }
             });
-        await RecordAsync(results, ct);
         return results;
     }
 
     /// <summary>One operator-trail record per run (the per-tenant effects commit on their own, tenant by tenant).</summary>
-    private async Task RecordAsync(IReadOnlyList<TenantMigrationProgress> results, CancellationToken ct)
+    private Task RecordAsync(IReadOnlyList<TenantMigrationProgress> results, CancellationToken ct) =>
+        RecordRunAsync(
+            results.Count(r => r.State == TenantMigrationState.Migrated),
+            results.Count(r => r.State == TenantMigrationState.Current),
+            results.Where(r => r.State == TenantMigrationState.Failed).Select(r => r.Identifier).ToList(),
+            ct);
+
+    /// <summary>The operator-trail record of a whole run, from its counts (a migration job adds up its batches).</summary>
+    internal async Task RecordRunAsync(int migrated, int current, IReadOnlyList<string> failedTenants, CancellationToken ct)
     {
-        var failed = results.Where(r => r.State == TenantMigrationState.Failed).Select(r => r.Identifier).Order(StringComparer.Ordinal).ToList();
-        var detail = $"to {LatestVersion}: {results.Count(r => r.State == TenantMigrationState.Migrated)} migrated, " +
-            $"{results.Count(r => r.State == TenantMigrationState.Current)} current, {failed.Count} failed" +
+        var failed = failedTenants.Order(StringComparer.Ordinal).ToList();
+        var detail = $"to {LatestVersion}: {migrated} migrated, " +
+            $"{current} current, {failed.Count} failed" +
             (failed.Count == 0 ? string.Empty : $" ({string.Join(", ", failed.Take(20))}{(failed.Count > 20 ? ", …" : string.Empty)})");
         if (failed.Count > 0)
         {
@@ -211,17 +232,23 @@ public sealed partial class TenantMigrator
             try
             {
                 var server = await servers.ForAsync(tenant, ct);
-                await using var lockConnection = await database.OpenConnectionAsync(ct);
-                await TenantLocks.AcquireAsync(lockConnection, tenant.Identifier, ct);
-                MigrationOutcome outcome;
+                await using var connection = await database.OpenConnectionAsync(ct);
+                await TenantLocks.AcquireAsync(connection, tenant.Identifier, ct);
+                MigrationOutcome? outcome;
                 try
                 {
-                    outcome = await Task.Run(
+                    // The lock is the catalog's; the schema is on the tenant's server (the same connection when that is the
+                    // catalog's). DbUp only for a schema without a journal (it makes one).
+                    await using var elsewhere = tenant.Server == TenantServers.Catalog ? null : await server.OpenConnectionAsync(ct);
+                    outcome = ReadJournalDirectly
+                        ? await TenantJournal.MigrateAsync(elsewhere ?? connection, tenant.SchemaName, tenant.RoleName, scripts.Value, ct)
+                        : null;
+                    outcome ??= await Task.Run(
                         () => DbUpRunner.MigrateTenant(server.ConnectionString, tenant.SchemaName, tenant.RoleName, scripts.Value), ct);
                 }
                 finally
                 {
-                    await TenantLocks.ReleaseAsync(lockConnection, tenant.Identifier);
+                    await TenantLocks.ReleaseAsync(connection, tenant.Identifier);
                 }
 
                 if (outcome.Succeeded)

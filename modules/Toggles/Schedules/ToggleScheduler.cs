@@ -1,10 +1,12 @@
 using System.ComponentModel;
 using Hangfire;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Context;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Contracts;
+using Monolith.Tenancy.Placement;
 using Monolith.Toggles.Data;
 using Monolith.Toggles.Evaluation;
 using Microsoft.EntityFrameworkCore;
@@ -21,18 +23,16 @@ namespace Monolith.Toggles.Schedules;
 /// each change apply once even without the platform lock. The tables' triggers notify the other instances' caches.
 /// </summary>
 internal sealed partial class ToggleScheduler(
-    PlatformDatabase platform,
+    TenantServers servers,
     ITenantDirectory directory,
     TenantContext tenants,
     TogglesDatabase database,
     ToggleCache cache,
+    IOptions<TogglesOptions> options,
     ILogger<ToggleScheduler> logger)
 {
     public const string ActorName = "toggle-scheduler";
     public const string RecurringId = "toggle-schedules";
-
-    /// <summary>Tenants taken per run; the rest are due at the next run.</summary>
-    private const int TenantsPerRun = 500;
 
     /// <summary>How long a tenant that is not live (deleted, in its grace period) waits before it is looked at again.</summary>
     private static readonly TimeSpan NotLivePostponement = TimeSpan.FromHours(1);
@@ -43,7 +43,19 @@ internal sealed partial class ToggleScheduler(
     [AutomaticRetry(Attempts = 0)] // the next run is seconds away; a retry would only overlap it
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
-        await using var connection = await platform.DataSource.OpenConnectionAsync(ct);
+        // Each server keeps the due rows of its own tenants (docs/adr/0066).
+        var changed = 0;
+        foreach (var (_, server) in await servers.AllAsync(ct))
+        {
+            changed += await RunOnAsync(server, ct);
+        }
+
+        return changed;
+    }
+
+    private async Task<int> RunOnAsync(PlatformDatabase server, CancellationToken ct)
+    {
+        await using var connection = await server.DataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var due = new List<Guid>();
         await using (var command = new NpgsqlCommand(
@@ -52,7 +64,7 @@ internal sealed partial class ToggleScheduler(
             WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
             """, connection, transaction))
         {
-            command.Parameters.AddWithValue(TenantsPerRun);
+            command.Parameters.AddWithValue(Math.Max(1, options.Value.ScheduleTenantsPerRun));
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {

@@ -4,7 +4,10 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Monolith.Auditing.Trail;
 using Monolith.Tenancy.Backups;
+using Monolith.Tests.Toggles;
+using Monolith.Toggles.Schedules;
 using Monolith.Tests.Support;
 using Npgsql;
 
@@ -182,6 +185,29 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
         Assert.False(await TwoServersFixture.SchemaExistsAsync(servers.Second.Connections.Superuser, far));
         Assert.Equal(0L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
             "SELECT count(*) FROM platform.tenants WHERE identifier = $1", far));
+    }
+
+    [Fact]
+    public async Task The_jobs_that_visit_every_tenant_reach_the_tenants_on_each_server()
+    {
+        var far = MonolithFixture.UniqueIdentifier("jobs");
+        await servers.ProvisionOnAsync("second", far);
+        using var admin = await servers.OwnerClientAsync(far);
+        await admin.DefineAsync("launch", false);
+        var scheduled = await admin.PostAsJsonAsync("/features/launch/schedule", new { at = DateTimeOffset.UtcNow.AddSeconds(1), enabled = true });
+        Assert.Equal(HttpStatusCode.Created, scheduled.StatusCode);
+        Assert.Equal(1L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            "SELECT count(*) FROM platform.toggle_schedule_due d JOIN platform.tenants t ON t.id = d.tenant_id WHERE t.identifier = $1", far));
+
+        var scheduler = servers.Factory.Services.GetRequiredService<ToggleScheduler>();
+        await WaitUntilAsync(async () => await scheduler.RunOnceAsync(CancellationToken.None) >= 1);
+        Assert.True((await admin.GetFromJsonAsync<JsonElement>("/features/launch")).GetProperty("enabled").GetBoolean());
+
+        await servers.Factory.Services.GetRequiredService<AuditAnchoring>().AnchorAllAsync(CancellationToken.None);
+        var head = await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            $"SELECT seq FROM \"{far.Replace('-', '_')}\".audit_chain_head");
+        Assert.Equal(head, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
+            "SELECT a.seq FROM platform.audit_anchors a JOIN platform.tenants t ON t.id = a.tenant_id WHERE t.identifier = $1", far));
     }
 
     [Fact]

@@ -100,7 +100,8 @@ public sealed class TenantLifecycleTests(MonolithFixture fixture) : IntegrationT
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var provisioner = ProvisionerWith(clock);
-        var purge = new TenantPurge(Fixture.Service<TenantCatalog>(), provisioner, Fixture.Service<TenantBackups>(), Fixture.Service<PlatformDatabase>(), clock);
+        var purge = new TenantPurge(Fixture.Service<TenantCatalog>(), provisioner, Fixture.Service<TenantBackups>(), Fixture.Service<PlatformDatabase>(), clock,
+            Options.Create(new TenancyOptions()), jobs: null);
         var early = MonolithFixture.UniqueIdentifier("early");
         var late = MonolithFixture.UniqueIdentifier("late");
         var back = MonolithFixture.UniqueIdentifier("back");
