@@ -49,6 +49,8 @@ internal sealed class TenantResolutionMiddleware(
     /// <summary>The catalog row the request was resolved with (its server, when it started), for the error handlers.</summary>
     public static TenantInfo? ResolvedTenant(HttpContext context) => context.Items.TryGetValue(ResolvedTenantKey, out var tenant) ? tenant as TenantInfo : null;
 
+    internal static void Remember(HttpContext context, TenantInfo tenant) => context.Items[ResolvedTenantKey] = tenant;
+
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<TenantScopedAttribute>() is null)
@@ -115,7 +117,7 @@ internal sealed class TenantResolutionMiddleware(
         }
 
         telemetry.Tag(context, tenant.Identifier);
-        context.Items[ResolvedTenantKey] = tenant;
+        Remember(context, tenant);
         using (tenantContext.Enter(tenant))
         using (LogContext.PushProperty("Tenant", tenant.Identifier))
         {

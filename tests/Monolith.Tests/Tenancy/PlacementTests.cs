@@ -3,9 +3,13 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Monolith.Auditing.Trail;
 using Monolith.Tenancy.Backups;
+using Monolith.Tenancy.Bounds;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Resolution;
 using Monolith.Tests.Toggles;
 using Monolith.Toggles.Schedules;
 using Monolith.Tests.Support;
@@ -330,6 +334,31 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/customers", new { name = "Still", email = $"still@{stay}.test", projects = new[] { new { name = "P" } } })).StatusCode);
         var trail = await platform.GetFromJsonAsync<JsonElement>($"/platform/audit-events?tenant={stay}&action=tenant.move");
         Assert.All(trail.GetProperty("items").EnumerateArray(), e => Assert.Equal("failed", e.GetProperty("outcome").GetString()));
+    }
+
+    [Fact]
+    public async Task A_request_that_reached_a_tenants_old_copy_answers_503_tenant_busy_and_a_tenant_that_did_not_move_keeps_its_error()
+    {
+        var stayed = MonolithFixture.UniqueIdentifier("old");
+        await servers.ProvisionOnAsync("main", stayed);
+        var tenant = (await servers.Factory.Services.GetRequiredService<TenantCatalog>().FindAsync(stayed, CancellationToken.None))!;
+        var handler = ActivatorUtilities.CreateInstance<DatabaseExceptionHandler>(servers.Factory.Services);
+        var revoked = new PostgresException("permission denied for table customers", "ERROR", "ERROR", PostgresErrorCodes.InsufficientPrivilege);
+
+        // Resolved while it was on the other server (before a move that has since committed): the old copy refused it.
+        var moved = new DefaultHttpContext { RequestServices = servers.Factory.Services };
+        moved.Response.Body = new MemoryStream();
+        TenantResolutionMiddleware.Remember(moved, tenant with { Server = "second" });
+        Assert.True(await handler.TryHandleAsync(moved, new InvalidOperationException("saving", revoked), CancellationToken.None));
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, moved.Response.StatusCode);
+        Assert.Equal("1", moved.Response.Headers.RetryAfter.ToString());
+        moved.Response.Body.Position = 0;
+        Assert.Contains("tenant-busy", await new StreamReader(moved.Response.Body).ReadToEndAsync(), StringComparison.Ordinal);
+
+        // The same error for a tenant where it was resolved is not hidden: it is the bug it looks like (500 further on).
+        var still = new DefaultHttpContext { RequestServices = servers.Factory.Services };
+        TenantResolutionMiddleware.Remember(still, tenant);
+        Assert.False(await handler.TryHandleAsync(still, revoked, CancellationToken.None));
     }
 
     private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
