@@ -44,7 +44,8 @@ public static class TenancyModule
         services.AddSingleton(_ => new PlatformDatabase(
             ConnectionString(configuration),
             configuration.GetConnectionString(OwnerConnectionStringName),
-            configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}")));
+            configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}"),
+            configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestPools)}")));
         services.AddSingleton<TenantContext>();
         services.AddSingleton<TenantBounds>();
         services.AddSingleton<TenantDatabase>();

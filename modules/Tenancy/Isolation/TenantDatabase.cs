@@ -17,14 +17,14 @@ public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tena
 
     /// <summary>
     /// A transaction bound to the current tenant. When the pooled connection turns out to be dead (the server restarted),
-    /// the pool is cleared and a fresh connection tried once: nothing had run on the dead one yet.
+    /// the request pools are cleared and a fresh connection tried once: nothing had run on the dead one yet.
     /// </summary>
     public async Task<TenantConnection> BeginAsync(IsolationLevel isolation, CancellationToken ct = default)
     {
         var tenant = tenants.Required;
         for (var attempt = 1; ; attempt++)
         {
-            var connection = await platform.RequestDataSource.OpenConnectionAsync(ct);
+            var connection = await platform.OpenTenantConnectionAsync(tenant.Id, ct);
             try
             {
                 var transaction = await connection.BeginTransactionAsync(isolation, ct);
@@ -34,7 +34,7 @@ public sealed class TenantDatabase(PlatformDatabase platform, TenantContext tena
             catch (Exception e) when (attempt == 1 && DatabaseFailures.IsConnectionLoss(e) && !ct.IsCancellationRequested)
             {
                 await connection.DisposeAsync();
-                platform.RequestDataSource.Clear();
+                platform.ClearRequestPools(); // a restarted server ended the backends of every sub-pool, not only this one
             }
             catch
             {
