@@ -120,7 +120,7 @@ head -n 1 "$work/tokens.txt" >"$work/one.txt"
 psql "$psql_db" -XAtc "SELECT 'schemas: ' || count(*) || ', relations in them: ' || (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN (SELECT schema_name FROM platform.tenants)) FROM platform.tenants" | sed 's/^/  /'
 
 echo "## Where one backend's memory goes: one superuser session reads a page of customers in every tenant schema"
-psql "$psql_db" -XAt -v ON_ERROR_STOP=1 <<'SQL' | sed 's/^/  /'
+psql "$psql_db" -XAtq -v ON_ERROR_STOP=1 <<'SQL' | sed 's/^/  /'
 CREATE TEMP TABLE before AS SELECT name, sum(total_bytes) AS bytes FROM pg_backend_memory_contexts GROUP BY name;
 DO $$
 DECLARE s text;
