@@ -7,9 +7,11 @@ namespace Monolith.Tenancy;
 /// <list type="bullet">
 /// <item><see cref="DataSource"/>: <c>ConnectionStrings__MonolithOwner</c>, the role that owns the schemas. For platform work
 /// only: provisioning, migrations, retention, jobs, logs, the catalog's writes.</item>
-/// <item><see cref="RequestDataSource"/>: <c>ConnectionStrings__Monolith</c>, the request role. It owns nothing and holds no
+/// <item>The request pool: <c>ConnectionStrings__Monolith</c>, the request role. It owns nothing and holds no
 /// privilege on tenant tables; tenant data is reached through <see cref="Isolation.TenantDatabase"/>, which becomes the
-/// tenant's role for one transaction at a time.</item>
+/// tenant's role for one transaction at a time. It is split into <see cref="RequestPools"/> sub-pools, each tenant
+/// served by the same one while it has a free connection (<see cref="OpenTenantConnectionAsync"/>), so that each
+/// PostgreSQL backend caches the catalog of a fraction of the schemas (docs/adr/0064).</item>
 /// </list>
 /// Without an owner connection string both pools use <c>ConnectionStrings__Monolith</c> (the layout before the two
 /// roles); the start-up check then finds a request role that owns the schemas and says so.
@@ -20,9 +22,30 @@ namespace Monolith.Tenancy;
 /// </summary>
 public sealed class PlatformDatabase : IAsyncDisposable
 {
-    public PlatformDatabase(string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, string? server = null)
+    private readonly NpgsqlDataSource[] requestPoolsBySubPool;
+    private readonly string poolSuffix;
+    private int[] subPoolSizes = [];
+    private int[] subPoolBusy = [];
+
+    public PlatformDatabase(
+        string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, int? requestPools = null, string? server = null)
     {
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
+        if (!transactionPooling)
+        {
+            // A backend keeps the catalog of every schema it served until it ends (docs/adr/0064): recycling bounds how
+            // long it can gather them. Behind a transaction pooler the pooler's server_lifetime does this instead.
+            if (!Mentions(requestConnectionString, nameof(NpgsqlConnectionStringBuilder.ConnectionLifetime)))
+            {
+                request.ConnectionLifetime = DefaultConnectionLifetimeSeconds;
+            }
+
+            if (!Mentions(requestConnectionString, nameof(NpgsqlConnectionStringBuilder.ConnectionIdleLifetime)))
+            {
+                request.ConnectionIdleLifetime = DefaultConnectionIdleLifetimeSeconds;
+            }
+        }
+
         if (!transactionPooling && !Mentions(requestConnectionString, nameof(NpgsqlConnectionStringBuilder.MaxAutoPrepare)))
         {
             // With prepared statements on a connection, Npgsql resets it without DISCARD ALL's DISCARD PLANS (roles,
@@ -42,12 +65,20 @@ public sealed class PlatformDatabase : IAsyncDisposable
         ConnectionString = owner.ConnectionString;
         HasSeparateOwner = ownerConnectionString is { Length: > 0 };
         TransactionPooling = transactionPooling;
-        // Named: the pool metrics (Npgsql's meter) label each pool by its name instead of its connection string; a server
-        // of the placement map other than the catalog's adds its name (docs/adr/0066).
-        var suffix = server is null ? string.Empty : "@" + server;
-        RequestDataSource = new NpgsqlDataSourceBuilder(RequestConnectionString) { Name = "requests" + suffix }.Build();
-        DataSource = HasSeparateOwner ? new NpgsqlDataSourceBuilder(ConnectionString) { Name = "owner" + suffix }.Build() : RequestDataSource;
+        // A server of the placement map other than the catalog's adds its name to its pools' names (docs/adr/0066).
+        poolSuffix = server is null ? string.Empty : "@" + server;
+        requestPoolsBySubPool = SubPools(request, requestPools ?? (transactionPooling ? 1 : DefaultRequestPools));
+        DataSource = HasSeparateOwner ? new NpgsqlDataSourceBuilder(ConnectionString) { Name = "owner" + poolSuffix }.Build() : RequestDataSource;
     }
+
+    /// <summary>How many sub-pools the request pool is split into when <c>Tenancy__RequestPools</c> does not say.</summary>
+    public const int DefaultRequestPools = 4;
+
+    /// <summary>The request pool's <c>Connection Lifetime</c> (seconds) when its connection string does not say.</summary>
+    public const int DefaultConnectionLifetimeSeconds = 600;
+
+    /// <summary>The request pool's <c>Connection Idle Lifetime</c> (seconds) when its connection string does not say.</summary>
+    public const int DefaultConnectionIdleLifetimeSeconds = 60;
 
     /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>
     public const int DefaultMaxAutoPrepare = 64;
@@ -58,10 +89,85 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// <summary>The owner role's pool.</summary>
     public NpgsqlDataSource DataSource { get; }
 
+    /// <summary>The request role's connection string with the defaults applied; each sub-pool has its share of its Max Pool Size.</summary>
     public string RequestConnectionString { get; }
 
-    /// <summary>The request role's pool: reads the catalog itself, reaches tenant data only as a tenant role.</summary>
-    public NpgsqlDataSource RequestDataSource { get; }
+    /// <summary>
+    /// The first request sub-pool, for the request role's own reads (the catalog, start-up checks). Tenant sessions go
+    /// through <see cref="OpenTenantConnectionAsync"/>.
+    /// </summary>
+    public NpgsqlDataSource RequestDataSource => requestPoolsBySubPool[0];
+
+    /// <summary>How many sub-pools the request pool is split into (1: no tenant affinity).</summary>
+    public int RequestPools => requestPoolsBySubPool.Length;
+
+    /// <summary>
+    /// A connection of the request pool for a session of <paramref name="tenantId"/>: the one place that chooses where a
+    /// tenant session is opened. It comes from the tenant's own sub-pool (its id hashed: always the same one, so each
+    /// backend sees about 1/<see cref="RequestPools"/> of the schemas) while that sub-pool has a connection free; when a
+    /// busy tenant or its neighbours have taken them all, from the sub-pool with the most free connections instead, so
+    /// affinity never makes a request wait that the whole pool could serve (the per-tenant bound stays a quarter of the
+    /// whole pool). A spilled session brings one more schema to a backend of another sub-pool, which is cheap.
+    /// </summary>
+    public async ValueTask<NpgsqlConnection> OpenTenantConnectionAsync(Guid tenantId, CancellationToken ct = default)
+    {
+        var index = SubPoolFor(tenantId);
+        Interlocked.Increment(ref subPoolBusy[index]);
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await requestPoolsBySubPool[index].OpenConnectionAsync(ct);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref subPoolBusy[index]);
+            throw;
+        }
+
+        var released = 0;
+        connection.StateChange += (_, change) =>
+        {
+            if (change.CurrentState == System.Data.ConnectionState.Closed && Interlocked.Exchange(ref released, 1) == 0)
+            {
+                Interlocked.Decrement(ref subPoolBusy[index]);
+            }
+        };
+        return connection;
+    }
+
+    /// <summary>The sub-pool a session of <paramref name="tenantId"/> opened now would come from (see <see cref="OpenTenantConnectionAsync"/>).</summary>
+    internal int SubPoolFor(Guid tenantId)
+    {
+        var home = SubPoolOf(tenantId, requestPoolsBySubPool.Length);
+        if (requestPoolsBySubPool.Length == 1 || Volatile.Read(ref subPoolBusy[home]) < subPoolSizes[home])
+        {
+            return home;
+        }
+
+        var (best, bestFree) = (home, 0);
+        for (var i = 0; i < subPoolSizes.Length; i++)
+        {
+            var free = subPoolSizes[i] - Volatile.Read(ref subPoolBusy[i]);
+            if (free > bestFree)
+            {
+                (best, bestFree) = (i, free);
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The request sub-pools, in order.</summary>
+    internal IReadOnlyList<NpgsqlDataSource> RequestSubPools => requestPoolsBySubPool;
+
+    /// <summary>Empties every request sub-pool: after a connection loss (a server restart) every pooled backend is gone.</summary>
+    public void ClearRequestPools()
+    {
+        foreach (var pool in requestPoolsBySubPool)
+        {
+            pool.Clear();
+        }
+    }
 
     /// <summary>The request role's name, granted membership of every tenant role at provisioning.</summary>
     public string RequestRole { get; }
@@ -77,11 +183,80 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await RequestDataSource.DisposeAsync();
+        foreach (var pool in requestPoolsBySubPool)
+        {
+            await pool.DisposeAsync();
+        }
+
         if (HasSeparateOwner)
         {
             await DataSource.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// A tenant's sub-pool: its id mixed (SplitMix64 over both halves, so the time-ordered head of a UUIDv7 does not
+    /// matter), then Jump consistent hashing, so that changing the number of sub-pools moves as few tenants as possible.
+    /// Stable across processes and restarts, unlike <see cref="Guid.GetHashCode"/>.
+    /// </summary>
+    internal static int SubPoolOf(Guid tenantId, int pools)
+    {
+        if (pools <= 1)
+        {
+            return 0;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        tenantId.TryWriteBytes(bytes);
+        var key = Mix(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes) ^
+                      Mix(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..])));
+        long bucket = -1, next = 0;
+        while (next < pools)
+        {
+            bucket = next;
+            key = unchecked((key * 2862933555777941757UL) + 1);
+            next = (long)((bucket + 1) * ((double)(1L << 31) / ((key >> 33) + 1)));
+        }
+
+        return (int)bucket;
+
+        static ulong Mix(ulong z)
+        {
+            unchecked
+            {
+                z += 0x9E3779B97F4A7C15UL;
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+                return z ^ (z >> 31);
+            }
+        }
+    }
+
+    /// <summary>The request pool split into <paramref name="count"/> data sources whose Max Pool Sizes add up to the configured one.</summary>
+    private NpgsqlDataSource[] SubPools(NpgsqlConnectionStringBuilder request, int count)
+    {
+        if (count < 1)
+        {
+            throw new InvalidOperationException($"{TenancyOptions.Section}__{nameof(TenancyOptions.RequestPools)} is {count}: it must be at least 1.");
+        }
+
+        count = Math.Min(count, Math.Max(1, request.MaxPoolSize));
+        subPoolSizes = new int[count];
+        subPoolBusy = new int[count];
+        var pools = new NpgsqlDataSource[count];
+        for (var i = 0; i < count; i++)
+        {
+            var share = new NpgsqlConnectionStringBuilder(request.ConnectionString)
+            {
+                MaxPoolSize = (request.MaxPoolSize / count) + (i < request.MaxPoolSize % count ? 1 : 0),
+                MinPoolSize = (request.MinPoolSize / count) + (i < request.MinPoolSize % count ? 1 : 0),
+            };
+            subPoolSizes[i] = share.MaxPoolSize;
+            // Named: the pool metrics (Npgsql's meter) label each pool by its name instead of its connection string.
+            pools[i] = new NpgsqlDataSourceBuilder(share.ConnectionString) { Name = (count == 1 ? "requests" : $"requests-{i}") + poolSuffix }.Build();
+        }
+
+        return pools;
     }
 
     private static bool Mentions(string connectionString, string keyword)

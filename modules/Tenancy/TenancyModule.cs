@@ -46,7 +46,8 @@ public static class TenancyModule
         services.AddSingleton(_ => new PlatformDatabase(
             ConnectionString(configuration),
             configuration.GetConnectionString(OwnerConnectionStringName),
-            configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}")));
+            configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}"),
+            configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestPools)}")));
         services.AddSingleton<TenantServers>();
         services.AddSingleton<ServerMap>();
         services.AddSingleton<TenantContext>();

@@ -66,6 +66,14 @@ public sealed class TenancyOptions
     /// </summary>
     public bool TransactionPooling { get; set; }
 
+    /// <summary>
+    /// Tenant affinity: the request pool is split into this many sub-pools (its Max Pool Size shared between them) and each
+    /// tenant is always served by the same one, so each PostgreSQL backend caches the catalog of about 1/N of the schemas
+    /// (docs/adr/0064). Unset: <see cref="PlatformDatabase.DefaultRequestPools"/>, or 1 under <see cref="TransactionPooling"/>
+    /// (the pooler hands any server connection to any transaction, so affinity in the host would buy nothing). 1: off.
+    /// </summary>
+    public int? RequestPools { get; set; }
+
     /// <summary>Default statement timeout of a tenant's database work; a tenant's own <c>statementTimeoutMs</c> wins.</summary>
     public int StatementTimeoutMs { get; set; } = 5000;
 
@@ -75,7 +83,7 @@ public sealed class TenancyOptions
     /// <summary>A tenant transaction left idle this long is ended by the server (its connection closes).</summary>
     public int IdleInTransactionTimeoutMs { get; set; } = 15000;
 
-    /// <summary>Default number of one tenant's requests working on the database at once; null: a quarter of the pool.</summary>
+    /// <summary>Default number of one tenant's requests working on the database at once; null: a quarter of the request pool.</summary>
     public int? MaxConcurrency { get; set; }
 
     /// <summary>How long a request waits for one of its tenant's slots before it answers 503 tenant-busy.</summary>

@@ -91,7 +91,18 @@ internal static class HttpBench
             }
 
             using var client = Client(url, tenant);
-            var token = await TokenAsync(client, email, ct);
+            string token;
+            try
+            {
+                token = await TokenAsync(client, email, ct);
+            }
+            catch (HttpRequestException e)
+            {
+                Console.Error.WriteLine($"{tenant}: login failed: {e.Message}");
+                Interlocked.Increment(ref failures);
+                return;
+            }
+
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             if (await CreateCustomersAsync(client, tenant, customers, ct) != customers)
             {

@@ -17,7 +17,7 @@ internal static class MigrationBench
 {
     public static async Task<int> RunAsync(string connectionString, int parallel)
     {
-        var scriptName = $"99999_bench_column_{DateTime.UtcNow:yyyyMMddHHmmss}.sql";
+        var scriptName = $"9{DateTime.UtcNow:MMddHHmm}_bench_column.sql"; // the number must fit an int (MigrationScripts.NumberOf)
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection([new("ConnectionStrings:Monolith", connectionString)])
             .Build();

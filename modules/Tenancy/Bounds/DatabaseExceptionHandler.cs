@@ -46,7 +46,7 @@ internal sealed partial class DatabaseExceptionHandler(
 
         if (DatabaseFailures.IsConnectionLoss(exception))
         {
-            database.RequestDataSource.Clear();
+            database.ClearRequestPools();
             database.DataSource.Clear();
             metrics.Refused(BoundsMetrics.DatabaseUnavailable, Resolution.TenantTelemetry.TenantOf(httpContext));
             LogConnectionLoss(logger, exception.GetBaseException().Message);

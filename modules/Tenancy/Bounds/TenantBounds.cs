@@ -5,7 +5,8 @@ namespace Monolith.Tenancy.Bounds;
 
 /// <summary>
 /// The effective per-tenant bounds (docs/adr/0006): the tenant's own setting when it has one, else the configured
-/// default. The concurrency default is a quarter of the request pool, so four busy tenants cannot take it all.
+/// default. The concurrency default is a quarter of the request pool (all its sub-pools together: a busy tenant's sessions
+/// spill over to other sub-pools, docs/adr/0064), so four busy tenants cannot take it all.
 /// </summary>
 public sealed class TenantBounds(IOptions<TenancyOptions> options, PlatformDatabase database)
 {

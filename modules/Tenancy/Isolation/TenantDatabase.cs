@@ -19,7 +19,7 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
 
     /// <summary>
     /// A transaction bound to the current tenant. When the pooled connection turns out to be dead (the server restarted),
-    /// the pool is cleared and a fresh connection tried once: nothing had run on the dead one yet.
+    /// the request pools are cleared and a fresh connection tried once: nothing had run on the dead one yet.
     /// </summary>
     public async Task<TenantConnection> BeginAsync(IsolationLevel isolation, CancellationToken ct = default)
     {
@@ -27,7 +27,7 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
         var server = await servers.ForAsync(tenant, ct);
         for (var attempt = 1; ; attempt++)
         {
-            var connection = await server.RequestDataSource.OpenConnectionAsync(ct);
+            var connection = await server.OpenTenantConnectionAsync(tenant.Id, ct);
             try
             {
                 var transaction = await connection.BeginTransactionAsync(isolation, ct);
@@ -37,7 +37,7 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
             catch (Exception e) when (attempt == 1 && DatabaseFailures.IsConnectionLoss(e) && !ct.IsCancellationRequested)
             {
                 await connection.DisposeAsync();
-                server.RequestDataSource.Clear();
+                server.ClearRequestPools(); // a restarted server ended the backends of every sub-pool, not only this one
             }
             catch
             {

@@ -70,7 +70,7 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
             return await RefusedAsync(OperatorActions.ServerAdd, name, refusal, ct);
         }
 
-        await using (var server = new PlatformDatabase(requestConnection!, ownerConnection, database.TransactionPooling, name))
+        await using (var server = new PlatformDatabase(requestConnection!, ownerConnection, database.TransactionPooling, 1, name))
         {
             try
             {

@@ -186,7 +186,7 @@ public sealed class MetricsAfterTrafficTests : IAsyncLifetime
         Assert.Contains($"tenant=\"{tenant}\"",
             Line(text, "http_server_request_duration_seconds_count{", "http_route=\"/customers/\"", "http_request_method=\"GET\"", "http_response_status_code=\"200\""),
             StringComparison.Ordinal);
-        Assert.Contains("pool_name=\"requests\"", text, StringComparison.Ordinal);
+        Assert.Contains("pool_name=\"requests-0\"", text, StringComparison.Ordinal); // the request pool's first sub-pool (docs/adr/0064)
 
         // No secret in any label: the pools are named, never labelled by their connection strings.
         foreach (var connectionString in new[] { database.Connections.App, database.Connections.Owner })

@@ -1,0 +1,196 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Bounds;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Isolation;
+using Monolith.Tenancy.Placement;
+using Monolith.Tests.Support;
+using Npgsql;
+
+namespace Monolith.Tests.Tenancy;
+
+/// <summary>
+/// The request pool's bounds on PostgreSQL memory (docs/adr/0064): connection recycling defaults that the connection
+/// string can override, and tenant affinity — the pool split into sub-pools, each tenant always served by the same one.
+/// </summary>
+[Trait("Category", Categories.Integration)]
+public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(fixture)
+{
+    [Fact]
+    public async Task Recycling_and_affinity_defaults_are_applied_when_the_connection_string_does_not_say()
+    {
+        await using var database = new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner);
+        var request = new NpgsqlConnectionStringBuilder(database.RequestConnectionString);
+
+        Assert.Equal(PlatformDatabase.DefaultConnectionLifetimeSeconds, request.ConnectionLifetime);
+        Assert.Equal(PlatformDatabase.DefaultConnectionIdleLifetimeSeconds, request.ConnectionIdleLifetime);
+        Assert.Equal(PlatformDatabase.DefaultRequestPools, database.RequestPools);
+        Assert.All(database.RequestSubPools, pool => Assert.Equal(
+            PlatformDatabase.DefaultConnectionLifetimeSeconds, new NpgsqlConnectionStringBuilder(pool.ConnectionString).ConnectionLifetime));
+    }
+
+    [Fact]
+    public async Task The_number_of_sub_pools_is_configuration()
+    {
+        Assert.Equal(PlatformDatabase.DefaultRequestPools, Fixture.Service<PlatformDatabase>().RequestPools);
+        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?> { ["Tenancy:RequestPools"] = "2" });
+        Assert.Equal(2, factory.Services.GetRequiredService<PlatformDatabase>().RequestPools);
+    }
+
+    [Theory]
+    [InlineData("Connection Lifetime=0;Connection Idle Lifetime=300", 0, 300)]
+    [InlineData("ConnectionLifetime=45", 45, PlatformDatabase.DefaultConnectionIdleLifetimeSeconds)]
+    [InlineData("connection idle lifetime=20", PlatformDatabase.DefaultConnectionLifetimeSeconds, 20)]
+    public async Task A_recycling_setting_in_the_connection_string_wins_over_the_default(string options, int lifetime, int idleLifetime)
+    {
+        await using var database = new PlatformDatabase($"{Fixture.Connections.App};{options}", Fixture.Connections.Owner);
+        var request = new NpgsqlConnectionStringBuilder(database.RequestConnectionString);
+
+        Assert.Equal(lifetime, request.ConnectionLifetime);
+        Assert.Equal(idleLifetime, request.ConnectionIdleLifetime);
+    }
+
+    [Theory]
+    [InlineData(100, 4, 3)]
+    [InlineData(10, 4, 0)]
+    [InlineData(7, 3, 2)]
+    [InlineData(3, 8, 1)]
+    [InlineData(50, 1, 0)]
+    public async Task The_sub_pools_share_the_configured_pool_size_between_them(int poolSize, int pools, int minimum)
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = poolSize, MinPoolSize = minimum }.ConnectionString;
+        await using var database = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: pools);
+        var shares = database.RequestSubPools.Select(pool => new NpgsqlConnectionStringBuilder(pool.ConnectionString)).ToList();
+
+        Assert.Equal(Math.Min(pools, poolSize), database.RequestPools); // never a sub-pool without a connection
+        Assert.Equal(poolSize, shares.Sum(share => share.MaxPoolSize));
+        Assert.Equal(minimum, shares.Sum(share => share.MinPoolSize));
+        Assert.Equal(poolSize, database.RequestPoolSize);
+        Assert.InRange(shares.Max(share => share.MaxPoolSize) - shares.Min(share => share.MaxPoolSize), 0, 1);
+    }
+
+    [Fact]
+    public void Fewer_than_one_sub_pool_is_refused_at_start()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner, requestPools: 0));
+        Assert.Contains("Tenancy__RequestPools", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Behind_a_transaction_pooler_there_is_one_sub_pool_and_no_recycling_default_unless_configured()
+    {
+        var pooled = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { NoResetOnClose = true }.ConnectionString;
+        await using var database = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true);
+        var request = new NpgsqlConnectionStringBuilder(database.RequestConnectionString);
+
+        Assert.Equal(1, database.RequestPools);
+        var npgsqlDefaults = new NpgsqlConnectionStringBuilder();
+        Assert.Equal(npgsqlDefaults.ConnectionLifetime, request.ConnectionLifetime); // the pooler's server_lifetime recycles the backends
+        Assert.Equal(npgsqlDefaults.ConnectionIdleLifetime, request.ConnectionIdleLifetime);
+        Assert.Equal(0, request.MaxAutoPrepare);
+        Assert.True(request.NoResetOnClose);
+
+        await using var configured = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true, requestPools: 2);
+        Assert.Equal(2, configured.RequestPools);
+    }
+
+    [Fact]
+    public void A_tenant_is_hashed_to_the_same_sub_pool_every_time_and_a_new_sub_pool_takes_tenants_only_for_itself()
+    {
+        var ids = Enumerable.Range(0, 4000).Select(_ => Guid.CreateVersion7()).ToList();
+        foreach (var id in ids)
+        {
+            Assert.Equal(PlatformDatabase.SubPoolOf(id, 4), PlatformDatabase.SubPoolOf(id, 4));
+            var (before, after) = (PlatformDatabase.SubPoolOf(id, 4), PlatformDatabase.SubPoolOf(id, 5));
+            Assert.True(after == before || after == 4, $"{id} moved from sub-pool {before} to {after}"); // consistent hashing
+            Assert.Equal(0, PlatformDatabase.SubPoolOf(id, 1));
+        }
+
+        // Spread: UUIDv7s made in the same millisecond share their head; every sub-pool still gets a fair share.
+        var counts = ids.GroupBy(id => PlatformDatabase.SubPoolOf(id, 4)).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(4, counts.Count);
+        Assert.All(counts.Values, count => Assert.InRange(count, 700, 1300));
+    }
+
+    [Fact]
+    public async Task Two_tenants_of_different_sub_pools_are_served_by_different_backends_and_each_keeps_its_own()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 2 }.ConnectionString;
+        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 2);
+        var (first, second) = await TwoTenantsOfDifferentSubPoolsAsync(platform);
+        var context = Fixture.Service<TenantContext>();
+        var database = new TenantDatabase(new TenantServers(platform), context, new TenantBounds(Options.Create(new TenancyOptions()), platform));
+
+        var backends = new Dictionary<Guid, HashSet<int>> { [first.Id] = [], [second.Id] = [] };
+        for (var i = 0; i < 6; i++)
+        {
+            var tenant = i % 2 == 0 ? first : second;
+            using var scope = context.Enter(tenant);
+            await using var session = await database.BeginAsync();
+            await using var command = session.Command("SELECT pg_backend_pid(), current_schema()");
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            backends[tenant.Id].Add(reader.GetInt32(0));
+            Assert.Equal(tenant.SchemaName, reader.GetString(1));
+        }
+
+        Assert.Single(backends[first.Id]);
+        Assert.Single(backends[second.Id]);
+        Assert.NotEqual(backends[first.Id].Single(), backends[second.Id].Single());
+
+        // Each sub-pool holds one connection: one tenant holding its own does not keep the other from its.
+        using (context.Enter(first))
+        {
+            await using var held = await database.BeginAsync();
+            using var other = context.Enter(second);
+            await using var session = await database.BeginAsync();
+            await using var command = session.Command("SELECT pg_backend_pid()");
+            Assert.Equal(backends[second.Id].Single(), (int)(await command.ExecuteScalarAsync())!);
+        }
+    }
+
+    [Fact]
+    public async Task A_tenant_whose_sub_pool_is_taken_is_served_by_another_instead_of_waiting()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 2, Timeout = 60 }.ConnectionString;
+        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 2);
+        var (busy, neighbour) = await TwoTenantsOfDifferentSubPoolsAsync(platform);
+        var context = Fixture.Service<TenantContext>();
+        var database = new TenantDatabase(new TenantServers(platform), context, new TenantBounds(Options.Create(new TenancyOptions()), platform));
+        var home = PlatformDatabase.SubPoolOf(busy.Id, 2);
+
+        using (context.Enter(busy))
+        {
+            await using var first = await database.BeginAsync();
+            Assert.Equal(1 - home, platform.SubPoolFor(busy.Id)); // its own sub-pool's one connection is taken
+            await using var second = await database.BeginAsync(); // would wait for the first without the spill
+            await using var command = second.Command("SELECT current_schema() || '/' || current_user");
+            Assert.Equal($"{busy.SchemaName}/{busy.RoleName}", await command.ExecuteScalarAsync());
+            Assert.NotEqual(first.Connection.ProcessID, second.Connection.ProcessID);
+        }
+
+        // Both connections are back: each tenant is served by its own sub-pool again.
+        Assert.Equal(home, platform.SubPoolFor(busy.Id));
+        Assert.Equal(1 - home, platform.SubPoolFor(neighbour.Id));
+    }
+
+    private async Task<(TenantInfo First, TenantInfo Second)> TwoTenantsOfDifferentSubPoolsAsync(PlatformDatabase platform)
+    {
+        var tenants = new List<TenantInfo>();
+        for (var i = 0; i < 20; i++)
+        {
+            var identifier = $"affinity-{i:D2}";
+            var tenant = await Fixture.Service<TenantCatalog>().FindAsync(identifier, CancellationToken.None) ?? await Fixture.ProvisionAsync(identifier);
+            var other = tenants.FirstOrDefault(t => PlatformDatabase.SubPoolOf(t.Id, platform.RequestPools) != PlatformDatabase.SubPoolOf(tenant.Id, platform.RequestPools));
+            if (other is not null)
+            {
+                return (other, tenant);
+            }
+
+            tenants.Add(tenant);
+        }
+
+        throw new InvalidOperationException("20 tenants all hashed to one sub-pool of two");
+    }
+}
