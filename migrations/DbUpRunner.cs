@@ -46,13 +46,15 @@ public static class DbUpRunner
     /// its own copy of a function that schema <c>monolith</c> shares is moved onto the shared one right away
     /// (platform script 0010, docs/adr/0032). Cheap when there is nothing to move.
     /// </summary>
+    /// <remarks>
+    /// Only a schema that owns a function can hold something to adopt: that is asked first, through the index of
+    /// pg_depend, since adopt_shared_functions scans pg_trigger and pg_proc, which grow with every tenant (docs/BENCHMARKS.md).
+    /// </remarks>
     internal static readonly SqlScript AdoptSharedFunctions = new(
         "~adopt_shared_functions",
         """
         DO $$
         BEGIN
-            -- Only a schema that owns a function can hold something to adopt; asked through pg_depend's index, since
-            -- adopt_shared_functions scans pg_trigger and pg_proc, which grow with every tenant (docs/BENCHMARKS.md).
             IF to_regprocedure('monolith.adopt_shared_functions(text)') IS NOT NULL
                AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                            WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass

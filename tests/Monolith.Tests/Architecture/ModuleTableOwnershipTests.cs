@@ -52,6 +52,7 @@ public sealed partial class ModuleTableOwnershipTests
         ("0031_mail_due.sql", "platform.tenants", "the same (mail)"),
         ("0031_mail_outbox_due.sql", "platform.tenants", "the same, once for rows written before the trigger"),
         ("0060_mail_outbox_depth.sql", "platform.tenants", "the outbox gauge walks the live tenants' schemas"),
+        ("0070_audit_anchor_batches.sql", "platform.tenants", "the anchoring job walks the live tenants' schemas, in slices"),
     ];
 
     [Fact]

@@ -34,8 +34,16 @@ public sealed class TwoHosts : IAsyncLifetime
         await SecondHostFixture.ListeningAsync(B);
     }
 
+    /// <summary>Tenant roles are the server's, not the database's: purged, so tests that count stray roles see none of these.</summary>
     public async Task DisposeAsync()
     {
+        var platform = A.PlatformClient();
+        var tenants = await platform.GetFromJsonAsync<JsonElement>("/platform/tenants?limit=200");
+        foreach (var tenant in tenants.GetProperty("items").EnumerateArray())
+        {
+            await platform.DeleteAsync($"/platform/tenants/{tenant.GetProperty("identifier").GetString()}?purge=true&archive=false");
+        }
+
         await B.DisposeAsync();
         await A.DisposeAsync();
     }
@@ -64,6 +72,7 @@ public static class CountedJob
 }
 
 [Trait("Category", Categories.Integration)]
+[Collection(IntegrationCollection.Name)]
 public sealed class TwoHostsTests(TwoHosts hosts) : IClassFixture<TwoHosts>
 {
     [Fact]
