@@ -186,7 +186,16 @@ internal sealed partial class TenantProvisioner
         LogMoved(logger, tenant.Identifier, from, to, frozen.ElapsedMilliseconds);
         // Hosts follow the switch through the catalog's change notification; the old copy goes once they have.
         await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, options.Value.MoveGraceSeconds)), ct);
-        await RemoveCopyAsync(tenant, from, ct);
+        try
+        {
+            await RemoveCopyAsync(tenant, from, ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The move is done; the old copy is unreachable and takes no writes (docs/RELIABILITY.md says how to remove it).
+            LogOldCopyLeft(logger, tenant.Identifier, from, e);
+        }
+
         return new TenantMoveOutcome(from, to, frozen.Elapsed, total.Elapsed, backupId);
     }
 
@@ -245,6 +254,9 @@ internal sealed partial class TenantProvisioner
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Moved tenant {Identifier}, but its rights on the old copy on {From} could not be revoked")]
     private static partial void LogRevokeFailed(ILogger logger, string identifier, string from, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Moved tenant {Identifier}, but its old copy on {From} could not be removed; remove it by hand")]
+    private static partial void LogOldCopyLeft(ILogger logger, string identifier, string from, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A failed move of {Identifier} could not remove its partial copy on {To}; a retried move removes it")]
     private static partial void LogCopyLeft(ILogger logger, string identifier, string to, Exception exception);
