@@ -42,11 +42,26 @@ public sealed class CliTests(MonolithFixture fixture) : IntegrationTest(fixture)
     [InlineData("migrate", "--parallel", "0")]
     [InlineData("tenants", "list", "--status", "sleeping")]
     [InlineData("tenants", "delete", "alpha")]
+    [InlineData("tenants", "move", "alpha", "--to", "nowhere")]
+    [InlineData("tenants", "move", "alpha", "--to", "main")]
+    [InlineData("servers", "add", "third", "--capacity", "5")]
+    [InlineData("servers", "update", "main", "--status", "gone")]
     public async Task Invalid_usage_or_input_exits_2(params string[] args)
     {
         var run = await RunAsync(args);
         Assert.Equal(CliApp.InvalidUsage, run.ExitCode);
         Assert.NotEqual(string.Empty, run.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Servers_list_shows_the_catalogs_own_server_as_json_without_a_password()
+    {
+        var run = await RunAsync("servers", "list", "--json");
+        Assert.Equal(CliApp.Success, run.ExitCode);
+        var servers = JsonDocument.Parse(run.Stdout).RootElement;
+        Assert.Contains(servers.EnumerateArray(), s => s.GetProperty("name").GetString() == "main" && s.GetProperty("status").GetString() == "active");
+        Assert.DoesNotContain("password", run.Stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(CliApp.Failure, (await RunAsync("servers", "update", "nowhere", "--capacity", "3")).ExitCode);
     }
 
     [Fact]
