@@ -44,12 +44,10 @@ internal sealed class TenantResolutionMiddleware(
     TenantContext tenantContext,
     TenantTelemetry telemetry)
 {
-    private static readonly object ResolvedTenantKey = new();
-
     /// <summary>The catalog row the request was resolved with (its server, when it started), for the error handlers.</summary>
-    public static TenantInfo? ResolvedTenant(HttpContext context) => context.Items.TryGetValue(ResolvedTenantKey, out var tenant) ? tenant as TenantInfo : null;
+    public static TenantInfo? ResolvedTenant(HttpContext context) => TenantTelemetry.ResolvedOf(context);
 
-    internal static void Remember(HttpContext context, TenantInfo tenant) => context.Items[ResolvedTenantKey] = tenant;
+    internal static void Remember(HttpContext context, TenantInfo tenant) => TenantTelemetry.Remember(context, tenant);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -116,8 +114,7 @@ internal sealed class TenantResolutionMiddleware(
             return;
         }
 
-        telemetry.Tag(context, tenant.Identifier);
-        Remember(context, tenant);
+        telemetry.Tag(context, tenant);
         using (tenantContext.Enter(tenant))
         using (LogContext.PushProperty("Tenant", tenant.Identifier))
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Telemetry;
+using Monolith.Tenancy.Catalog;
 
 namespace Monolith.Tenancy.Resolution;
 
@@ -19,11 +20,17 @@ internal sealed class TenantTelemetry(IOptions<TelemetryOptions> options)
     private readonly bool label = options.Value.Enabled && options.Value.TenantLabel;
 
     /// <summary>The request's tenant once resolved, also where the tenant context has been left (the exception handler).</summary>
-    public static string? TenantOf(HttpContext context) => context.Items.TryGetValue(TenantItem, out var tenant) ? tenant as string : null;
+    public static string? TenantOf(HttpContext context) => ResolvedOf(context)?.Identifier;
 
-    public void Tag(HttpContext context, string tenant)
+    /// <summary>The catalog row the request was resolved with (its server when it started), for the error handlers.</summary>
+    public static TenantInfo? ResolvedOf(HttpContext context) => context.Items.TryGetValue(TenantItem, out var tenant) ? tenant as TenantInfo : null;
+
+    internal static void Remember(HttpContext context, TenantInfo tenant) => context.Items[TenantItem] = tenant;
+
+    public void Tag(HttpContext context, TenantInfo resolved)
     {
-        context.Items[TenantItem] = tenant;
+        Remember(context, resolved);
+        var tenant = resolved.Identifier;
         if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag(SpanAttribute, tenant);
