@@ -115,5 +115,5 @@ for i in $(seq "$rounds"); do
   b+=("$(run -s "$lua/post-customers.lua" "$url" -- bench "$token" "b$i-$RANDOM" /bench/npgsql/customers)")
 done
 ratio "A EF Core module" "B the same on Npgsql" "${a[*]}" "${b[*]}"
-errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' "$work/host.log" || true)
+errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work/host.log" || true)
 echo "  host logs: ${errors:-0} error lines"

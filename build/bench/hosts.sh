@@ -146,5 +146,5 @@ for _ in range(follows):
 for label, runs in (("suspend → B answers 403", suspends), ("resume → B answers 200", resumes)):
     print(f"  {label}: median {statistics.median(runs):.0f} ms, max {max(runs):.0f} ms (polled every 5 ms)")
 PY
-errors=$(cat "$work"/host-*.log | grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' || true)
+errors=$(cat "$work"/host-*.log | grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' || true)
 echo "  host logs: ${errors:-0} error lines"

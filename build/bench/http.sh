@@ -146,5 +146,5 @@ echo "## POST /customers saturated, spread over $tenants tenants (wrk, tenant + 
 out=$(wrk -t2 -c32 -d"${seconds}s" --latency -s "$lua/post-tenants.lua" "$url" -- "$work/tokens.txt" "w$RANDOM")
 echo "$out" | grep -q "Non-2xx" && { echo "$out" >&2; exit 1; }
 echo "$out" | awk '/Requests\/sec/ {print "  " $0} /^ +50%/ {print "  p50 " $2} /^ +99%/ {print "  p99 " $2}'
-errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' "$work/host.log" || true)
+errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work/host.log" || true)
 echo "  host log: ${errors:-0} error lines"

@@ -118,5 +118,5 @@ for pool in 100 8; do
       || echo "  (failures above)"
   done
 done
-errors=$(cat "$work"/host-*.log | grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' || true)
+errors=$(cat "$work"/host-*.log | grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' || true)
 echo "  host logs: ${errors:-0} error lines"

@@ -99,5 +99,5 @@ echo "## GET /health/live"
 rounds_of "/health/live"
 series=$(curl -s -H "X-Platform-Key: $key" "$on/metrics" | grep -vc '^#' || true)
 echo "  /metrics of the 'on' host at the end: $series series lines"
-errors=$(cat "$work/on.log" "$work/off.log" | grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' || true)
+errors=$(cat "$work/on.log" "$work/off.log" | grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' || true)
 echo "  host logs: ${errors:-0} error lines"

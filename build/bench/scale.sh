@@ -29,7 +29,7 @@ chmod 755 "$work"
 declare -A host_pid host_url
 cleanup() {
   for name in "${!host_pid[@]}"; do kill "${host_pid[$name]}" 2>/dev/null || true; wait "${host_pid[$name]}" 2>/dev/null || true; done
-  if grep -qiE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' "$work"/host-*.log 2>/dev/null; then
+  if grep -qiE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work"/host-*.log 2>/dev/null; then
     mkdir -p "$work-logs" && cp "$work"/host-*.log "$work-logs/" && echo "host logs with errors kept in $work-logs" >&2
   fi
   bash build/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
@@ -176,5 +176,5 @@ for name in "${names[@]}"; do
   wrk -t2 -c32 -d"$((seconds * 6))s" -s "$lua/tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" | awk '/Requests\/sec/ {printf "  %s: %s req/s;", "'"$name"'", $2}'
   memory "$name"
 done
-errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' "$work"/host-*.log || true)
+errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work"/host-*.log || true)
 echo "  host logs: error lines per file: $(echo "$errors" | tr '\n' ' ')"

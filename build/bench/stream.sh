@@ -55,5 +55,5 @@ python3 build/bench/stream-client.py 127.0.0.1 "$port" bench "$token" "$pid" "$s
 busy=$(psql -h 127.0.0.1 -p "$(cat "$work/pg/port")" -U postgres -d monolith_bench -XAtc \
   "SELECT count(*) FROM pg_stat_activity WHERE usename = 'monolith_app'" 2>/dev/null || echo '?')
 echo "  request-role connections open at the end: $busy (pool, not per stream)"
-errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:|\[ERR\]|\[FTL\]' "$work/host.log" || true)
+errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work/host.log" || true)
 echo "  host log: ${errors:-0} error lines"

@@ -11,6 +11,14 @@ internal static class DatabaseFailures
         Unwrap(e) is PostgresException { SqlState: PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.LockNotAvailable };
 
     /// <summary>
+    /// <c>SET ROLE</c> to the tenant's role refused although the request role was granted it: the backend's cache of role
+    /// memberships missed a grant (see <see cref="Isolation.TenantDatabase"/>). Told by the GUC check's routine, not the
+    /// (translatable) message.
+    /// </summary>
+    public static bool IsSetRoleRefused(Exception e) =>
+        Unwrap(e) is PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege, Routine: "call_string_check_hook" };
+
+    /// <summary>
     /// The tenant's own objects refused or missing — what a request meets on a tenant's old copy after a move: rights
     /// revoked, then schema and role gone. Told apart from a bug by the catalog (<see cref="DatabaseExceptionHandler"/>).
     /// </summary>

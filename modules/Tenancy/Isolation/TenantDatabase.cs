@@ -21,6 +21,13 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
     /// A transaction bound to the current tenant. When the pooled connection turns out to be dead (the server restarted),
     /// the request pools are cleared and a fresh connection tried once: nothing had run on the dead one yet.
     /// </summary>
+    /// <remarks>
+    /// A backend can refuse <c>SET ROLE</c> to a tenant role the request role was granted: PostgreSQL caches each
+    /// backend's role memberships, and under concurrent provisioning (grants committing while backends rebuild that
+    /// cache) a backend was seen to keep a list without a new tenant's role (about 2 logins in 1,000 right after
+    /// provisioning, docs/BENCHMARKS.md). Such a backend would refuse that tenant until its next membership change, so it
+    /// is not given back to the pool, and the unit of work starts again on a new connection.
+    /// </remarks>
     public async Task<TenantConnection> BeginAsync(IsolationLevel isolation, CancellationToken ct = default)
     {
         var tenant = tenants.Required;
@@ -39,6 +46,17 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
                 await connection.DisposeAsync();
                 server.ClearRequestPools(); // a restarted server ended the backends of every sub-pool, not only this one
             }
+            catch (Exception e) when (DatabaseFailures.IsSetRoleRefused(e))
+            {
+                // Npgsql cannot drop one connection alone: the request pools are emptied (idle backends now, this one and
+                // the busy ones when they come back), which also ends any neighbour holding the same stale list.
+                server.ClearRequestPools();
+                await connection.DisposeAsync();
+                if (attempt == SetRoleAttempts || ct.IsCancellationRequested)
+                {
+                    throw;
+                }
+            }
             catch
             {
                 await connection.DisposeAsync();
@@ -46,6 +64,8 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
             }
         }
     }
+
+    private const int SetRoleAttempts = 3;
 
     /// <summary>
     /// Configures a module's DbContext: Npgsql with no connection of its own. The context works inside a

@@ -1,3 +1,4 @@
+using System.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
@@ -28,6 +29,68 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         Assert.Equal(PlatformDatabase.DefaultRequestPools, database.RequestPools);
         Assert.All(database.RequestSubPools, pool => Assert.Equal(
             PlatformDatabase.DefaultConnectionLifetimeSeconds, new NpgsqlConnectionStringBuilder(pool.ConnectionString).ConnectionLifetime));
+    }
+
+    /// <summary>
+    /// A backend that refuses <c>SET ROLE</c> to a tenant role (PostgreSQL's membership cache missed a grant under
+    /// concurrent provisioning) is not given back to the pool. Here the login is simply no member of the tenant's role,
+    /// so every attempt is refused: each backend, the pooled one first, is gone afterwards.
+    /// </summary>
+    [Fact]
+    public async Task A_backend_that_refuses_set_role_leaves_the_pool_and_the_unit_of_work_is_tried_again_on_new_connections()
+    {
+        var login = "set_role_probe_" + Guid.NewGuid().ToString("N")[..8];
+        var password = Guid.NewGuid().ToString("N");
+        await ExecuteAsync(Fixture.Connections.Superuser, $"CREATE ROLE {login} LOGIN PASSWORD '{password}'");
+        try
+        {
+            var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Username = login, Password = password }.ConnectionString;
+            await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1);
+            var alpha = (await Fixture.Service<TenantCatalog>().FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
+            await using (var warm = await platform.OpenTenantConnectionAsync(alpha.Id, CancellationToken.None))
+            {
+                Assert.Equal(ConnectionState.Open, warm.State);
+            }
+
+            Assert.Equal(1L, await BackendsOfAsync(login)); // idle in the pool
+            var context = Fixture.Service<TenantContext>();
+            var database = new TenantDatabase(new TenantServers(platform), context, new TenantBounds(Options.Create(new TenancyOptions()), platform));
+            using (context.Enter(alpha))
+            {
+                var refused = await Assert.ThrowsAsync<PostgresException>(() => database.BeginAsync());
+                Assert.True(DatabaseFailures.IsSetRoleRefused(refused));
+            }
+
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (await BackendsOfAsync(login) > 0 && DateTime.UtcNow < until)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal(0L, await BackendsOfAsync(login));
+        }
+        finally
+        {
+            await ExecuteAsync(Fixture.Connections.Superuser,
+                $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{login}'; DROP ROLE {login}");
+        }
+    }
+
+    private async Task<long> BackendsOfAsync(string login)
+    {
+        await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE usename = $1", connection);
+        command.Parameters.AddWithValue(login);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]
