@@ -248,7 +248,7 @@ public static class CliApp
         tenants.Subcommands.Add(restore);
 
         var to = new Option<string>("--to") { Description = "The server to move the tenant to (see `servers list`).", Required = true };
-        var move = new Command("move", "Move a tenant to another database server; its writes pause for the copy (503 tenant-busy).") { identifier, to, json };
+        var move = new Command("move", "Move a tenant to another database server: copied while it writes, its writes pause (503 tenant-busy) only to catch up.") { identifier, to, json };
         move.SetAction((result, ct) => Run(services, async sp =>
         {
             try
@@ -258,7 +258,8 @@ public static class CliApp
                 if (moved is not null && !result.GetValue(json))
                 {
                     await stdout.WriteLineAsync(
-                        $"Moved from {moved.From} to {moved.To}: writes frozen {moved.Frozen.TotalMilliseconds:0} ms, {moved.Total.TotalSeconds:0.0} s in all, backup {moved.BackupId}.");
+                        $"Moved from {moved.From} to {moved.To}: writes frozen {moved.Frozen.TotalMilliseconds:0} ms, {moved.Total.TotalSeconds:0.0} s in all, " +
+                        $"backup {moved.BackupId}; caught up {moved.CaughtUpRows} rows written and {moved.CaughtUpDeletes} deleted during the copy.");
                 }
 
                 return await ReportAsync(sp, outcome, result.GetValue(json), stdout, stderr);

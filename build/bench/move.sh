@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Moving a tenant between two servers (issue 16, docs/adr/0066): two throwaway PostgreSQL clusters (durable settings),
+# Moving a tenant between two servers (issue 16, docs/adr/0066 and 0067): two throwaway PostgreSQL clusters (durable settings),
 # the second added to the placement map through POST /platform/servers, one Release host. For each size N, a tenant with
 # N customers (each with a project; filled by SQL with triggers off, as build/bench/backup.sh) is moved from the catalog's
 # server to the second by POST /platform/tenants/{id}/move while one client keeps writing (POST /customers, one at a time,
-# honouring nothing: it retries at once). Prints the move's total time and write-freeze time (from its answer), what the
+# honouring nothing: it retries at once). Prints the move's total time and write-freeze time (from its answer) and the
+# rows its freeze caught up (written while the copy was made), what the
 # writer saw (201s, 503s, the longest time between two acknowledged writes) and that every acknowledged write is on the
 # target.
 # usage: build/bench/move.sh ["1000 100000"]
@@ -99,7 +100,8 @@ PY
   python3 - "$n" "$moved" "$work/writer-$n.json" <<'PY'
 import json, sys
 n, moved, writer = int(sys.argv[1]), json.loads(sys.argv[2]), json.load(open(sys.argv[3]))
-print(f"## {n:,} customers: move {moved['totalMs']:,} ms in all, writes frozen {moved['frozenMs']:,} ms (server {moved['tenant']['server']})")
+print(f"## {n:,} customers: move {moved['totalMs']:,} ms in all, writes frozen {moved['frozenMs']:,} ms (server {moved['tenant']['server']}); "
+      f"caught up under the freeze: {moved['caughtUpRows']:,} rows written and {moved['caughtUpDeletes']:,} deleted during the copy")
 print(f"  writer: {writer['statuses']} ; longest time between two acknowledged writes {writer['gap_ms']:,} ms")
 PY
   python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["acked"]))' "$work/writer-$n.json" > "$work/acked-$n.txt"
@@ -107,5 +109,5 @@ PY
   total=$(sql "$second_port" -c "SELECT count(*) FROM $tenant.customers")
   echo "  on the target: $total customers; acknowledged writes missing there: $missing"
 done
-errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:' "$work/host.log" || true)
+errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work/host.log" || true)
 echo "  host log: ${errors:-0} error lines"

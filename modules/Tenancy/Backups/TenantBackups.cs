@@ -93,7 +93,10 @@ internal sealed partial class TenantBackups(
 
     /// <summary>The job: dumps the backup's tenant, then marks it completed (with its trail record) or failed.</summary>
     [AutomaticRetry(Attempts = 0)] // a failure is final (the row says why); a host that died mid-dump has its job requeued by Hangfire
-    public async Task RunAsync(Guid backupId, CancellationToken ct)
+    public Task RunAsync(Guid backupId, CancellationToken ct) => RunAtAsync(backupId, null, ct);
+
+    /// <param name="snapshot">An exported snapshot (<c>pg_export_snapshot()</c>) of the tenant's server to dump at, or null.</param>
+    private async Task RunAtAsync(Guid backupId, string? snapshot, CancellationToken ct)
     {
         var row = await FindRowAsync(backupId, ct);
         if (row is null || row.Value.Status != "running")
@@ -105,7 +108,7 @@ internal sealed partial class TenantBackups(
         var path = Path.Combine(options.Value.Directory, fileName);
         try
         {
-            var (size, sha256) = await DumpAsync(tenant, path, ct);
+            var (size, sha256) = await DumpAsync(tenant, path, snapshot, ct);
             await using var work = await trail.BeginAsync(ct);
             await using (var done = new NpgsqlCommand(
                 "UPDATE platform.backups SET status = 'completed', completed_at = $2, size_bytes = $3, sha256 = $4 WHERE id = $1 AND status = 'running'",
@@ -131,7 +134,10 @@ internal sealed partial class TenantBackups(
     }
 
     /// <summary>Backs up now, in the caller's flow (the CLI, a final backup before a purge); the completed backup.</summary>
-    public async Task<BackupResponse?> BackUpNowAsync(string identifier, string reason, CancellationToken ct)
+    /// <param name="snapshot">
+    /// An exported snapshot of the tenant's server (a move dumps what one transaction saw, while writes go on), or null.
+    /// </param>
+    public async Task<BackupResponse?> BackUpNowAsync(string identifier, string reason, CancellationToken ct, string? snapshot = null)
     {
         var (start, backup) = await CreateAsync(identifier, reason, ct);
         if (start != BackupStart.Accepted)
@@ -139,7 +145,7 @@ internal sealed partial class TenantBackups(
             return null;
         }
 
-        await RunAsync(backup!.Id, ct);
+        await RunAtAsync(backup!.Id, snapshot, ct);
         return await FindAsync(backup.Id, ct);
     }
 
@@ -261,7 +267,7 @@ internal sealed partial class TenantBackups(
         }
     }
 
-    private async Task<(long Size, string Sha256)> DumpAsync(TenantInfo tenant, string path, CancellationToken ct)
+    private async Task<(long Size, string Sha256)> DumpAsync(TenantInfo tenant, string path, string? snapshot, CancellationToken ct)
     {
         var server = await servers.ForAsync(tenant, ct);
         await using (var connection = await server.DataSource.OpenConnectionAsync(ct))
@@ -273,11 +279,17 @@ internal sealed partial class TenantBackups(
         var partial = path + ".partial";
         var owner = new NpgsqlConnectionStringBuilder(server.ConnectionString);
         var environment = new Dictionary<string, string> { ["PGPASSWORD"] = owner.Password ?? string.Empty, ["PGCONNECT_TIMEOUT"] = "10" };
-        var run = await PostgresTools.RunAsync(tools.PgDump,
+        List<string> arguments =
         [
             "--format=custom", "--no-owner", $"--schema=\"{tenant.SchemaName}\"", $"--file={partial}",
             $"--host={owner.Host}", $"--port={owner.Port}", $"--username={owner.Username}", $"--dbname={owner.Database}",
-        ], environment, ct);
+        ];
+        if (snapshot is not null)
+        {
+            arguments.Add($"--snapshot={snapshot}");
+        }
+
+        var run = await PostgresTools.RunAsync(tools.PgDump, arguments, environment, ct);
         if (run.ExitCode != 0)
         {
             File.Delete(partial);

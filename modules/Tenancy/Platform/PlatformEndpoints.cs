@@ -46,7 +46,8 @@ internal sealed record TenantResponse(
 
 internal sealed record MoveTenantRequest(string? To);
 
-internal sealed record TenantMoveResponse(TenantResponse Tenant, string From, string To, long FrozenMs, long TotalMs, Guid BackupId);
+internal sealed record TenantMoveResponse(
+    TenantResponse Tenant, string From, string To, long FrozenMs, long TotalMs, Guid BackupId, long CaughtUpRows, long CaughtUpDeletes);
 
 internal sealed record AddServerRequest(string? Name, string? RequestConnection, string? OwnerConnection, int? Capacity);
 
@@ -138,7 +139,7 @@ internal static class PlatformEndpoints
             return result.Status switch
             {
                 ProvisioningStatus.Done => TypedResults.Ok(new TenantMoveResponse(ToResponse(result.Tenant!, options.Value, bounds), outcome!.From, outcome.To,
-                    (long)outcome.Frozen.TotalMilliseconds, (long)outcome.Total.TotalMilliseconds, outcome.BackupId)),
+                    (long)outcome.Frozen.TotalMilliseconds, (long)outcome.Total.TotalMilliseconds, outcome.BackupId, outcome.CaughtUpRows, outcome.CaughtUpDeletes)),
                 ProvisioningStatus.Invalid => Problems.Validation(result.Errors!),
                 ProvisioningStatus.Conflict => Problems.Conflict("tenant-state", result.Detail!),
                 _ => Problems.NotFound(result.Detail!),

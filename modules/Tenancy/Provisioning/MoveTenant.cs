@@ -9,18 +9,21 @@ using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
 
-/// <summary>What a finished move did: where from and to, how long the tenant's writes were frozen, the backup it kept.</summary>
-internal sealed record TenantMoveOutcome(string From, string To, TimeSpan Frozen, TimeSpan Total, Guid BackupId);
+/// <summary>What a finished move did: where from and to, how long the tenant's writes were frozen, the backup it copied from, and
+/// what the freeze caught up (rows written and deleted while the copy was made).</summary>
+internal sealed record TenantMoveOutcome(string From, string To, TimeSpan Frozen, TimeSpan Total, Guid BackupId, long CaughtUpRows, long CaughtUpDeletes);
 
 /// <summary>
-/// Moves a live tenant to another server of the placement map (docs/adr/0066), by backup and restore under a write
-/// freeze, holding the identifier's lock throughout:
+/// Moves a live tenant to another server of the placement map (docs/adr/0066, 0067), holding the identifier's lock
+/// throughout:
 /// <list type="number">
-/// <item>the catalog marks it <c>moving_to</c> (hosts refuse its writes with 503 tenant-busy from then on);</item>
-/// <item>one owner session on the source locks every table of its schema IN EXCLUSIVE MODE: reads go on, writes still
-/// in flight finish first, later ones wait;</item>
-/// <item>a backup (reason <c>move</c>) is taken and loaded under the same names on the target, and each module carries
-/// over its own server-local rows (<see cref="ITenantMoveStep"/>);</item>
+/// <item>while the tenant keeps writing, a backup (reason <c>move</c>) is dumped at one snapshot and loaded under the same
+/// names on the target;</item>
+/// <item>the freeze: the catalog marks it <c>moving_to</c> (hosts refuse its writes with 503 tenant-busy from then on),
+/// and one owner session on the source locks every table of its schema IN EXCLUSIVE MODE: reads go on, writes still in
+/// flight finish first;</item>
+/// <item>what was written since the snapshot is caught up on the target (<see cref="MoveCatchUp"/>), and each module
+/// carries over its own server-local rows (<see cref="ITenantMoveStep"/>);</item>
 /// <item>the catalog switches the tenant's server, with its operator-trail record; then, still under the lock, the
 /// tenant role loses every right on the source's tables, so a write that waited, or a host that has not yet followed
 /// the switch, fails there (503) instead of landing where nobody will read it;</item>
@@ -68,7 +71,7 @@ internal sealed partial class TenantProvisioner
                     await trail.FailedAsync(OperatorActions.TenantMove, new OperatorSubject(identifier, tenant.Id),
                         $"{tenant.Server} -> {unfinished} abandoned: the tenant stays on {tenant.Server}", ct);
                     return (new ProvisioningResult(ProvisioningStatus.Done, await catalog.FindAsync(identifier, ct)),
-                        new TenantMoveOutcome(tenant.Server, to, TimeSpan.Zero, TimeSpan.Zero, Guid.Empty));
+                        new TenantMoveOutcome(tenant.Server, to, TimeSpan.Zero, TimeSpan.Zero, Guid.Empty, 0, 0));
                 }
             }
 
@@ -100,28 +103,33 @@ internal sealed partial class TenantProvisioner
         var source = await servers.ForAsync(from, ct);
         var target = await servers.ForAsync(to, ct);
         var moved = tenant with { Server = to, MovingTo = null };
-        await catalog.SetMovingToAsync(tenant.Id, to, ct);
-        cache.Invalidate(tenant.Identifier);
 
         var copied = false;
         Stopwatch? frozen = null;
         Guid backupId = Guid.Empty;
+        CatchUpCounts? caughtUp = null;
         try
         {
-            await using var freeze = await source.OpenConnectionAsync(ct);
-            await using var freezing = await FreezeWritesAsync(tenant, freeze, ct);
-            frozen = Stopwatch.StartNew();
-
-            var backup = await backups.BackUpNowAsync(tenant.Identifier, TenantBackups.MoveReason, ct)
-                ?? throw new InvalidOperationException("The backup of the tenant's schema failed (GET /platform/tenants/{identifier}/backups says why).");
+            // 1. The copy, while the tenant keeps writing: a backup dumped at one snapshot, loaded under the same names on
+            // the target (after whatever a move that died while copying left there).
+            await RemoveCopyAsync(moved, to, ct);
+            var (backup, snapshot) = await BackUpAtSnapshotAsync(tenant, source, ct);
             backupId = backup.Id;
             var backupSource = await backups.SourceAsync(backup.Id, ct)
                 ?? throw new InvalidOperationException($"The backup {backup.Id} is not completed.");
 
-            await CreateSchemaAndRoleAsync(moved, target, ct);
             copied = true;
+            await CreateSchemaAndRoleAsync(moved, target, ct);
             await backups.RestoreIntoAsync(backupSource with { Tenant = tenant }, moved, ct);
             await GrantSharedSchemaAsync(moved, target, ct);
+
+            // 2. The freeze: hosts refuse the tenant's writes, the ones in flight finish, and what they wrote since the
+            // snapshot is caught up on the target.
+            frozen = Stopwatch.StartNew();
+            await catalog.SetMovingToAsync(tenant.Id, to, ct);
+            cache.Invalidate(tenant.Identifier);
+            await using var freeze = await source.OpenConnectionAsync(ct);
+            await using var freezing = await FreezeWritesAsync(tenant, freeze, ct);
 
             await using var arriving = await target.OpenConnectionAsync(ct);
             await using var arrival = await arriving.BeginTransactionAsync(ct);
@@ -130,6 +138,7 @@ internal sealed partial class TenantProvisioner
                 await searchPath.ExecuteNonQueryAsync(ct);
             }
 
+            caughtUp = await MoveCatchUp.ApplyAsync(tenant.SchemaName, snapshot, freezing, arrival, ct);
             foreach (var step in steps)
             {
                 await step.MoveAsync(moved, freezing, arrival, ct);
@@ -141,7 +150,8 @@ internal sealed partial class TenantProvisioner
             {
                 await catalog.SwitchServerAsync(tenant.Id, to, work.Transaction, ct);
                 await work.SucceededAsync(OperatorActions.TenantMove, new OperatorSubject(tenant.Identifier, tenant.Id),
-                    $"{from} -> {to}: writes frozen {frozen.ElapsedMilliseconds} ms, backup {backup.Id}", ct);
+                    $"{from} -> {to}: writes frozen {frozen.ElapsedMilliseconds} ms, backup {backup.Id}, " +
+                    $"caught up {caughtUp.Upserted} rows written and {caughtUp.Deleted} deleted since it", ct);
             }
 
             // The switch is committed: from here on the tenant is on the target, whatever happens to the source's copy.
@@ -196,7 +206,29 @@ internal sealed partial class TenantProvisioner
             LogOldCopyLeft(logger, tenant.Identifier, from, e);
         }
 
-        return new TenantMoveOutcome(from, to, frozen.Elapsed, total.Elapsed, backupId);
+        return new TenantMoveOutcome(from, to, frozen.Elapsed, total.Elapsed, backupId, caughtUp!.Upserted, caughtUp.Deleted);
+    }
+
+    /// <summary>
+    /// A backup (reason <c>move</c>) of what one repeatable-read transaction on the source sees, and that transaction's
+    /// <c>pg_current_snapshot()</c>: the catch-up copies every row version this snapshot could not see.
+    /// </summary>
+    private async Task<(BackupResponse Backup, string Snapshot)> BackUpAtSnapshotAsync(TenantInfo tenant, PlatformDatabase source, CancellationToken ct)
+    {
+        await using var connection = await source.OpenConnectionAsync(ct);
+        await using var pinned = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        string exported, snapshot;
+        await using (var command = new NpgsqlCommand("SELECT pg_export_snapshot(), pg_current_snapshot()::text", connection, pinned))
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            (exported, snapshot) = (reader.GetString(0), reader.GetString(1));
+        }
+
+        var backup = await backups.BackUpNowAsync(tenant.Identifier, TenantBackups.MoveReason, ct, exported)
+            ?? throw new InvalidOperationException("The backup of the tenant's schema failed (GET /platform/tenants/{identifier}/backups says why).");
+        await pinned.CommitAsync(ct);
+        return (backup, snapshot);
     }
 
     /// <summary>
