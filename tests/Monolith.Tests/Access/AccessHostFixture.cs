@@ -45,6 +45,9 @@ public sealed class AccessHostFixture : IAsyncLifetime
                 ["Auth:RateLimits:TenantPermitLimit"] = TenantPermitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Auth:RateLimits:TenantWindowSeconds"] = "60",
                 ["ForwardedHeaders:KnownProxies:0"] = KnownProxy,
+                // The per-tenant concurrency bound is Tenancy's, tested there: its one-second wait for a slot must not
+                // turn a burst of slow password checks on a busy machine into 503s that these limits did not answer.
+                ["Tenancy:ConcurrencyQueueMs"] = "60000",
             },
             services =>
             {
