@@ -41,7 +41,7 @@ internal static partial class MoveCatchUp
         }
 
         // Rows written since the snapshot, into a temporary table on the target each; then what the counts say is gone.
-        var gone = new Dictionary<string, long>(StringComparer.Ordinal);
+        var gone = new HashSet<string>(StringComparer.Ordinal);
         long upserted = 0;
         foreach (var (table, index) in parentsFirst.Select((t, i) => (t, i)))
         {
@@ -59,18 +59,18 @@ internal static partial class MoveCatchUp
             var deleted = targetCount - sourceCount + (changedCount - matched);
             if (deleted > 0)
             {
-                gone[table.Name] = deleted;
+                gone.Add(table.Name);
             }
 
             upserted += changedCount;
         }
 
-        // Deletes first (children before parents: a row a unique key frees may be taken by a changed row), then upserts
-        // (parents before children, for the foreign keys).
+        // Deletes first, since a unique value a deleted row frees may be taken by a changed row; children before parents,
+        // for the foreign keys.
         long deletedRows = 0;
         foreach (var (table, index) in parentsFirst.Select((t, i) => (t, i)).Reverse())
         {
-            if (!gone.ContainsKey(table.Name))
+            if (!gone.Contains(table.Name))
             {
                 continue;
             }
