@@ -452,7 +452,7 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
                                     UPDATE {schema}.pairs SET b = 3 WHERE a = 1 AND b = 2;
                                     SELECT nextval('{schema}.numbers'), nextval('{schema}.numbers');
                                     """);
-        var writtenOnSource = await CountAsync(source, $"SELECT count(*) FROM {schema}.written");
+        var writtenOnSource = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Owner, $"SELECT count(*) FROM {schema}.written");
 
         Monolith.Tenancy.Provisioning.CatchUpCounts counts;
         await using (var freeze = await source.BeginTransactionAsync())
@@ -469,11 +469,11 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
         }
 
         // The trigger's rows came over from the source; on the target it did not run again, and it is back on.
-        Assert.Equal(writtenOnSource, await CountAsync(target, $"SELECT count(*) FROM {schema}.written"));
-        Assert.Equal(1L, await CountAsync(target, $"SELECT count(*) FROM pg_trigger WHERE tgname = 'note' AND tgenabled = 'O' AND tgrelid = '{schema}.children'::regclass"));
-        Assert.Equal(3L, await CountAsync(target, $"SELECT last_value FROM {schema}.numbers"));
-        Assert.Equal(await CountAsync(source, $"SELECT max(id) FROM {schema}.children") + 1,
-            await CountAsync(target, $"INSERT INTO {schema}.children (parent_id, label) VALUES ('{keep}', 'after') RETURNING id"));
+        Assert.Equal(writtenOnSource, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Owner, $"SELECT count(*) FROM {schema}.written"));
+        Assert.Equal(1L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Owner, $"SELECT count(*) FROM pg_trigger WHERE tgname = 'note' AND tgenabled = 'O' AND tgrelid = '{schema}.children'::regclass"));
+        Assert.Equal(3L, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Owner, $"SELECT last_value FROM {schema}.numbers"));
+        Assert.Equal(await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Owner, $"SELECT max(id) FROM {schema}.children") + 1,
+            await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Owner, $"INSERT INTO {schema}.children (parent_id, label) VALUES ('{keep}', 'after') RETURNING id"));
         // Written since the snapshot: pairs (2, 2) and (1, 3), two children, three parents, five trigger rows. Gone: the
         // parent, its three children, and pairs (1, 2), whose key changed.
         Assert.Equal(new Monolith.Tenancy.Provisioning.CatchUpCounts(12, 5), counts);
@@ -485,12 +485,6 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
     {
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<long> CountAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string sql)
