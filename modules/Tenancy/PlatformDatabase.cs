@@ -1,3 +1,5 @@
+using System.Data;
+using Monolith.Tenancy.Bounds;
 using Npgsql;
 
 namespace Monolith.Tenancy;
@@ -11,7 +13,8 @@ namespace Monolith.Tenancy;
 /// privilege on tenant tables; tenant data is reached through <see cref="Isolation.TenantDatabase"/>, which becomes the
 /// tenant's role for one transaction at a time. It is split into <see cref="RequestPools"/> sub-pools, each tenant
 /// served by the same one while it has a free connection (<see cref="OpenTenantConnectionAsync"/>), so that each
-/// PostgreSQL backend caches the catalog of a fraction of the schemas (docs/adr/0064).</item>
+/// PostgreSQL backend caches the catalog of a fraction of the schemas (docs/adr/0064), and a backend that has served
+/// <see cref="SchemasPerConnection"/> schemas ends instead of going back to the pool (docs/adr/0068).</item>
 /// </list>
 /// Without an owner connection string both pools use <c>ConnectionStrings__Monolith</c> (the layout before the two
 /// roles); the start-up check then finds a request role that owns the schemas and says so.
@@ -26,9 +29,11 @@ public sealed class PlatformDatabase : IAsyncDisposable
     private readonly string poolSuffix;
     private int[] subPoolSizes = [];
     private int[] subPoolBusy = [];
+    private readonly SchemaBudget? schemaBudget;
 
     public PlatformDatabase(
-        string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, int? requestPools = null, string? server = null)
+        string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, int? requestPools = null, string? server = null,
+        int? schemasPerConnection = null)
     {
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
         if (!transactionPooling)
@@ -67,6 +72,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
         TransactionPooling = transactionPooling;
         // A server of the placement map other than the catalog's adds its name to its pools' names (docs/adr/0066).
         poolSuffix = server is null ? string.Empty : "@" + server;
+        schemaBudget = SchemaBudgetOf(schemasPerConnection, transactionPooling, request.MaxPoolSize);
         requestPoolsBySubPool = SubPools(request, requestPools ?? (transactionPooling ? 1 : DefaultRequestPools));
         DataSource = HasSeparateOwner ? new NpgsqlDataSourceBuilder(ConnectionString) { Name = "owner" + poolSuffix }.Build() : RequestDataSource;
     }
@@ -82,6 +88,15 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>
     public const int DefaultMaxAutoPrepare = 64;
+
+    /// <summary>How many tenant schemas a request backend serves before it ends, when <c>Tenancy__SchemasPerConnection</c> does not say.</summary>
+    public const int DefaultSchemasPerConnection = 200;
+
+    /// <summary>
+    /// How many tenant schemas one backend of the request pool serves before it ends instead of going back to the pool
+    /// (docs/adr/0068); 0: no limit (always 0 under transaction pooling, where the pooler's <c>server_lifetime</c> recycles).
+    /// </summary>
+    public int SchemasPerConnection => schemaBudget?.SchemasPerBackend ?? 0;
 
     /// <summary>The owner role's connection string (migrations, provisioning).</summary>
     public string ConnectionString { get; }
@@ -124,6 +139,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
             throw;
         }
 
+        schemaBudget?.Serve(connection.ProcessID, tenantId);
         var released = 0;
         connection.StateChange += (_, change) =>
         {
@@ -133,6 +149,38 @@ public sealed class PlatformDatabase : IAsyncDisposable
             }
         };
         return connection;
+    }
+
+    /// <summary>
+    /// Gives back a connection of <see cref="OpenTenantConnectionAsync"/>: to its pool, or, once its backend has served
+    /// <see cref="SchemasPerConnection"/> tenant schemas, to nobody. That backend ends itself (Npgsql has no way to drop
+    /// one pooled connection; a connection whose server ended it is dropped), and with it the caches it had gathered.
+    /// </summary>
+    internal async ValueTask CloseTenantConnectionAsync(NpgsqlConnection connection)
+    {
+        if (schemaBudget is not null && connection.State == ConnectionState.Open && schemaBudget.IsSpent(connection.ProcessID))
+        {
+            var processId = connection.ProcessID;
+            await using (var command = new NpgsqlCommand("SELECT pg_terminate_backend(pg_backend_pid())", connection))
+            {
+                try
+                {
+                    await command.ExecuteNonQueryAsync();
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.AdminShutdown)
+                {
+                    // The answer expected: "terminating connection due to administrator command".
+                }
+                catch (NpgsqlException) when (connection.State != ConnectionState.Open)
+                {
+                    // The backend went before its answer was read: the same outcome.
+                }
+            }
+
+            schemaBudget.Ended(processId);
+        }
+
+        await connection.DisposeAsync();
     }
 
     /// <summary>The sub-pool a session of <paramref name="tenantId"/> opened now would come from (see <see cref="OpenTenantConnectionAsync"/>).</summary>
@@ -253,10 +301,35 @@ public sealed class PlatformDatabase : IAsyncDisposable
             };
             subPoolSizes[i] = share.MaxPoolSize;
             // Named: the pool metrics (Npgsql's meter) label each pool by its name instead of its connection string.
-            pools[i] = new NpgsqlDataSourceBuilder(share.ConnectionString) { Name = (count == 1 ? "requests" : $"requests-{i}") + poolSuffix }.Build();
+            var builder = new NpgsqlDataSourceBuilder(share.ConnectionString) { Name = (count == 1 ? "requests" : $"requests-{i}") + poolSuffix };
+            if (schemaBudget is { } budget)
+            {
+                builder.UsePhysicalConnectionInitializer(
+                    connection => budget.Started(connection.ProcessID),
+                    connection =>
+                    {
+                        budget.Started(connection.ProcessID);
+                        return Task.CompletedTask;
+                    });
+            }
+
+            pools[i] = builder.Build();
         }
 
         return pools;
+    }
+
+    private static SchemaBudget? SchemaBudgetOf(int? schemasPerConnection, bool transactionPooling, int poolSize)
+    {
+        if (schemasPerConnection < 0)
+        {
+            throw new InvalidOperationException(
+                $"{TenancyOptions.Section}__{nameof(TenancyOptions.SchemasPerConnection)} is {schemasPerConnection}: it must be 0 (no limit) or more.");
+        }
+
+        // Behind a transaction pooler a host connection is no backend of its own: the pooler's server_lifetime recycles.
+        var limit = transactionPooling ? 0 : schemasPerConnection ?? DefaultSchemasPerConnection;
+        return limit == 0 ? null : new SchemaBudget(limit, poolSize);
     }
 
     private static bool Mentions(string connectionString, string keyword)

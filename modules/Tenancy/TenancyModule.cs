@@ -47,7 +47,8 @@ public static class TenancyModule
             ConnectionString(configuration),
             configuration.GetConnectionString(OwnerConnectionStringName),
             configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}"),
-            configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestPools)}")));
+            configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestPools)}"),
+            schemasPerConnection: configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.SchemasPerConnection)}")));
         services.AddSingleton<TenantServers>();
         services.AddSingleton<ServerMap>();
         services.AddSingleton<TenantContext>();

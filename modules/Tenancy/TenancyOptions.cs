@@ -74,6 +74,13 @@ public sealed class TenancyOptions
     /// </summary>
     public int? RequestPools { get; set; }
 
+    /// <summary>
+    /// A backend of the request pool that has served this many tenant schemas ends instead of going back to the pool, so
+    /// that the caches PostgreSQL keeps per schema stay bounded whatever the number of tenants (docs/adr/0068). Unset:
+    /// <see cref="PlatformDatabase.DefaultSchemasPerConnection"/>; 0: no limit. Off under <see cref="TransactionPooling"/>.
+    /// </summary>
+    public int? SchemasPerConnection { get; set; }
+
     /// <summary>Default statement timeout of a tenant's database work; a tenant's own <c>statementTimeoutMs</c> wins.</summary>
     public int StatementTimeoutMs { get; set; } = 5000;
 

@@ -39,7 +39,7 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
             {
                 var transaction = await connection.BeginTransactionAsync(isolation, ct);
                 await TenantSession.ApplyAsync(connection, transaction, tenant, bounds, ct);
-                return new TenantConnection(connection, transaction);
+                return new TenantConnection(connection, transaction, server);
             }
             catch (Exception e) when (attempt == 1 && DatabaseFailures.IsConnectionLoss(e) && !ct.IsCancellationRequested)
             {
@@ -59,7 +59,7 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
             }
             catch
             {
-                await connection.DisposeAsync();
+                await server.CloseTenantConnectionAsync(connection);
                 throw;
             }
         }
@@ -86,10 +86,13 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
 /// </summary>
 public sealed class TenantConnection : IAsyncDisposable
 {
-    internal TenantConnection(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    private readonly PlatformDatabase server;
+
+    internal TenantConnection(NpgsqlConnection connection, NpgsqlTransaction transaction, PlatformDatabase server)
     {
         Connection = connection;
         Transaction = transaction;
+        this.server = server;
     }
 
     public NpgsqlConnection Connection { get; }
@@ -110,6 +113,6 @@ public sealed class TenantConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Transaction.DisposeAsync();
-        await Connection.DisposeAsync();
+        await server.CloseTenantConnectionAsync(Connection);
     }
 }

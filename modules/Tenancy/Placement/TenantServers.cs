@@ -73,7 +73,8 @@ public sealed class TenantServers(PlatformDatabase catalog) : IAsyncDisposable
                 throw new InvalidOperationException($"Database server '{server}' is not in the placement map (platform.servers).");
             }
 
-            var database = new PlatformDatabase(reader.GetString(0), reader.GetString(1), catalog.TransactionPooling, catalog.RequestPools, server);
+            var database = new PlatformDatabase(
+                reader.GetString(0), reader.GetString(1), catalog.TransactionPooling, catalog.RequestPools, server, catalog.SchemasPerConnection);
             servers[server] = database;
             return database;
         }

@@ -27,6 +27,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         Assert.Equal(PlatformDatabase.DefaultConnectionLifetimeSeconds, request.ConnectionLifetime);
         Assert.Equal(PlatformDatabase.DefaultConnectionIdleLifetimeSeconds, request.ConnectionIdleLifetime);
         Assert.Equal(PlatformDatabase.DefaultRequestPools, database.RequestPools);
+        Assert.Equal(PlatformDatabase.DefaultSchemasPerConnection, database.SchemasPerConnection);
         Assert.All(database.RequestSubPools, pool => Assert.Equal(
             PlatformDatabase.DefaultConnectionLifetimeSeconds, new NpgsqlConnectionStringBuilder(pool.ConnectionString).ConnectionLifetime));
     }
@@ -76,6 +77,97 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         }
     }
 
+    /// <summary>
+    /// The schema budget (docs/adr/0068): a backend that has served as many tenant schemas as the budget allows ends
+    /// when its session closes, taking its caches with it, and the pool opens a new one. A schema served again costs
+    /// nothing, and no session sees the ended backend.
+    /// </summary>
+    [Fact]
+    public async Task A_backend_that_has_served_its_budget_of_schemas_ends_and_the_pool_opens_a_new_one()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 1 }.ConnectionString;
+        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1, schemasPerConnection: 2);
+        var catalog = Fixture.Service<TenantCatalog>();
+        var alpha = (await catalog.FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
+        var beta = (await catalog.FindAsync(MonolithFixture.Beta, CancellationToken.None))!;
+        var context = Fixture.Service<TenantContext>();
+        var database = new TenantDatabase(new TenantServers(platform), context, new TenantBounds(Options.Create(new TenancyOptions()), platform));
+        async Task<int> BackendServingAsync(TenantInfo tenant)
+        {
+            using var scope = context.Enter(tenant);
+            await using var session = await database.BeginAsync();
+            await using var command = session.Command("SELECT pg_backend_pid()");
+            return (int)(await command.ExecuteScalarAsync())!;
+        }
+
+        var first = await BackendServingAsync(alpha);
+        Assert.Equal(first, await BackendServingAsync(alpha)); // one schema, twice: within the budget
+        Assert.Equal(first, await BackendServingAsync(beta)); // the second schema spends it: served, then the backend ends
+        Assert.True(await EndsAsync(first), $"backend {first} outlived its budget");
+
+        // The pool's one connection is a new backend that works at once: the ended one was not given back.
+        var direct = await platform.OpenTenantConnectionAsync(alpha.Id, CancellationToken.None);
+        int second;
+        await using (var command = new NpgsqlCommand("SELECT pg_backend_pid()", direct))
+        {
+            second = (int)(await command.ExecuteScalarAsync())!;
+        }
+
+        await platform.CloseTenantConnectionAsync(direct);
+        Assert.NotEqual(first, second);
+        Assert.Equal(second, await BackendServingAsync(alpha)); // its first schema again: still within the budget
+    }
+
+    [Fact]
+    public async Task Without_a_schema_budget_a_backend_serves_any_number_of_schemas()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 1 }.ConnectionString;
+        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1, schemasPerConnection: 0);
+        var catalog = Fixture.Service<TenantCatalog>();
+        var tenants = new[] { MonolithFixture.Alpha, MonolithFixture.Beta, MonolithFixture.Alpha };
+        var backends = new HashSet<int>();
+        foreach (var identifier in tenants)
+        {
+            var tenant = (await catalog.FindAsync(identifier, CancellationToken.None))!;
+            await using var connection = await platform.OpenTenantConnectionAsync(tenant.Id, CancellationToken.None);
+            await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", connection);
+            backends.Add((int)(await command.ExecuteScalarAsync())!);
+            await platform.CloseTenantConnectionAsync(connection);
+        }
+
+        Assert.Equal(0, platform.SchemasPerConnection);
+        Assert.Single(backends);
+    }
+
+    [Fact]
+    public void A_negative_schema_budget_is_refused_at_start()
+    {
+        var error = Assert.Throws<InvalidOperationException>(
+            () => new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner, schemasPerConnection: -1));
+        Assert.Contains("Tenancy__SchemasPerConnection", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Whether the backend <paramref name="processId"/> is gone within 10 s (an ending backend can still be listed for a moment).</summary>
+    private async Task<bool> EndsAsync(int processId)
+    {
+        await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", connection);
+        command.Parameters.AddWithValue(processId);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while ((long)(await command.ExecuteScalarAsync())! > 0)
+        {
+            if (DateTime.UtcNow > until)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
     private async Task<long> BackendsOfAsync(string login)
     {
         await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
@@ -97,8 +189,10 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
     public async Task The_number_of_sub_pools_is_configuration()
     {
         Assert.Equal(PlatformDatabase.DefaultRequestPools, Fixture.Service<PlatformDatabase>().RequestPools);
-        await using var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?> { ["Tenancy:RequestPools"] = "2" });
+        await using var factory = new MonolithFactory(
+            Fixture.Connections, new Dictionary<string, string?> { ["Tenancy:RequestPools"] = "2", ["Tenancy:SchemasPerConnection"] = "7" });
         Assert.Equal(2, factory.Services.GetRequiredService<PlatformDatabase>().RequestPools);
+        Assert.Equal(7, factory.Services.GetRequiredService<PlatformDatabase>().SchemasPerConnection);
     }
 
     [Theory]
@@ -148,14 +242,16 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         var request = new NpgsqlConnectionStringBuilder(database.RequestConnectionString);
 
         Assert.Equal(1, database.RequestPools);
+        Assert.Equal(0, database.SchemasPerConnection); // the pooler's server_lifetime recycles: a host connection is no backend of its own
         var npgsqlDefaults = new NpgsqlConnectionStringBuilder();
         Assert.Equal(npgsqlDefaults.ConnectionLifetime, request.ConnectionLifetime); // the pooler's server_lifetime recycles the backends
         Assert.Equal(npgsqlDefaults.ConnectionIdleLifetime, request.ConnectionIdleLifetime);
         Assert.Equal(0, request.MaxAutoPrepare);
         Assert.True(request.NoResetOnClose);
 
-        await using var configured = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true, requestPools: 2);
+        await using var configured = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true, requestPools: 2, schemasPerConnection: 5);
         Assert.Equal(2, configured.RequestPools);
+        Assert.Equal(0, configured.SchemasPerConnection);
     }
 
     [Fact]
