@@ -8,8 +8,8 @@
 #   each request backend of that variant's host (max, median, total, count) and the host's RSS.
 # Variants, each its own host process on the same database (application_name tells their backends apart):
 #   off   no tenant affinity (Tenancy__RequestPools=1), no recycling (Connection Lifetime=0, Connection Idle Lifetime=300:
-#         Npgsql's own defaults) — the request pool before issue 16;
-#   on    the shipped defaults (docs/adr/0064);
+#         Npgsql's own defaults), no schema budget (Tenancy__SchemasPerConnection=0) — the request pool before issue 16;
+#   on    the shipped defaults (docs/adr/0064, 0068);
 #   others in VARIANTS="NAME=SETTING,SETTING,...|NAME=..." replacing the two (e.g. "off=...|k16=Tenancy__RequestPools=16"):
 #         a SETTING CS=... is appended to the request connection string, ENV=VALUE is exported for that host only.
 # Not in CI: 10,000 tenants take long (provisioning alone is most of it). Run it under the shared lock:
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 tenants=${1:-10000}
 seconds=${2:-10}
 rounds=${3:-3}
-variants=${VARIANTS:-"off=Tenancy__RequestPools=1,CS=Connection Lifetime=0;Connection Idle Lifetime=300|on="}
+variants=${VARIANTS:-"off=Tenancy__RequestPools=1,Tenancy__SchemasPerConnection=0,CS=Connection Lifetime=0;Connection Idle Lifetime=300|on="}
 lua=build/bench/lua
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [ "$(id -u)" = "0" ] || echo "warning: not root: the backends' /proc/PID/smaps_rollup may be unreadable" >&2
@@ -67,7 +67,8 @@ start_host() {
     dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll host --urls "http://127.0.0.1:$port" >>"$work/host-$name.log" 2>&1 &
   host_pid[$name]=$!
   host_url[$name]="http://127.0.0.1:$port"
-  for _ in $(seq 1 150); do curl -sf "${host_url[$name]}/health/ready" >/dev/null && return; sleep 0.2; done
+  # Up to 5 minutes: a start-up's reconciliation over every tenant must not end a run that took hours to provision.
+  for _ in $(seq 1 1500); do curl -sf "${host_url[$name]}/health/ready" >/dev/null && return; sleep 0.2; done
   echo "host $name did not start" >&2; cat "$work/host-$name.log" >&2; exit 1
 }
 # wrk_rps NAME ARGS...: runs wrk, prints requests/s; a non-2xx answer fails the bench (a 401/503 must not pass as speed).
