@@ -22,6 +22,18 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] && [ "
     || { echo "test.sh: could not install pgbouncer; the pooler tests will fail" >&2; }
 fi
 
+# The run's throwaway clusters, backups and PgBouncer directories go under a temporary folder of its own, removed when the
+# run ends: the test process cannot always remove a 700 MB cluster directory itself before it is ended.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/monolith-test-run.XXXXXX")
+chmod 1777 "$run_tmp"  # PostgreSQL and PgBouncer run as their own user, as under /tmp
+remove_run_tmp() {
+  for cluster in "$run_tmp"/monolith-test-pg-*; do
+    [ -d "$cluster" ] && bash build/pg-cluster.sh stop "$cluster" >/dev/null 2>&1 || true
+  done
+  rm -rf "$run_tmp"
+}
+trap remove_run_tmp EXIT
+
 results=TestResults
 rm -rf "$results"
 # The pinned dotnet tools (.config/dotnet-tools.json): Kiota generates the API client the journey tests use.
@@ -29,7 +41,7 @@ dotnet tool restore
 dotnet restore Monolith.sln --nologo -v quiet
 dotnet build Monolith.sln -c Release --no-restore --nologo -v quiet -warnaserror
 set +e
-dotnet test tests/Monolith.Tests/Monolith.Tests.csproj -c Release --no-build --nologo \
+TMPDIR="$run_tmp" dotnet test tests/Monolith.Tests/Monolith.Tests.csproj -c Release --no-build --nologo \
   --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=minimal" \
   --collect:"XPlat Code Coverage" --results-directory "$results" "$@"
 status=$?
