@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Telemetry;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Placement;
 
 namespace Monolith.Access.Mail;
 
@@ -10,7 +11,9 @@ namespace Monolith.Access.Mail;
 /// (how long the oldest due mail has waited) and <c>monolith.mail.outbox.tenants</c> (tenants with undelivered mail). One
 /// call of <c>monolith.mail_outbox_depth</c> (platform script 0060) per <see cref="TelemetryOptions.GaugeCacheSeconds"/>:
 /// it counts only the outboxes of the tenants <c>platform.mail_due</c> names, at most <see cref="MaxTenants"/> of them
-/// (the longest due), never every tenant schema (docs/adr/0060).
+/// (the longest due), never every tenant schema (docs/adr/0060). One call on each server of the placement map, at once:
+/// each keeps the outboxes and the <c>platform.mail_due</c> of the tenants placed on it (docs/adr/0066); the readings add up,
+/// the oldest due mail being the oldest of all.
 /// </summary>
 internal sealed class MailOutboxGauges : ITelemetrySource
 {
@@ -18,9 +21,9 @@ internal sealed class MailOutboxGauges : ITelemetrySource
 
     private readonly CachedReading<Reading> reading;
 
-    public MailOutboxGauges(IMeterFactory meters, PlatformDatabase database, IOptions<TelemetryOptions> telemetry)
+    public MailOutboxGauges(IMeterFactory meters, TenantServers servers, IOptions<TelemetryOptions> telemetry)
     {
-        reading = new CachedReading<Reading>(ct => ReadAsync(database, ct), TimeSpan.FromSeconds(Math.Max(1, telemetry.Value.GaugeCacheSeconds)));
+        reading = new CachedReading<Reading>(ct => ReadAsync(servers, ct), TimeSpan.FromSeconds(Math.Max(1, telemetry.Value.GaugeCacheSeconds)));
         var meter = meters.Create(AccessModule.MeterName);
         meter.CreateObservableGauge("monolith.mail.outbox.depth", () => Measure(r => r.Mails), "{mail}",
             $"Undelivered mail in the outboxes of the tenants with mail due (at most {MaxTenants} tenants counted)");
@@ -33,7 +36,15 @@ internal sealed class MailOutboxGauges : ITelemetrySource
     private Measurement<double>[] Measure(Func<Reading, double> value) =>
         reading.Current is { } current ? [new Measurement<double>(value(current))] : [];
 
-    private static async Task<Reading> ReadAsync(PlatformDatabase database, CancellationToken ct)
+    /// <summary>Every server's outboxes, read at once and added up.</summary>
+    internal static async Task<Reading> ReadAsync(TenantServers servers, CancellationToken ct)
+    {
+        var readings = await Task.WhenAll((await servers.AllAsync(ct)).Select(server => ReadAsync(server.Database, ct)));
+        return new Reading(readings.Sum(r => r.Tenants), readings.Sum(r => r.Mails), readings.Max(r => r.OldestDueSeconds));
+    }
+
+    /// <summary>One server's outboxes.</summary>
+    internal static async Task<Reading> ReadAsync(PlatformDatabase database, CancellationToken ct)
     {
         await using var command = database.DataSource.CreateCommand(
             "SELECT tenants, mails, coalesce(extract(epoch FROM now() - oldest_due)::float8, 0) FROM monolith.mail_outbox_depth($1)");
@@ -43,5 +54,5 @@ internal sealed class MailOutboxGauges : ITelemetrySource
         return new Reading(reader.GetInt32(0), reader.GetInt64(1), Math.Max(0, reader.GetDouble(2)));
     }
 
-    private sealed record Reading(int Tenants, long Mails, double OldestDueSeconds);
+    internal sealed record Reading(int Tenants, long Mails, double OldestDueSeconds);
 }

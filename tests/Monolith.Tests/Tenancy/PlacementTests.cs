@@ -5,10 +5,13 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Monolith.Access.Mail;
 using Monolith.Auditing.Trail;
+using Monolith.Tenancy;
 using Monolith.Tenancy.Backups;
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Resolution;
 using Monolith.Tests.Toggles;
 using Monolith.Toggles.Schedules;
@@ -212,6 +215,30 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
             $"SELECT seq FROM \"{far.Replace('-', '_')}\".audit_chain_head");
         Assert.Equal(head, await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser,
             "SELECT a.seq FROM platform.audit_anchors a JOIN platform.tenants t ON t.id = a.tenant_id WHERE t.identifier = $1", far));
+    }
+
+    [Fact]
+    public async Task The_mail_outbox_gauges_count_the_outboxes_on_each_server()
+    {
+        var far = MonolithFixture.UniqueIdentifier("gauge");
+        await servers.ProvisionOnAsync("second", far);
+        // Seven mails not due for an hour: no delivery takes them during the test. Queuing them names the tenant in the
+        // second server's platform.mail_due (tenant script 0031's trigger), which is what the gauges read.
+        await using (var second = new NpgsqlConnection(servers.Second.Connections.Superuser))
+        {
+            await second.OpenAsync();
+            await ExecuteAsync(second, $"""
+                INSERT INTO "{far.Replace('-', '_')}".mail_outbox (id, kind, recipient, subject, text_body, next_attempt_at)
+                SELECT gen_random_uuid(), 'invitation', 'later' || g || '@example.test', 'Later', 'Later', now() + interval '1 hour'
+                FROM generate_series(1, 7) g
+                """);
+        }
+
+        var everyServer = await MailOutboxGauges.ReadAsync(servers.Factory.Services.GetRequiredService<TenantServers>(), CancellationToken.None);
+        // Read after: the catalog's server can only have delivered mail meanwhile, so the difference is at least the far tenant's.
+        var catalogOnly = await MailOutboxGauges.ReadAsync(servers.Factory.Services.GetRequiredService<PlatformDatabase>(), CancellationToken.None);
+        Assert.True(everyServer.Mails - catalogOnly.Mails >= 7, $"{everyServer} against the catalog's own {catalogOnly}");
+        Assert.True(everyServer.Tenants - catalogOnly.Tenants >= 1, $"{everyServer} against the catalog's own {catalogOnly}");
     }
 
     [Fact]
