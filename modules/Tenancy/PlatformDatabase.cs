@@ -63,6 +63,21 @@ public sealed class PlatformDatabase : IAsyncDisposable
         var owner = ownerConnectionString is { Length: > 0 }
             ? Validated(ownerConnectionString, TenancyModule.OwnerConnectionStringName, transactionPooling: false)
             : request;
+        if (ownerConnectionString is { Length: > 0 })
+        {
+            // The owner's backends visit every schema in turn (spare schemas, migrations, the jobs' passes) and keep each
+            // one's catalog until they end: a short life bounds that by what one backend does in it, not by the tenant
+            // count (docs/adr/0069). The string reaches DbUp's connections as well as the owner pool.
+            if (!Mentions(ownerConnectionString, nameof(NpgsqlConnectionStringBuilder.ConnectionLifetime)))
+            {
+                owner.ConnectionLifetime = DefaultOwnerConnectionLifetimeSeconds;
+            }
+
+            if (!Mentions(ownerConnectionString, nameof(NpgsqlConnectionStringBuilder.ConnectionIdleLifetime)))
+            {
+                owner.ConnectionIdleLifetime = DefaultOwnerConnectionLifetimeSeconds;
+            }
+        }
 
         RequestConnectionString = request.ConnectionString;
         RequestRole = request.Username ?? string.Empty;
@@ -85,6 +100,9 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     /// <summary>The request pool's <c>Connection Idle Lifetime</c> (seconds) when its connection string does not say.</summary>
     public const int DefaultConnectionIdleLifetimeSeconds = 60;
+
+    /// <summary>The owner pool's <c>Connection Lifetime</c> and <c>Connection Idle Lifetime</c> (seconds) when its connection string does not say.</summary>
+    public const int DefaultOwnerConnectionLifetimeSeconds = 30;
 
     /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>
     public const int DefaultMaxAutoPrepare = 64;

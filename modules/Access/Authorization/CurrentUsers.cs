@@ -5,6 +5,7 @@ using Monolith.Access.Data;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
+using Monolith.Tenancy.Placement;
 using Npgsql;
 
 namespace Monolith.Access.Authorization;
@@ -34,15 +35,24 @@ internal sealed class AccessRow
 /// listening nothing is cached (every request reads the database).
 /// </para>
 /// <para>
+/// The poll's work follows the tenants in use, not every tenant ever served: a tenant whose entries have not been used for
+/// <see cref="IdleTenant"/> is dropped before the poll (it reloads on use), and the poll runs on a connection of the
+/// server's owner pool, whose backends live briefly (docs/adr/0069), so no backend keeps the catalog of every tenant the
+/// instance has ever polled (issue 16).
+/// </para>
+/// <para>
 /// Races: a load that started before an invalidation is not stored (<see cref="generation"/>), and an entry is
 /// stored only when it was read at the version its tenant's bucket is known to be at.
 /// </para>
 /// </summary>
-internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
+internal sealed class CurrentUsers(AccessDatabase database, TenantServers servers, TimeProvider clock) : IChangeSubscriber
 {
     public const string Channel = "monolith_access";
     private const int MaxEntries = 200_000;
     private const int PollBatch = 200;
+
+    /// <summary>How long a tenant's entries stay cached without being used.</summary>
+    public static readonly TimeSpan IdleTenant = TimeSpan.FromMinutes(5);
 
     private readonly ConcurrentDictionary<Guid, TenantEntries> tenants = new();
     private readonly ConcurrentDictionary<string, Guid> tenantBySchema = new(StringComparer.Ordinal);
@@ -56,11 +66,15 @@ internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
     /// <summary>Entries held (tests, diagnostics).</summary>
     public int Count => Volatile.Read(ref entries);
 
+    /// <summary>Tenants with entries held, which the poll visits (tests, diagnostics).</summary>
+    public int Tenants => tenants.Count;
+
     /// <summary>The current state of the token's user and session; null when the session ended or the user is gone or disabled.</summary>
     public async ValueTask<CurrentUser?> FindAsync(TenantInfo tenant, Guid userId, Guid sessionId, CancellationToken ct)
     {
         if (listening && tenants.TryGetValue(tenant.Id, out var bucket) && bucket.Entries.TryGetValue((userId, sessionId), out var cached))
         {
+            bucket.Used(clock.GetUtcNow());
             return cached;
         }
 
@@ -101,6 +115,7 @@ internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
 
             var bucket = tenants.GetOrAdd(tenant.Id, _ => new TenantEntries(tenant, version));
             tenantBySchema[tenant.SchemaName] = tenant.Id;
+            bucket.Used(clock.GetUtcNow());
             if (bucket.Version != version)
             {
                 return; // the poll reconciles the bucket with the database first
@@ -204,21 +219,51 @@ internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
     }
 
     /// <summary>
-    /// Reads the version of every cached tenant, in batches of one round trip: each tenant's row through its own role
-    /// (transaction-local <c>role</c>, as the request path does), in one transaction that is rolled back.
+    /// Drops the tenants not used for <see cref="IdleTenant"/>, then reads the version of every other cached tenant of
+    /// <paramref name="server"/>, in batches of one round trip: each tenant's row through its own role (transaction-local
+    /// <c>role</c>, as the request path does), in one transaction that is rolled back. On a connection of the server's
+    /// owner pool rather than the hub's listening <paramref name="connection"/>, which lives as long as the instance.
     /// </summary>
     public async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
     {
+        ForgetIdleTenants(server);
         // A tenant that has moved since it was cached is polled where it was, fails there, and reloads on use.
         var buckets = tenants.Values.Where(b => b.Tenant.Server == server).ToList();
+        if (buckets.Count == 0)
+        {
+            return;
+        }
+
+        NpgsqlConnection poll;
+        try
+        {
+            poll = await (await servers.ForAsync(server, ct)).OpenConnectionAsync(ct);
+        }
+        catch (NpgsqlException)
+        {
+            // No connection to check with (the server unreachable, its owner pool exhausted): what is cached cannot be
+            // trusted past this interval, so none of this server's tenants is.
+            lock (gate)
+            {
+                generation++;
+                foreach (var bucket in buckets)
+                {
+                    RemoveBucketLocked(bucket.Tenant.Id, bucket);
+                }
+            }
+
+            return;
+        }
+
+        await using var pollConnection = poll;
         for (var start = 0; start < buckets.Count; start += PollBatch)
         {
             var batch = buckets.GetRange(start, Math.Min(PollBatch, buckets.Count - start));
             var versions = new long[batch.Count];
             try
             {
-                await using var transaction = await connection.BeginTransactionAsync(ct);
-                await using var commands = new NpgsqlBatch(connection, transaction);
+                await using var transaction = await poll.BeginTransactionAsync(ct);
+                await using var commands = new NpgsqlBatch(poll, transaction);
                 // The poll never makes anyone wait: a lock it cannot have at once (a migration, a TRUNCATE) fails it
                 // instead, and the batch's tenants are simply forgotten (they reload on use).
                 commands.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('lock_timeout', '100ms', true)"));
@@ -276,6 +321,28 @@ internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
         }
     }
 
+    private void ForgetIdleTenants(string server)
+    {
+        var usedSince = clock.GetUtcNow() - IdleTenant;
+        if (!tenants.Values.Any(b => b.Tenant.Server == server && b.LastUsed < usedSince))
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            generation++; // a load under way for a dropped tenant is not stored into a bucket that no longer exists
+            foreach (var (tenantId, bucket) in tenants)
+            {
+                if (bucket.Tenant.Server == server && bucket.LastUsed < usedSince)
+                {
+                    RemoveBucketLocked(tenantId, bucket);
+                    tenantBySchema.TryRemove(new KeyValuePair<string, Guid>(bucket.Tenant.SchemaName, tenantId));
+                }
+            }
+        }
+    }
+
     private void RemoveBucketLocked(Guid tenantId, TenantEntries bucket)
     {
         if (tenants.TryRemove(new KeyValuePair<Guid, TenantEntries>(tenantId, bucket)))
@@ -300,6 +367,12 @@ internal sealed class CurrentUsers(AccessDatabase database) : IChangeSubscriber
         public TenantInfo Tenant { get; } = tenant;
 
         public long Version { get; set; } = version;
+
+        private long lastUsedTicks;
+
+        public DateTimeOffset LastUsed => new(Interlocked.Read(ref lastUsedTicks), TimeSpan.Zero);
+
+        public void Used(DateTimeOffset now) => Interlocked.Exchange(ref lastUsedTicks, now.UtcTicks);
 
         public ConcurrentDictionary<(Guid User, Guid Session), CurrentUser?> Entries { get; } = new();
     }

@@ -209,6 +209,45 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
     }
 
     [Theory]
+    [InlineData("", PlatformDatabase.DefaultOwnerConnectionLifetimeSeconds, PlatformDatabase.DefaultOwnerConnectionLifetimeSeconds)]
+    [InlineData(";Connection Lifetime=0;Connection Idle Lifetime=300", 0, 300)]
+    [InlineData(";connectionidlelifetime=20", PlatformDatabase.DefaultOwnerConnectionLifetimeSeconds, 20)]
+    public async Task The_owner_pool_and_DbUp_get_a_short_backend_life_unless_the_owner_connection_string_says(string options, int lifetime, int idleLifetime)
+    {
+        await using var database = new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner + options);
+
+        foreach (var owner in new[] { database.ConnectionString, database.DataSource.ConnectionString })
+        {
+            var settings = new NpgsqlConnectionStringBuilder(owner);
+            Assert.Equal(lifetime, settings.ConnectionLifetime);
+            Assert.Equal(idleLifetime, settings.ConnectionIdleLifetime);
+        }
+
+        // The request pool keeps its own defaults (docs/adr/0064).
+        Assert.Equal(PlatformDatabase.DefaultConnectionLifetimeSeconds, new NpgsqlConnectionStringBuilder(database.RequestConnectionString).ConnectionLifetime);
+    }
+
+    [Fact]
+    public async Task An_owner_backend_older_than_its_lifetime_is_not_reused()
+    {
+        await using var database = new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner + ";Connection Lifetime=1");
+        int first;
+        await using (var connection = await database.OpenConnectionAsync())
+        {
+            first = connection.ProcessID;
+        }
+
+        await using (var again = await database.OpenConnectionAsync())
+        {
+            Assert.Equal(first, again.ProcessID); // young: back from the pool
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+        }
+
+        await using var after = await database.OpenConnectionAsync();
+        Assert.NotEqual(first, after.ProcessID);
+    }
+
+    [Theory]
     [InlineData(100, 4, 3)]
     [InlineData(10, 4, 0)]
     [InlineData(7, 3, 2)]

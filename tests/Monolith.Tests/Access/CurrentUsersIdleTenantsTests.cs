@@ -1,0 +1,53 @@
+using Monolith.Access.Authorization;
+using Monolith.Access.Data;
+using Monolith.Tenancy;
+using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Placement;
+using Monolith.Tests.Auditing;
+using Monolith.Tests.Support;
+
+namespace Monolith.Tests.Access;
+
+/// <summary>
+/// The user cache's poll visits the tenants in use, not every tenant the instance has ever served (issue 16): a tenant
+/// unused for <see cref="CurrentUsers.IdleTenant"/> is dropped before the poll and reloads on its next use.
+/// </summary>
+[Trait("Category", Categories.Integration)]
+public sealed class CurrentUsersIdleTenantsTests(MonolithFixture fixture) : IntegrationTest(fixture)
+{
+    [Fact]
+    public async Task A_tenant_unused_for_the_idle_time_is_dropped_before_the_poll_and_reloads_on_use()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var users = new CurrentUsers(Fixture.Service<AccessDatabase>(), Fixture.Service<TenantServers>(), clock);
+        users.OnListening();
+        var catalog = Fixture.Service<TenantCatalog>();
+        var alpha = (await catalog.FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
+        var beta = (await catalog.FindAsync(MonolithFixture.Beta, CancellationToken.None))!;
+
+        await LookUpAsync(users, alpha);
+        clock.Now += CurrentUsers.IdleTenant - TimeSpan.FromMinutes(1);
+        await LookUpAsync(users, beta);
+        await PollAsync(users);
+        Assert.Equal(2, users.Tenants); // both used within the idle time: both polled, both kept
+
+        clock.Now += TimeSpan.FromMinutes(2); // alpha unused for longer than the idle time, beta for two minutes
+        await PollAsync(users);
+        Assert.Equal(1, users.Tenants);
+
+        await LookUpAsync(users, alpha);
+        Assert.Equal(2, users.Tenants);
+    }
+
+    /// <summary>An unknown session: cached as nobody, which is an entry like any other.</summary>
+    private async Task LookUpAsync(CurrentUsers users, TenantInfo tenant)
+    {
+        using (Fixture.Service<TenantContext>().Enter(tenant))
+        {
+            Assert.Null(await users.FindAsync(tenant, Guid.NewGuid(), Guid.NewGuid(), CancellationToken.None));
+        }
+    }
+
+    /// <summary>The hub passes its listening connection; the poll opens one of the owner pool instead, so none is given.</summary>
+    private static Task PollAsync(CurrentUsers users) => users.PollAsync(TenantServers.Catalog, connection: null!, CancellationToken.None);
+}
