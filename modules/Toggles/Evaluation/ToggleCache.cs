@@ -18,6 +18,9 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
 {
     private const int MaxTenants = 10_000;
 
+    /// <summary>How long a tenant's state stays cached without being used (<see cref="ForgetIdle"/>).</summary>
+    public static readonly TimeSpan IdleTenant = TimeSpan.FromMinutes(5);
+
     private readonly ConcurrentDictionary<string, TenantToggles> entries = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<TenantToggles> dropped = new();
     private long epoch;
@@ -34,6 +37,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
 
         if (entries.TryGetValue(tenant.SchemaName, out var state) && state.TenantId == tenant.Id)
         {
+            state.MarkUsed();
             if (projectId is not { } project)
             {
                 return ValueTask.FromResult(state.Evaluate(key, null, null));
@@ -54,6 +58,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
         var tenant = tenants.Required;
         if (entries.TryGetValue(tenant.SchemaName, out var state) && state.TenantId == tenant.Id)
         {
+            state.MarkUsed();
             return state;
         }
 
@@ -153,6 +158,22 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
         if (removed.Tenant is not null && dropped.Count < MaxTenants)
         {
             dropped.Enqueue(removed);
+        }
+    }
+
+    /// <summary>
+    /// Drops the cached tenants of <paramref name="server"/> not used for <see cref="IdleTenant"/> (they reload on use), so
+    /// that the poll follows the tenants in use rather than every tenant ever served. Called before each poll: a tenant
+    /// used since the previous call counts as used at <paramref name="now"/>.
+    /// </summary>
+    public void ForgetIdle(string server, DateTimeOffset now)
+    {
+        foreach (var (schema, state) in entries)
+        {
+            if ((state.Tenant?.Server ?? TenantServers.Catalog) == server && !state.TakeUsed(now) && now - state.LastUsed >= IdleTenant)
+            {
+                Invalidate(schema);
+            }
         }
     }
 

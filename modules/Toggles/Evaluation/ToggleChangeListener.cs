@@ -13,11 +13,14 @@ namespace Monolith.Toggles.Evaluation;
 /// SQL) changes toggles: LISTEN on <see cref="Channel"/> for the "&lt;schema&gt;:&lt;key&gt;" payloads the
 /// tables' triggers send, and poll the cached tenants' state versions as a fallback, so a lost
 /// notification costs at most one poll interval. A dropped connection clears the cache and reconnects.
+/// The poll visits the tenants used in the last <see cref="ToggleCache.IdleTenant"/> only, on a connection of the server's
+/// owner pool, whose backends live briefly (docs/adr/0069), not on the listening one, which lives as long as the instance.
 /// </summary>
 internal sealed partial class ToggleChangeListener(
     TenantServers servers,
     ToggleCache cache,
     IOptions<TogglesOptions> options,
+    TimeProvider clock,
     ILogger<ToggleChangeListener> logger) : BackgroundService
 {
     public const string Channel = "monolith_toggles";
@@ -94,7 +97,7 @@ internal sealed partial class ToggleChangeListener(
                         continue; // handled by OnNotification
                     }
 
-                    await PollAsync(server, connection, stoppingToken);
+                    await PollAsync(server, database, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -130,9 +133,32 @@ internal sealed partial class ToggleChangeListener(
     }
 
     /// <summary>Compares each cached tenant's version with its server's; a difference drops that tenant.</summary>
-    private async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
+    private async Task PollAsync(string server, PlatformDatabase database, CancellationToken ct)
     {
+        cache.ForgetIdle(server, clock.GetUtcNow());
         var cached = cache.Versions(server);
+        if (cached.Count == 0)
+        {
+            return;
+        }
+
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await database.OpenConnectionAsync(ct);
+        }
+        catch (NpgsqlException)
+        {
+            // Nothing to check with (its owner pool exhausted, say): what is cached cannot be trusted past this interval.
+            foreach (var (schema, _) in cached)
+            {
+                cache.Invalidate(schema);
+            }
+
+            return;
+        }
+
+        await using var pollConnection = connection;
         for (var start = 0; start < cached.Count; start += PollBatch)
         {
             var batch = cached.GetRange(start, Math.Min(PollBatch, cached.Count - start));
