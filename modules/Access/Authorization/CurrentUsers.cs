@@ -243,15 +243,7 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
         {
             // No connection to check with (the server unreachable, its owner pool exhausted): what is cached cannot be
             // trusted past this interval, so none of this server's tenants is.
-            lock (gate)
-            {
-                generation++;
-                foreach (var bucket in buckets)
-                {
-                    RemoveBucketLocked(bucket.Tenant.Id, bucket);
-                }
-            }
-
+            Forget(buckets);
             return;
         }
 
@@ -294,15 +286,7 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
             {
                 // A cached tenant is gone (its schema or role), or a lock was not free: forget the batch's tenants; they
                 // reload on use.
-                lock (gate)
-                {
-                    generation++;
-                    foreach (var bucket in batch)
-                    {
-                        RemoveBucketLocked(bucket.Tenant.Id, bucket);
-                    }
-                }
-
+                Forget(batch);
                 continue;
             }
 
@@ -317,6 +301,19 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
                         RemoveBucketLocked(bucket.Tenant.Id, bucket);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Drops these tenants' entries: they reload on use.</summary>
+    private void Forget(List<TenantEntries> buckets)
+    {
+        lock (gate)
+        {
+            generation++;
+            foreach (var bucket in buckets)
+            {
+                RemoveBucketLocked(bucket.Tenant.Id, bucket);
             }
         }
     }
