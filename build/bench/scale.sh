@@ -12,6 +12,8 @@
 #   on    the shipped defaults (docs/adr/0064, 0068);
 #   others in VARIANTS="NAME=SETTING,SETTING,...|NAME=..." replacing the two (e.g. "off=...|k16=Tenancy__RequestPools=16"):
 #         a SETTING CS=... is appended to the request connection string, ENV=VALUE is exported for that host only.
+# PROFILE=1 adds, after the rounds, one more spread-out run per variant under `perf record -a -g` (the whole machine) and
+#   prints where its CPU went: per process name, then the hottest functions of the PostgreSQL backends.
 # Not in CI: 10,000 tenants take long (provisioning alone is most of it). Run it under the shared lock:
 #   flock -o /tmp/monolith-bench.lock nice build/bench/scale.sh [TENANTS=10000] [WRK_SECONDS=10] [ROUNDS=3]
 set -euo pipefail
@@ -170,6 +172,20 @@ print(f"  {name}: {n} tenants {' / '.join(f'{x:,.0f}' for x in a)} req/s (median
       f"1 tenant {' / '.join(f'{x:,.0f}' for x in b)} (median {statistics.median(b):,.0f}): ratio {statistics.median(a) / statistics.median(b):.2f}")
 PY
 done
+
+if [ "${PROFILE:-0}" = "1" ]; then
+  echo "## Where the CPU goes, spread over all tenants (perf record -a -g, ${seconds} s per variant)"
+  for name in "${names[@]}"; do
+    perf record -q -a -g -F 499 -o "$work/perf-$name.data" -- \
+      wrk -t2 -c32 -d"${seconds}s" -s "$lua/tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" 2>/dev/null |
+      awk '/Requests\/sec/ {print "  '"$name"': " $2 " req/s"}'
+    perf report -i "$work/perf-$name.data" --stdio --no-children --sort comm --percent-limit 2 2>/dev/null |
+      awk '/^ +[0-9.]+%/ {printf "    %s %s\n", $1, $2}'
+    echo "    hottest in postgres:"
+    perf report -i "$work/perf-$name.data" --stdio --no-children --comms postgres --sort sym --percent-limit 1.5 -g none 2>/dev/null |
+      awk '/^ +[0-9.]+%/ {printf "      %s\n", $0}' | head -n 25
+  done
+fi
 
 # Long enough that a backend of an unbounded pool serves far more requests than there are tenants (so it has met most of
 # them), measured as soon as the run ends (before idle connections are pruned).

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Monolith.Tenancy;
 using Npgsql;
 using NpgsqlTypes;
 using Serilog.Core;
@@ -176,7 +177,7 @@ public sealed class PostgresLogSink : IBatchedLogEventSink, IDisposable, IAsyncD
             CommandTimeout = 30,
             ApplicationName = "monolith-log-sink",
         };
-        dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = "log-sink" }.Build();
+        dataSource = PlatformDatabase.DataSourceBuilder(builder.ConnectionString, "log-sink").Build();
         this.fallback = fallback;
         this.stats = stats;
         this.retryAfter = retryAfter;

@@ -227,6 +227,50 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         Assert.Equal(PlatformDatabase.DefaultConnectionLifetimeSeconds, new NpgsqlConnectionStringBuilder(database.RequestConnectionString).ConnectionLifetime);
     }
 
+    /// <summary>
+    /// Npgsql's type loading reads <c>pg_type</c>, two rows per tenant table, on each data source's first connection; at
+    /// 10,000 tenants that ran past the connect timeout (docs/adr/0070). In a database whose <c>pg_type</c> nobody may read,
+    /// a data source that loads types cannot open; the host's pools open and serve, so they read no type.
+    /// </summary>
+    [Fact]
+    public async Task The_request_and_owner_pools_open_without_reading_the_databases_types()
+    {
+        var name = "no_type_reading_" + Guid.NewGuid().ToString("N")[..8];
+        await ExecuteAsync(Fixture.Connections.Superuser, $"CREATE DATABASE {name}");
+        try
+        {
+            await ExecuteAsync(
+                new NpgsqlConnectionStringBuilder(Fixture.Connections.Superuser) { Database = name, Pooling = false }.ConnectionString,
+                "REVOKE SELECT ON pg_catalog.pg_type FROM PUBLIC");
+            var request = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Database = name }.ConnectionString;
+            var owner = new NpgsqlConnectionStringBuilder(Fixture.Connections.Owner) { Database = name }.ConnectionString;
+
+            await using (var loadsTypes = NpgsqlDataSource.Create(request))
+            {
+                var refused = await Assert.ThrowsAsync<PostgresException>(async () => await loadsTypes.OpenConnectionAsync());
+                Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+            }
+
+            await using var database = new PlatformDatabase(request, owner);
+            foreach (var pool in database.RequestSubPools.Append(database.DataSource))
+            {
+                await using var connection = await pool.OpenConnectionAsync();
+                await using var command = new NpgsqlCommand("SELECT now(), gen_random_uuid(), '{\"a\": 1}'::jsonb, 'x'::bytea, txid_current()::text::xid", connection);
+                await using var reader = await command.ExecuteReaderAsync();
+                Assert.True(await reader.ReadAsync());
+                Assert.IsType<DateTime>(reader.GetValue(0));
+                Assert.IsType<Guid>(reader.GetValue(1));
+                Assert.Equal("{\"a\": 1}", reader.GetString(2));
+                Assert.IsType<byte[]>(reader.GetValue(3));
+                Assert.IsType<uint>(reader.GetValue(4)); // xmin, the concurrency token, is an xid
+            }
+        }
+        finally
+        {
+            await ExecuteAsync(Fixture.Connections.Superuser, $"DROP DATABASE {name} WITH (FORCE)");
+        }
+    }
+
     [Fact]
     public async Task An_owner_backend_older_than_its_lifetime_is_not_reused()
     {
