@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Monolith.Access.Data;
+using Monolith.SharedKernel.Caching;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
@@ -57,11 +58,18 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
     private readonly ConcurrentDictionary<Guid, TenantEntries> tenants = new();
     private readonly ConcurrentDictionary<string, Guid> tenantBySchema = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
+    private readonly ConcurrentDictionary<string, PollRotation<TenantEntries, Guid>> rotations = new(StringComparer.Ordinal);
     private long generation;
     private int entries;
     private volatile bool listening;
 
     string IChangeSubscriber.Channel => Channel;
+
+    /// <summary>
+    /// How many cached tenants of a server one poll visits (<see cref="PollRotation{TItem, TKey}"/>): with more in use, a
+    /// lost notification is caught within ⌈tenants ÷ this⌉ polls instead of one, and a poll costs the same at any count.
+    /// </summary>
+    public int TenantsPerPoll { get; init; } = PollRotation.DefaultPerPass;
 
     /// <summary>Entries held (tests, diagnostics).</summary>
     public int Count => Volatile.Read(ref entries);
@@ -74,7 +82,7 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
     {
         if (listening && tenants.TryGetValue(tenant.Id, out var bucket) && bucket.Entries.TryGetValue((userId, sessionId), out var cached))
         {
-            bucket.Used(clock.GetUtcNow());
+            bucket.Idle.Used();
             return cached;
         }
 
@@ -115,7 +123,7 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
 
             var bucket = tenants.GetOrAdd(tenant.Id, _ => new TenantEntries(tenant, version));
             tenantBySchema[tenant.SchemaName] = tenant.Id;
-            bucket.Used(clock.GetUtcNow());
+            bucket.Idle.Used();
             if (bucket.Version != version)
             {
                 return; // the poll reconciles the bucket with the database first
@@ -219,8 +227,8 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
     }
 
     /// <summary>
-    /// Drops the tenants not used for <see cref="IdleTenant"/>, then reads the version of every other cached tenant of
-    /// <paramref name="server"/>, in batches of one round trip: each tenant's row through its own role (transaction-local
+    /// Drops the tenants not used for <see cref="IdleTenant"/>, then reads the version of the next
+    /// <see cref="TenantsPerPoll"/> cached tenants of <paramref name="server"/> (all of them when there are fewer), in batches of one round trip: each tenant's row through its own role (transaction-local
     /// <c>role</c>, as the request path does), in one transaction that is rolled back. On a connection of the server's
     /// owner pool rather than the hub's listening <paramref name="connection"/>, which lives as long as the instance.
     /// </summary>
@@ -228,7 +236,8 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
     {
         ForgetIdleTenants(server);
         // A tenant that has moved since it was cached is polled where it was, fails there, and reloads on use.
-        var buckets = tenants.Values.Where(b => b.Tenant.Server == server).ToList();
+        var rotation = rotations.GetOrAdd(server, _ => new PollRotation<TenantEntries, Guid>(TenantsPerPoll, b => b.Tenant.Id));
+        var buckets = rotation.Next(tenants.Values.Where(b => b.Tenant.Server == server));
         if (buckets.Count == 0)
         {
             return;
@@ -320,8 +329,9 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
 
     private void ForgetIdleTenants(string server)
     {
-        var usedSince = clock.GetUtcNow() - IdleTenant;
-        if (!tenants.Values.Any(b => b.Tenant.Server == server && b.LastUsed < usedSince))
+        var now = clock.GetUtcNow();
+        var idle = tenants.Where(pair => pair.Value.Tenant.Server == server && pair.Value.Idle.IsIdle(now, IdleTenant)).ToList();
+        if (idle.Count == 0)
         {
             return;
         }
@@ -329,13 +339,10 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
         lock (gate)
         {
             generation++; // a load under way for a dropped tenant is not stored into a bucket that no longer exists
-            foreach (var (tenantId, bucket) in tenants)
+            foreach (var (tenantId, bucket) in idle)
             {
-                if (bucket.Tenant.Server == server && bucket.LastUsed < usedSince)
-                {
-                    RemoveBucketLocked(tenantId, bucket);
-                    tenantBySchema.TryRemove(new KeyValuePair<string, Guid>(bucket.Tenant.SchemaName, tenantId));
-                }
+                RemoveBucketLocked(tenantId, bucket);
+                tenantBySchema.TryRemove(new KeyValuePair<string, Guid>(bucket.Tenant.SchemaName, tenantId));
             }
         }
     }
@@ -365,11 +372,7 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
 
         public long Version { get; set; } = version;
 
-        private long lastUsedTicks;
-
-        public DateTimeOffset LastUsed => new(Interlocked.Read(ref lastUsedTicks), TimeSpan.Zero);
-
-        public void Used(DateTimeOffset now) => Interlocked.Exchange(ref lastUsedTicks, now.UtcTicks);
+        public IdleMark Idle { get; } = new();
 
         public ConcurrentDictionary<(Guid User, Guid Session), CurrentUser?> Entries { get; } = new();
     }

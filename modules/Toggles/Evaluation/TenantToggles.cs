@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using Monolith.SharedKernel.Caching;
 using Monolith.Tenancy.Catalog;
 using Monolith.Toggles.Contracts;
 
@@ -40,32 +41,8 @@ internal sealed class TenantToggles(Guid tenantId, long version, bool undefinedD
 
     public static FrozenDictionary<string, bool> Empty => NoOverrides;
 
-    private int usedSinceSweep = 1; // loaded for a use
-    private long lastUsedTicks;
-
-    /// <summary>When a sweep of <see cref="ToggleCache.ForgetIdle"/> last found the state used.</summary>
-    public DateTimeOffset LastUsed => new(Interlocked.Read(ref lastUsedTicks), TimeSpan.Zero);
-
-    /// <summary>The cache's hit path marks the state used: read first, so no write once marked.</summary>
-    public void MarkUsed()
-    {
-        if (usedSinceSweep == 0)
-        {
-            usedSinceSweep = 1;
-        }
-    }
-
-    /// <summary>For a sweep at <paramref name="now"/>: whether the state was used since the last sweep (it then counts as used now).</summary>
-    public bool TakeUsed(DateTimeOffset now)
-    {
-        if (Interlocked.Exchange(ref usedSinceSweep, 0) == 0)
-        {
-            return false;
-        }
-
-        Interlocked.Exchange(ref lastUsedTicks, now.UtcTicks);
-        return true;
-    }
+    /// <summary>Whether the state has gone unused long enough for <see cref="ToggleCache.ForgetIdle"/> to drop it.</summary>
+    public IdleMark Idle { get; } = new();
 
     /// <summary>Keys evaluated since the last call, unmarking them.</summary>
     public List<string> TakeEvaluated()

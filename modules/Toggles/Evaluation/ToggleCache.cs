@@ -37,7 +37,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
 
         if (entries.TryGetValue(tenant.SchemaName, out var state) && state.TenantId == tenant.Id)
         {
-            state.MarkUsed();
+            state.Idle.Used();
             if (projectId is not { } project)
             {
                 return ValueTask.FromResult(state.Evaluate(key, null, null));
@@ -58,7 +58,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
         var tenant = tenants.Required;
         if (entries.TryGetValue(tenant.SchemaName, out var state) && state.TenantId == tenant.Id)
         {
-            state.MarkUsed();
+            state.Idle.Used();
             return state;
         }
 
@@ -170,7 +170,7 @@ internal sealed partial class ToggleCache(ToggleStore store, TenantContext tenan
     {
         foreach (var (schema, state) in entries)
         {
-            if ((state.Tenant?.Server ?? TenantServers.Catalog) == server && !state.TakeUsed(now) && now - state.LastUsed >= IdleTenant)
+            if ((state.Tenant?.Server ?? TenantServers.Catalog) == server && state.Idle.IsIdle(now, IdleTenant))
             {
                 Invalidate(schema);
             }

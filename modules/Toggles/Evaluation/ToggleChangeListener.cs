@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Monolith.SharedKernel.Caching;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Placement;
 using Npgsql;
@@ -12,7 +14,7 @@ namespace Monolith.Toggles.Evaluation;
 /// Keeps <see cref="ToggleCache"/> true on this instance when any instance (or any other path: CLI, jobs,
 /// SQL) changes toggles: LISTEN on <see cref="Channel"/> for the "&lt;schema&gt;:&lt;key&gt;" payloads the
 /// tables' triggers send, and poll the cached tenants' state versions as a fallback, so a lost
-/// notification costs at most one poll interval. A dropped connection clears the cache and reconnects.
+/// notification costs at most one poll interval (⌈tenants in use ÷ <see cref="TenantsPerPoll"/>⌉ past that many). A dropped connection clears the cache and reconnects.
 /// The poll visits the tenants used in the last <see cref="ToggleCache.IdleTenant"/> only, on a connection of the server's
 /// owner pool, whose backends live briefly (docs/adr/0069), not on the listening one, which lives as long as the instance.
 /// </summary>
@@ -27,7 +29,14 @@ internal sealed partial class ToggleChangeListener(
 
     private const int PollBatch = 200;
 
+    private readonly ConcurrentDictionary<string, PollRotation<(string Schema, long Version), string>> rotations = new(StringComparer.Ordinal);
     private int connections;
+
+    /// <summary>
+    /// How many cached tenants of a server one poll visits (<see cref="PollRotation{TItem, TKey}"/>): with more in use, a
+    /// lost notification is caught within ⌈tenants ÷ this⌉ polls instead of one, and a poll costs the same at any count.
+    /// </summary>
+    public int TenantsPerPoll { get; init; } = PollRotation.DefaultPerPass;
     private int processId;
 
     /// <summary>How many times the listener has (re)connected to the catalog's server and is listening (tests, diagnostics).</summary>
@@ -132,11 +141,12 @@ internal sealed partial class ToggleChangeListener(
         }
     }
 
-    /// <summary>Compares each cached tenant's version with its server's; a difference drops that tenant.</summary>
+    /// <summary>Compares the next <see cref="TenantsPerPoll"/> cached tenants' versions with their server's; a difference drops that tenant.</summary>
     private async Task PollAsync(string server, PlatformDatabase database, CancellationToken ct)
     {
         cache.ForgetIdle(server, clock.GetUtcNow());
-        var cached = cache.Versions(server);
+        var rotation = rotations.GetOrAdd(server, _ => new PollRotation<(string Schema, long Version), string>(TenantsPerPoll, c => c.Schema, StringComparer.Ordinal));
+        var cached = rotation.Next(cache.Versions(server));
         if (cached.Count == 0)
         {
             return;

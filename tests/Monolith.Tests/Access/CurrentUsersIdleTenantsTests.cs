@@ -5,6 +5,7 @@ using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Placement;
 using Monolith.Tests.Auditing;
 using Monolith.Tests.Support;
+using Npgsql;
 
 namespace Monolith.Tests.Access;
 
@@ -26,6 +27,7 @@ public sealed class CurrentUsersIdleTenantsTests(MonolithFixture fixture) : Inte
         var beta = (await catalog.FindAsync(MonolithFixture.Beta, CancellationToken.None))!;
 
         await LookUpAsync(users, alpha);
+        await PollAsync(users); // a use counts at the first poll after it (IdleMark)
         clock.Now += CurrentUsers.IdleTenant - TimeSpan.FromMinutes(1);
         await LookUpAsync(users, beta);
         await PollAsync(users);
@@ -37,6 +39,43 @@ public sealed class CurrentUsersIdleTenantsTests(MonolithFixture fixture) : Inte
 
         await LookUpAsync(users, alpha);
         Assert.Equal(2, users.Tenants);
+    }
+
+    /// <summary>
+    /// With more tenants in use than one poll visits, each poll visits the next ones: a change whose notification was lost
+    /// is still caught, within ⌈tenants ÷ <see cref="CurrentUsers.TenantsPerPoll"/>⌉ polls.
+    /// </summary>
+    [Fact]
+    public async Task A_poll_visits_its_bound_of_tenants_and_the_next_poll_the_next_ones()
+    {
+        var users = new CurrentUsers(Fixture.Service<AccessDatabase>(), Fixture.Service<TenantServers>(), TimeProvider.System) { TenantsPerPoll = 1 };
+        users.OnListening();
+        var catalog = Fixture.Service<TenantCatalog>();
+        var alpha = (await catalog.FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
+        var beta = (await catalog.FindAsync(MonolithFixture.Beta, CancellationToken.None))!;
+        await LookUpAsync(users, alpha);
+        await LookUpAsync(users, beta);
+        await PollAsync(users);
+        Assert.Equal(2, users.Tenants); // nothing changed
+
+        // Behind the triggers' backs (no notification), both tenants' change counters move.
+        await using (var connection = new NpgsqlConnection(Fixture.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                $"""
+                 SET session_replication_role = replica;
+                 INSERT INTO "{alpha.SchemaName}".access_state AS a (id, version) VALUES (true, 1) ON CONFLICT (id) DO UPDATE SET version = a.version + 1;
+                 INSERT INTO "{beta.SchemaName}".access_state AS a (id, version) VALUES (true, 1) ON CONFLICT (id) DO UPDATE SET version = a.version + 1;
+                 RESET session_replication_role;
+                 """, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await PollAsync(users);
+        Assert.Equal(1, users.Tenants); // the one tenant this poll visited
+        await PollAsync(users);
+        Assert.Equal(0, users.Tenants);
     }
 
     /// <summary>An unknown session: cached as nobody, which is an entry like any other.</summary>
