@@ -13,7 +13,10 @@
 #   others in VARIANTS="NAME=SETTING,SETTING,...|NAME=..." replacing the two (e.g. "off=...|k16=Tenancy__RequestPools=16"):
 #         a SETTING CS=... is appended to the request connection string, ENV=VALUE is exported for that host only.
 # PROFILE=1 adds, after the rounds, one more spread-out run per variant under `perf record -a -g` (the whole machine) and
-#   prints where its CPU went: per process name, then the hottest functions of the PostgreSQL backends.
+#   prints where its CPU went: per process name, then the hottest functions of the PostgreSQL backends, and what the busy
+#   backends were running (pg_stat_activity sampled 5 times a second). With KEEP the perf data stays in DIR.
+# KEEP=DIR keeps the provisioned cluster in DIR (stopped) instead of deleting it; a later run with the same KEEP=DIR
+#   starts it again and goes straight to the GET phase with the hosts of the code at hand (TENANTS is then the kept count).
 # Not in CI: 10,000 tenants take long (provisioning alone is most of it). Run it under the shared lock:
 #   flock -o /tmp/monolith-bench.lock nice build/bench/scale.sh [TENANTS=10000] [WRK_SECONDS=10] [ROUNDS=3]
 set -euo pipefail
@@ -26,8 +29,10 @@ lua=build/bench/lua
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [ "$(id -u)" = "0" ] || echo "warning: not root: the backends' /proc/PID/smaps_rollup may be unreadable" >&2
 
-work=$(mktemp -d /tmp/monolith-bench-scale.XXXXXX)
+keep=${KEEP:-}
+if [ -n "$keep" ]; then mkdir -p "$keep" && work=$(cd "$keep" && pwd); else work=$(mktemp -d /tmp/monolith-bench-scale.XXXXXX); fi
 chmod 755 "$work"
+kept=0; [ -f "$work/env" ] && kept=1
 declare -A host_pid host_url
 cleanup() {
   for name in "${!host_pid[@]}"; do kill "${host_pid[$name]}" 2>/dev/null || true; wait "${host_pid[$name]}" 2>/dev/null || true; done
@@ -35,23 +40,29 @@ cleanup() {
     mkdir -p "$work-logs" && cp "$work"/host-*.log "$work-logs/" && echo "host logs with errors kept in $work-logs" >&2
   fi
   bash build/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  if [ -n "$keep" ]; then rm -f "$work"/host-*.log; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 # shellcheck source=build/bench/cluster.sh
 . build/bench/cluster.sh
-bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
+if [ "$kept" = "1" ]; then
+  bash build/pg-cluster.sh start "$work/pg" "$(cat "$work/pg/port")" >/dev/null
+  . "$work/env"  # the connection strings, keys and tenant count of the run that provisioned the cluster
+else
+  bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
+  key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
+  signing_key=$(head -c 48 /dev/urandom | base64)
+fi
 request_base=$ConnectionStrings__Monolith
 psql_db="postgresql://postgres@127.0.0.1:$(cat "$work/pg/port")/monolith_bench"
 
 dotnet build build/bench/Monolith.Bench -c Release -v quiet --nologo >/dev/null  # also builds the host it runs
 bench="dotnet build/bench/Monolith.Bench/bin/Release/net10.0/Monolith.Bench.dll"
 
-key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
 # Bench-only: rate limits out of reach, tokens valid for the whole run, and the per-tenant concurrency bound out of reach
 # (wrk's 32 connections on one tenant would otherwise be refused past the bound, which differs between the variants).
-export Platform__ApiKey="$key" Auth__SigningKey="$(head -c 48 /dev/urandom | base64)" \
+export Platform__ApiKey="$key" Auth__SigningKey="$signing_key" \
   ASPNETCORE_ENVIRONMENT=Production Serilog__MinimumLevel__Default=Warning Logging__Postgres__Enabled=false \
   Auth__RateLimits__TenantPermitLimit=0 Auth__RateLimits__UserPermitLimit=0 Auth__RateLimits__LoginPermitLimit=100000000 \
   Auth__AccessTokenMinutes=600 Tenancy__MaxConcurrency=1000000
@@ -120,6 +131,9 @@ for spec in "${specs[@]}"; do
 done
 first=${names[0]}
 
+if [ "$kept" = "1" ]; then
+  echo "## Kept cluster $work: $tenants tenants, provisioned and migrated by an earlier run"
+else
 echo "## Provisioning $tenants tenants through $first (POST /platform/tenants, 3 customers and a login each, parallel 4)"
 $bench tenants "${host_url[$first]}" "$key" t "$tenants" 3 4 "$work/tokens.txt" || echo "  (some tenants failed: the rest of the run uses those that did not)"
 head -n 1 "$work/tokens.txt" >"$work/one.txt"
@@ -145,6 +159,12 @@ SQL
 
 echo "## Migrating every tenant schema with one new script (Monolith.Bench migrate, parallel 4)"
 $bench migrate "$ConnectionStrings__MonolithOwner" 4
+
+if [ -n "$keep" ]; then
+  printf 'export ConnectionStrings__Monolith=%q ConnectionStrings__MonolithOwner=%q\nkey=%q signing_key=%q tenants=%q\n' \
+    "$ConnectionStrings__Monolith" "$ConnectionStrings__MonolithOwner" "$key" "$signing_key" "$tenants" >"$work/env"
+fi
+fi
 
 echo "## GET /customers?limit=50: all $tenants tenants ÷ 1 tenant, per variant (fresh host processes; tenant + token random per request)"
 for name in "${names[@]}"; do  # restart: each variant starts with the backends of this phase only
@@ -176,9 +196,28 @@ done
 if [ "${PROFILE:-0}" = "1" ]; then
   echo "## Where the CPU goes, spread over all tenants (perf record -a -g, ${seconds} s per variant)"
   for name in "${names[@]}"; do
+    # Beside it, one session samples what PostgreSQL's busy backends are running, 5 times a second.
+    psql "$psql_db" -XAtq -v ON_ERROR_STOP=1 >"$work/activity-$name.txt" <<SQL &
+CREATE TEMP TABLE samples AS SELECT usename, application_name, query FROM pg_stat_activity WHERE false;
+DO \$\$
+BEGIN
+  FOR i IN 1..$((seconds * 5)) LOOP
+    PERFORM pg_stat_clear_snapshot();
+    INSERT INTO samples SELECT usename, application_name, left(regexp_replace(regexp_replace(query, '\s+', ' ', 'g'), '"[^"]*"', '"…"', 'g'), 45) FROM pg_stat_activity
+      WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid();
+    PERFORM pg_sleep(0.2);
+  END LOOP;
+END \$\$;
+SELECT count(*) || ' ' || usename || ' ' || coalesce(nullif(application_name, ''), '-') || ': ' || query FROM samples
+  GROUP BY usename, application_name, query ORDER BY count(*) DESC LIMIT 8;
+SQL
+    sampler=$!
     perf record -q -a -g -F 499 -o "$work/perf-$name.data" -- \
       wrk -t2 -c32 -d"${seconds}s" -s "$lua/tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" 2>/dev/null |
       awk '/Requests\/sec/ {print "  '"$name"': " $2 " req/s"}'
+    wait "$sampler"
+    echo "    busy backends, samples per statement ($((seconds * 5)) samples):"
+    sed 's/^/      /' "$work/activity-$name.txt"
     perf report -i "$work/perf-$name.data" --stdio --no-children --sort comm --percent-limit 2 2>/dev/null |
       awk '/^ +[0-9.]+%/ {printf "    %s %s\n", $1, $2}'
     echo "    hottest in postgres:"
