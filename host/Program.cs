@@ -22,8 +22,9 @@ builder.AddTelemetry();     // OpenTelemetry: /metrics, and OTLP when OTEL_EXPOR
 
 var app = builder.Build();
 app.UseForwardedHeaders();  // X-Forwarded-For from the proxies named in ForwardedHeaders__KnownProxies only
-app.UseHttpConventions();   // X-Request-Id, exceptions and bare status codes as problems
-app.UseObservability();     // one log line per request
+app.UseRequestId();         // X-Request-Id
+app.UseObservability();     // one log line per request, with the status its client got
+app.UseProblems();          // exceptions and bare status codes as problems
 app.UseClientAborts();      // a client that goes away mid-request is logged as such, not as a 500
 app.UseCrossOrigin();       // CORS: preflights are answered here, before authentication and tenant resolution
 app.UseUnicodeText();       // NUL or an unpaired surrogate anywhere in the request: 400

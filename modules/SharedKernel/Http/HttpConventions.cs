@@ -39,10 +39,15 @@ public static class HttpConventions
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
     }
 
-    /// <summary>Request id first, then problems for exceptions and for bare status codes (404, 405...).</summary>
-    public static IApplicationBuilder UseHttpConventions(this IApplicationBuilder app)
+    /// <summary>First of all: the request's id (X-Request-Id), which every log line of the request carries.</summary>
+    public static IApplicationBuilder UseRequestId(this IApplicationBuilder app) => app.UseMiddleware<RequestIdMiddleware>();
+
+    /// <summary>
+    /// Problems for exceptions and for bare status codes (404, 405...). Inside the request log, so that its line has the
+    /// status the client got (a 503 for a database refusal, say) rather than the 500 it records for any exception.
+    /// </summary>
+    public static IApplicationBuilder UseProblems(this IApplicationBuilder app)
     {
-        app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         return app;

@@ -18,28 +18,29 @@ internal sealed partial class DatabaseExceptionHandler(
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (httpContext.RequestAborted.IsCancellationRequested || httpContext.Response.HasStarted)
+        if (httpContext.Response.HasStarted)
         {
             return false;
         }
 
+        // A client that has gone still had its request refused by the database: that is logged as what it was (a
+        // warning, a 503 in the request log), not as an unhandled 500; only the answer's body is left out.
+        var clientGone = httpContext.RequestAborted.IsCancellationRequested;
         if (DatabaseFailures.IsTimeout(exception))
         {
             metrics.Refused(BoundsMetrics.QueryTimeout, Resolution.TenantTelemetry.TenantOf(httpContext));
             LogTimeout(logger, exception.GetBaseException().Message);
-            httpContext.Response.Headers.RetryAfter = "1";
-            await Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "query-timeout", "Query timeout.",
+            await RefuseAsync(httpContext, "1", "query-timeout", "Query timeout.",
                 "The request's database work ran past this tenant's time limit and was undone. Retry after the time in Retry-After.");
             return true;
         }
 
-        if (DatabaseFailures.IsMissingTenantObject(exception) && await MovedAwayAsync(httpContext, cancellationToken))
+        if (!clientGone && DatabaseFailures.IsMissingTenantObject(exception) && await MovedAwayAsync(httpContext, cancellationToken))
         {
             // The tenant moved to another server (or is moving) while this request used the old copy, whose rights were
             // revoked (docs/adr/0066): nothing was changed there. The next request follows the catalog.
             metrics.Refused(BoundsMetrics.TenantBusy, Resolution.TenantTelemetry.TenantOf(httpContext));
-            httpContext.Response.Headers.RetryAfter = "1";
-            await Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "tenant-busy", "Tenant busy.",
+            await RefuseAsync(httpContext, "1", "tenant-busy", "Tenant busy.",
                 "This tenant has just moved to another database server; the request changed nothing. Retry after the time in Retry-After.");
             return true;
         }
@@ -50,13 +51,24 @@ internal sealed partial class DatabaseExceptionHandler(
             database.DataSource.Clear();
             metrics.Refused(BoundsMetrics.DatabaseUnavailable, Resolution.TenantTelemetry.TenantOf(httpContext));
             LogConnectionLoss(logger, exception.GetBaseException().Message);
-            httpContext.Response.Headers.RetryAfter = "2";
-            await Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "database-unavailable", "Service unavailable.",
+            await RefuseAsync(httpContext, "2", "database-unavailable", "Service unavailable.",
                 "The database could not be reached; the request's work was not completed. Retry after the time in Retry-After.");
             return true;
         }
 
         return false;
+    }
+
+    private static Task RefuseAsync(HttpContext httpContext, string retryAfter, string type, string title, string detail)
+    {
+        httpContext.Response.Headers.RetryAfter = retryAfter;
+        if (httpContext.RequestAborted.IsCancellationRequested)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return Task.CompletedTask;
+        }
+
+        return Problems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, type, title, detail);
     }
 
     private async Task<bool> MovedAwayAsync(HttpContext httpContext, CancellationToken ct)
