@@ -194,6 +194,10 @@ public sealed class SseStream : IAsyncDisposable
         catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or HttpRequestException)
         {
         }
+        catch (InvalidOperationException)
+        {
+            // The response's disposal completed the body's pipe while a read was under way (seen on a loaded machine).
+        }
 
         stop.Dispose();
     }
