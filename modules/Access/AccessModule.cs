@@ -24,9 +24,11 @@ using Monolith.Access.Users;
 using Monolith.Access.Verification;
 using Monolith.SharedKernel.Context;
 using Monolith.SharedKernel.Http.OpenApi;
+using Monolith.Tenancy;
 using Monolith.Tenancy.Contracts;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Notifications;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
 using Monolith.Tenancy.Resolution;
 
@@ -54,7 +56,10 @@ public static class AccessModule
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, UnroutedRequests>();
         AccessRateLimits.Add(services);
         ForwardedHeadersSetup.Add(services, builder.Configuration);
-        services.AddSingleton<CurrentUsers>();
+        services.AddSingleton(sp => new CurrentUsers(sp.GetRequiredService<AccessDatabase>(), sp.GetRequiredService<TenantServers>(), sp.GetRequiredService<TimeProvider>())
+        {
+            TenantsPerPoll = sp.GetRequiredService<IOptions<TenancyOptions>>().Value.ValidCachePollTenants(),
+        });
         services.AddSingleton<IChangeSubscriber>(sp => sp.GetRequiredService<CurrentUsers>());
         CallerAccessWatches.Add(services); // after CurrentUsers: an access notification reaches the cache first
         services.AddScoped<Inviter>();

@@ -1,3 +1,5 @@
+using Monolith.SharedKernel.Caching;
+
 namespace Monolith.Tenancy;
 
 public sealed class TenancyOptions
@@ -80,6 +82,19 @@ public sealed class TenancyOptions
     /// <see cref="PlatformDatabase.DefaultSchemasPerConnection"/>; 0: no limit. Off under <see cref="TransactionPooling"/>.
     /// </summary>
     public int? SchemasPerConnection { get; set; }
+
+    /// <summary>
+    /// How many of a server's cached tenants each cache's fallback poll visits per pass, per instance: the user cache's
+    /// and the toggle cache's (docs/adr/0069). Each tenant visited is a statement of its own, so this bounds the polls'
+    /// cost whatever the number of tenants in use; with more in use, a change whose notification was lost is caught within
+    /// ⌈tenants ÷ this⌉ polls instead of one. Refused at start below 1.
+    /// </summary>
+    public int CachePollTenants { get; set; } = PollRotation.DefaultPerPass;
+
+    /// <summary><see cref="CachePollTenants"/>, or a start-up error when it is below 1.</summary>
+    public int ValidCachePollTenants() => CachePollTenants >= 1
+        ? CachePollTenants
+        : throw new InvalidOperationException($"{Section}__{nameof(CachePollTenants)} is {CachePollTenants}: it must be at least 1.");
 
     /// <summary>Default statement timeout of a tenant's database work; a tenant's own <c>statementTimeoutMs</c> wins.</summary>
     public int StatementTimeoutMs { get; set; } = 5000;

@@ -66,8 +66,9 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
     string IChangeSubscriber.Channel => Channel;
 
     /// <summary>
-    /// How many cached tenants of a server one poll visits (<see cref="PollRotation{TItem, TKey}"/>): with more in use, a
-    /// lost notification is caught within ⌈tenants ÷ this⌉ polls instead of one, and a poll costs the same at any count.
+    /// How many cached tenants of a server one poll visits (<see cref="PollRotation{TItem, TKey}"/>,
+    /// <c>Tenancy__CachePollTenants</c>): with more in use, a lost notification is caught within ⌈tenants ÷ this⌉ polls
+    /// instead of one, and a poll costs the same at any count.
     /// </summary>
     public int TenantsPerPoll { get; init; } = PollRotation.DefaultPerPass;
 

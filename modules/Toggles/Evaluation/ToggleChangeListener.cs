@@ -22,6 +22,7 @@ internal sealed partial class ToggleChangeListener(
     TenantServers servers,
     ToggleCache cache,
     IOptions<TogglesOptions> options,
+    IOptions<TenancyOptions> tenancy,
     TimeProvider clock,
     ILogger<ToggleChangeListener> logger) : BackgroundService
 {
@@ -36,7 +37,7 @@ internal sealed partial class ToggleChangeListener(
     /// How many cached tenants of a server one poll visits (<see cref="PollRotation{TItem, TKey}"/>): with more in use, a
     /// lost notification is caught within ⌈tenants ÷ this⌉ polls instead of one, and a poll costs the same at any count.
     /// </summary>
-    public int TenantsPerPoll { get; init; } = PollRotation.DefaultPerPass;
+    public int TenantsPerPoll { get; } = tenancy.Value.ValidCachePollTenants();
     private int processId;
 
     /// <summary>How many times the listener has (re)connected to the catalog's server and is listening (tests, diagnostics).</summary>

@@ -1,10 +1,13 @@
+using Microsoft.Extensions.DependencyInjection;
 using Monolith.Access.Authorization;
 using Monolith.Access.Data;
+using Monolith.SharedKernel.Caching;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Placement;
 using Monolith.Tests.Auditing;
 using Monolith.Tests.Support;
+using Monolith.Toggles.Evaluation;
 using Npgsql;
 
 namespace Monolith.Tests.Access;
@@ -76,6 +79,20 @@ public sealed class CurrentUsersIdleTenantsTests(MonolithFixture fixture) : Inte
         Assert.Equal(1, users.Tenants); // the one tenant this poll visited
         await PollAsync(users);
         Assert.Equal(0, users.Tenants);
+    }
+
+    [Fact]
+    public async Task How_many_tenants_a_poll_visits_is_configuration_for_both_caches_and_below_one_is_refused_at_start()
+    {
+        Assert.Equal(PollRotation.DefaultPerPass, Fixture.Service<CurrentUsers>().TenantsPerPoll);
+        await using (var factory = new MonolithFactory(Fixture.Connections, new Dictionary<string, string?> { ["Tenancy:CachePollTenants"] = "7" }))
+        {
+            Assert.Equal(7, factory.Services.GetRequiredService<CurrentUsers>().TenantsPerPoll);
+            Assert.Equal(7, factory.Services.GetRequiredService<ToggleChangeListener>().TenantsPerPoll);
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => new TenancyOptions { CachePollTenants = 0 }.ValidCachePollTenants());
+        Assert.Contains("Tenancy__CachePollTenants", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>An unknown session: cached as nobody, which is an entry like any other.</summary>
