@@ -4,7 +4,7 @@ namespace Monolith.SharedKernel.Caching;
 public static class PollRotation
 {
     /// <summary>How many cached tenants one pass of a cache's poll visits.</summary>
-    public const int DefaultPerPass = 500;
+    public const int DefaultPerPass = 200;
 }
 
 /// <summary>
