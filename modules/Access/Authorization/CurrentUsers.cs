@@ -252,8 +252,8 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
         catch (NpgsqlException)
         {
             // No connection to check with (the server unreachable, its owner pool exhausted): what is cached cannot be
-            // trusted past this interval, so none of this server's tenants is.
-            Forget(buckets);
+            // trusted past this interval, so none of this server's tenants is (not only those this poll would visit).
+            Forget(tenants.Values.Where(b => b.Tenant.Server == server).ToList());
             return;
         }
 

@@ -160,8 +160,9 @@ internal sealed partial class ToggleChangeListener(
         }
         catch (NpgsqlException)
         {
-            // Nothing to check with (its owner pool exhausted, say): what is cached cannot be trusted past this interval.
-            foreach (var (schema, _) in cached)
+            // Nothing to check with (its owner pool exhausted, say): what is cached cannot be trusted past this interval,
+            // for any of the server's tenants, not only those this poll would visit.
+            foreach (var (schema, _) in cache.Versions(server))
             {
                 cache.Invalidate(schema);
             }

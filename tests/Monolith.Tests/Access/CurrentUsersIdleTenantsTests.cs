@@ -81,6 +81,24 @@ public sealed class CurrentUsersIdleTenantsTests(MonolithFixture fixture) : Inte
         Assert.Equal(0, users.Tenants);
     }
 
+    /// <summary>A poll that cannot reach the server trusts none of its tenants, not only those it would have visited.</summary>
+    [Fact]
+    public async Task A_poll_that_cannot_reach_the_server_forgets_all_its_tenants()
+    {
+        var unreachable = new NpgsqlConnectionStringBuilder(Fixture.Connections.Owner) { Port = 1, Timeout = 2 }.ConnectionString;
+        await using var platform = new PlatformDatabase(Fixture.Connections.App, unreachable);
+        var users = new CurrentUsers(Fixture.Service<AccessDatabase>(), new TenantServers(platform), TimeProvider.System) { TenantsPerPoll = 1 };
+        users.OnListening();
+        var catalog = Fixture.Service<TenantCatalog>();
+        await LookUpAsync(users, (await catalog.FindAsync(MonolithFixture.Alpha, CancellationToken.None))!);
+        await LookUpAsync(users, (await catalog.FindAsync(MonolithFixture.Beta, CancellationToken.None))!);
+        Assert.Equal(2, users.Tenants);
+
+        await PollAsync(users);
+
+        Assert.Equal(0, users.Tenants);
+    }
+
     [Fact]
     public async Task How_many_tenants_a_poll_visits_is_configuration_for_both_caches_and_below_one_is_refused_at_start()
     {
