@@ -229,9 +229,10 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
 
     /// <summary>
     /// Drops the tenants not used for <see cref="IdleTenant"/>, then reads the version of the next
-    /// <see cref="TenantsPerPoll"/> cached tenants of <paramref name="server"/> (all of them when there are fewer), in batches of one round trip: each tenant's row through its own role (transaction-local
-    /// <c>role</c>, as the request path does), in one transaction that is rolled back. On a connection of the server's
-    /// owner pool rather than the hub's listening <paramref name="connection"/>, which lives as long as the instance.
+    /// <see cref="TenantsPerPoll"/> cached tenants of <paramref name="server"/> (all of them when there are fewer), in
+    /// batches of one round trip: each tenant's row through its own role (transaction-local <c>role</c>, as the request
+    /// path does), in one transaction that is rolled back. On a connection of the server's owner pool rather than the
+    /// hub's listening <paramref name="connection"/>, which lives as long as the instance.
     /// </summary>
     public async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
     {
