@@ -28,12 +28,8 @@ public sealed class RequestLogTests(MonolithFixture fixture) : IntegrationTest(f
     public async Task A_client_that_disconnects_mid_request_is_logged_as_a_client_abort_not_as_a_500()
     {
         var logs = new KeptEvents();
-        await using var factory = new MonolithFactory(
-            Fixture.Connections,
-            new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Information" },
-            services => services.AddSingleton<ILogEventSink>(logs));
-        var tokens = await factory.LoginAsync(MonolithFixture.Alpha, MonolithFixture.OwnerEmail(MonolithFixture.Alpha), MonolithFixture.OwnerPassword);
-        var client = factory.TenantClient(MonolithFixture.Alpha).WithBearer(tokens.AccessToken);
+        await using var factory = HostKeeping(logs);
+        var client = await OwnerClientAsync(factory, MonolithFixture.Alpha);
         var created = await client.PostAsJsonAsync("/customers", CustomerBuilder.Customer(name: "Locked"));
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
@@ -82,12 +78,8 @@ public sealed class RequestLogTests(MonolithFixture fixture) : IntegrationTest(f
         }
 
         var logs = new KeptEvents();
-        await using var factory = new MonolithFactory(
-            Fixture.Connections,
-            new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Information" },
-            services => services.AddSingleton<ILogEventSink>(logs));
-        var tokens = await factory.LoginAsync(tenant.Identifier, MonolithFixture.OwnerEmail(tenant.Identifier), MonolithFixture.OwnerPassword);
-        var client = factory.TenantClient(tenant.Identifier).WithBearer(tokens.AccessToken);
+        await using var factory = HostKeeping(logs);
+        var client = await OwnerClientAsync(factory, tenant.Identifier);
         var requestId = "refused-" + Guid.NewGuid().ToString("N");
 
         await using (var locker = new NpgsqlConnection(Fixture.ConnectionString))
@@ -134,6 +126,18 @@ public sealed class RequestLogTests(MonolithFixture fixture) : IntegrationTest(f
         Assert.True(await handler.TryHandleAsync(present, timeout, CancellationToken.None));
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, present.Response.StatusCode);
         Assert.True(present.Response.Body.Length > 0);
+    }
+
+    /// <summary>A host of its own whose every log event, from Information up, is kept in <paramref name="logs"/>.</summary>
+    private MonolithFactory HostKeeping(KeptEvents logs) => new(
+        Fixture.Connections,
+        new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Information" },
+        services => services.AddSingleton<ILogEventSink>(logs));
+
+    private static async Task<HttpClient> OwnerClientAsync(MonolithFactory factory, string tenant)
+    {
+        var tokens = await factory.LoginAsync(tenant, MonolithFixture.OwnerEmail(tenant), MonolithFixture.OwnerPassword);
+        return factory.TenantClient(tenant).WithBearer(tokens.AccessToken);
     }
 
     private static bool Is(LogEvent logEvent, string property, string value) =>
