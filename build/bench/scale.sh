@@ -8,8 +8,8 @@
 #   each request backend of that variant's host (max, median, total, count) and the host's RSS.
 # Variants, each its own host process on the same database (application_name tells their backends apart):
 #   off   no tenant affinity (Tenancy__RequestPools=1), no recycling (Connection Lifetime=0, Connection Idle Lifetime=300:
-#         Npgsql's own defaults), no schema budget (Tenancy__SchemasPerConnection=0) — the request pool before issue 16;
-#   on    the shipped defaults (docs/adr/0064, 0068);
+#         Npgsql's own defaults), no memory budget (Tenancy__BackendMemoryMegabytes=0) — the request pool before issue 16;
+#   on    the shipped defaults (docs/adr/0064, 0071);
 #   others in VARIANTS="NAME=SETTING,SETTING,...|NAME=..." replacing the two (e.g. "off=...|k16=Tenancy__RequestPools=16"):
 #         a SETTING CS=... is appended to the request connection string, ENV=VALUE is exported for that host only.
 # PROFILE=1 adds, after the rounds, one more spread-out run per variant under `perf record -a -g` (the whole machine) and
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/../.."
 tenants=${1:-10000}
 seconds=${2:-10}
 rounds=${3:-3}
-variants=${VARIANTS:-"off=Tenancy__RequestPools=1,Tenancy__SchemasPerConnection=0,CS=Connection Lifetime=0;Connection Idle Lifetime=300|on="}
+variants=${VARIANTS:-"off=Tenancy__RequestPools=1,Tenancy__BackendMemoryMegabytes=0,CS=Connection Lifetime=0;Connection Idle Lifetime=300|on="}
 lua=build/bench/lua
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [ "$(id -u)" = "0" ] || echo "warning: not root: the backends' /proc/PID/smaps_rollup may be unreadable" >&2
@@ -49,6 +49,11 @@ trap cleanup EXIT
 if [ "$kept" = "1" ]; then
   bash build/pg-cluster.sh start "$work/pg" "$(cat "$work/pg/port")" >/dev/null
   . "$work/env"  # the connection strings, keys and tenant count of the run that provisioned the cluster
+  # roles.sql again (idempotent, same passwords): a cluster kept from older code gets the grants the code at hand expects.
+  MONOLITH_OWNER_PASSWORD=$(sed -E 's/.*;Password=([^;]*).*/\1/' <<<"$ConnectionStrings__MonolithOwner") \
+  MONOLITH_APP_PASSWORD=$(sed -E 's/.*;Password=([^;]*).*/\1/' <<<"$ConnectionStrings__Monolith") \
+    psql -h 127.0.0.1 -p "$(cat "$work/pg/port")" -U postgres -d postgres -Xq \
+      -v owner_role=monolith_owner -v app_role=monolith_app -v database=monolith_bench -f build/sql/roles.sql >/dev/null
 else
   bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
   key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')

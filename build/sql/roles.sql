@@ -2,7 +2,8 @@
 -- Idempotent: run it again to reset the passwords or to adopt a database made before the two roles.
 --   psql -v owner_role=monolith_owner -v app_role=monolith_app -v database=monolith -f build/sql/roles.sql
 -- The passwords come from the environment (never the command line): MONOLITH_OWNER_PASSWORD, MONOLITH_APP_PASSWORD.
---   owner role: owns the database, the platform schemas and every tenant schema; creates tenant roles. Not a superuser.
+--   owner role: owns the database, the platform schemas and every tenant schema; creates tenant roles; may read a
+--               backend's memory contexts. Not a superuser.
 --   app role:   the request path. Owns nothing, creates nothing, inherits nothing: it reaches a tenant's tables only by
 --               SET ROLE to that tenant's role, of which the owner makes it a member when the tenant is provisioned.
 \set ON_ERROR_STOP on
@@ -26,6 +27,9 @@ GRANT TEMPORARY ON DATABASE :"database" TO :"owner_role";
 SET ROLE NONE;
 ALTER SCHEMA public OWNER TO :"owner_role";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- The owner may read a backend's memory contexts (this function only, not pg_read_all_stats): the request pool ends a
+-- backend whose caches outgrow Tenancy__BackendMemoryMegabytes (platform.backend_memory_bytes, docs/adr/0071).
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_get_backend_memory_contexts() TO :"owner_role";
 
 -- A database made before the two roles (everything owned by the superuser): hand its schemas and what is in them
 -- to the owner role. Sequences that belong to a column follow their table.

@@ -13,8 +13,8 @@ namespace Monolith.Tenancy;
 /// privilege on tenant tables; tenant data is reached through <see cref="Isolation.TenantDatabase"/>, which becomes the
 /// tenant's role for one transaction at a time. It is split into <see cref="RequestPools"/> sub-pools, each tenant
 /// served by the same one while it has a free connection (<see cref="OpenTenantConnectionAsync"/>), so that each
-/// PostgreSQL backend caches the catalog of a fraction of the schemas (docs/adr/0064), and a backend that has served
-/// <see cref="SchemasPerConnection"/> schemas ends instead of going back to the pool (docs/adr/0068).</item>
+/// PostgreSQL backend caches the catalog of a fraction of the schemas (docs/adr/0064), and a backend that holds
+/// more than <see cref="BackendMemoryMegabytes"/> of memory ends instead of going back to the pool (docs/adr/0071).</item>
 /// </list>
 /// Without an owner connection string both pools use <c>ConnectionStrings__Monolith</c> (the layout before the two
 /// roles); the start-up check then finds a request role that owns the schemas and says so.
@@ -29,11 +29,11 @@ public sealed class PlatformDatabase : IAsyncDisposable
     private readonly string poolSuffix;
     private int[] subPoolSizes = [];
     private int[] subPoolBusy = [];
-    private readonly SchemaBudget? schemaBudget;
+    private readonly BackendMemoryBudget? memoryBudget;
 
     public PlatformDatabase(
         string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, int? requestPools = null, string? server = null,
-        int? schemasPerConnection = null)
+        int? backendMemoryMegabytes = null)
     {
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
         if (!transactionPooling)
@@ -87,7 +87,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
         TransactionPooling = transactionPooling;
         // A server of the placement map other than the catalog's adds its name to its pools' names (docs/adr/0066).
         poolSuffix = server is null ? string.Empty : "@" + server;
-        schemaBudget = SchemaBudgetOf(schemasPerConnection, transactionPooling, request.MaxPoolSize);
+        memoryBudget = MemoryBudgetOf(backendMemoryMegabytes, transactionPooling, request.MaxPoolSize);
         requestPoolsBySubPool = SubPools(request, requestPools ?? (transactionPooling ? 1 : DefaultRequestPools));
         DataSource = HasSeparateOwner ? DataSourceBuilder(ConnectionString, "owner" + poolSuffix).Build() : RequestDataSource;
     }
@@ -120,14 +120,19 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// <summary>How many statements the request pool prepares per connection when its connection string does not say.</summary>
     public const int DefaultMaxAutoPrepare = 64;
 
-    /// <summary>How many tenant schemas a request backend serves before it ends, when <c>Tenancy__SchemasPerConnection</c> does not say.</summary>
-    public const int DefaultSchemasPerConnection = 200;
+    /// <summary>
+    /// How much memory (MB) a request backend may hold before it ends, when <c>Tenancy__BackendMemoryMegabytes</c> does not
+    /// say: with the overshoot of one measuring step and the few MB a backend holds outside its memory contexts, under the
+    /// 64 MB per backend of issue 16.
+    /// </summary>
+    public const int DefaultBackendMemoryMegabytes = 48;
 
     /// <summary>
-    /// How many tenant schemas one backend of the request pool serves before it ends instead of going back to the pool
-    /// (docs/adr/0068); 0: no limit (always 0 under transaction pooling, where the pooler's <c>server_lifetime</c> recycles).
+    /// How much memory (MB, what its memory contexts hold) one backend of the request pool may hold before it ends instead
+    /// of going back to the pool (docs/adr/0071); 0: no limit (always 0 under transaction pooling, where the pooler's
+    /// <c>server_lifetime</c> recycles).
     /// </summary>
-    public int SchemasPerConnection => schemaBudget?.SchemasPerBackend ?? 0;
+    public int BackendMemoryMegabytes => (int)((memoryBudget?.BytesPerBackend ?? 0) / (1024 * 1024));
 
     /// <summary>The owner role's connection string (migrations, provisioning).</summary>
     public string ConnectionString { get; }
@@ -170,7 +175,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
             throw;
         }
 
-        schemaBudget?.Serve(connection.ProcessID, tenantId);
+        memoryBudget?.Serve(connection.ProcessID, tenantId);
         var released = 0;
         connection.StateChange += (_, change) =>
         {
@@ -183,13 +188,14 @@ public sealed class PlatformDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Gives back a connection of <see cref="OpenTenantConnectionAsync"/>: to its pool, or, once its backend has served
-    /// <see cref="SchemasPerConnection"/> tenant schemas, to nobody. That backend ends itself (Npgsql has no way to drop
-    /// one pooled connection; a connection whose server ended it is dropped), and with it the caches it had gathered.
+    /// Gives back a connection of <see cref="OpenTenantConnectionAsync"/>: to its pool, or, once its backend holds
+    /// <see cref="BackendMemoryMegabytes"/> of memory, to nobody. That backend ends itself (Npgsql has no way to drop one
+    /// pooled connection; a connection whose server ended it is dropped), and with it the caches it had gathered.
     /// </summary>
     internal async ValueTask CloseTenantConnectionAsync(NpgsqlConnection connection)
     {
-        if (schemaBudget is not null && connection.State == ConnectionState.Open && schemaBudget.IsSpent(connection.ProcessID))
+        if (memoryBudget is not null && connection.State == ConnectionState.Open && memoryBudget.IsDue(connection.ProcessID)
+            && memoryBudget.Measured(connection.ProcessID, await BackendMemoryBytesAsync(connection)))
         {
             var processId = connection.ProcessID;
             await using (var command = new NpgsqlCommand("SELECT pg_terminate_backend(pg_backend_pid())", connection))
@@ -208,10 +214,28 @@ public sealed class PlatformDatabase : IAsyncDisposable
                 }
             }
 
-            schemaBudget.Ended(processId);
+            memoryBudget.Ended(processId);
         }
 
         await connection.DisposeAsync();
+    }
+
+    /// <summary>
+    /// What the memory contexts of the connection's backend hold (bytes), as the request role may read it; null when it
+    /// cannot be read: the owner lacks the privilege (build/sql/roles.sql gives it) or the platform scripts predate it.
+    /// </summary>
+    internal static async Task<long?> BackendMemoryBytesAsync(NpgsqlConnection connection)
+    {
+        await using var command = new NpgsqlCommand("SELECT platform.backend_memory_bytes()", connection);
+        try
+        {
+            return await command.ExecuteScalarAsync() is long bytes ? bytes : null;
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedFunction or PostgresErrorCodes.InsufficientPrivilege
+                                              or PostgresErrorCodes.InvalidSchemaName)
+        {
+            return null;
+        }
     }
 
     /// <summary>The sub-pool a session of <paramref name="tenantId"/> opened now would come from (see <see cref="OpenTenantConnectionAsync"/>).</summary>
@@ -332,7 +356,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
             };
             subPoolSizes[i] = share.MaxPoolSize;
             var builder = DataSourceBuilder(share.ConnectionString, (count == 1 ? "requests" : $"requests-{i}") + poolSuffix);
-            if (schemaBudget is { } budget)
+            if (memoryBudget is { } budget)
             {
                 builder.UsePhysicalConnectionInitializer(
                     connection => budget.Started(connection.ProcessID),
@@ -349,17 +373,17 @@ public sealed class PlatformDatabase : IAsyncDisposable
         return pools;
     }
 
-    private static SchemaBudget? SchemaBudgetOf(int? schemasPerConnection, bool transactionPooling, int poolSize)
+    private static BackendMemoryBudget? MemoryBudgetOf(int? backendMemoryMegabytes, bool transactionPooling, int poolSize)
     {
-        if (schemasPerConnection < 0)
+        if (backendMemoryMegabytes < 0)
         {
             throw new InvalidOperationException(
-                $"{TenancyOptions.Section}__{nameof(TenancyOptions.SchemasPerConnection)} is {schemasPerConnection}: it must be 0 (no limit) or more.");
+                $"{TenancyOptions.Section}__{nameof(TenancyOptions.BackendMemoryMegabytes)} is {backendMemoryMegabytes}: it must be 0 (no limit) or more.");
         }
 
         // Behind a transaction pooler a host connection is no backend of its own: the pooler's server_lifetime recycles.
-        var limit = transactionPooling ? 0 : schemasPerConnection ?? DefaultSchemasPerConnection;
-        return limit == 0 ? null : new SchemaBudget(limit, poolSize);
+        var limit = transactionPooling ? 0 : backendMemoryMegabytes ?? DefaultBackendMemoryMegabytes;
+        return limit == 0 ? null : new BackendMemoryBudget(limit * 1024L * 1024L, poolSize);
     }
 
     private static bool Mentions(string connectionString, string keyword)

@@ -48,7 +48,7 @@ public static class TenancyModule
             configuration.GetConnectionString(OwnerConnectionStringName),
             configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}"),
             configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestPools)}"),
-            schemasPerConnection: configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.SchemasPerConnection)}")));
+            backendMemoryMegabytes: configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.BackendMemoryMegabytes)}")));
         services.AddSingleton<TenantServers>();
         services.AddSingleton<ServerMap>();
         services.AddSingleton<TenantContext>();
@@ -97,6 +97,7 @@ public static class TenancyModule
         builder.Services.AddSingleton<IReadOnlyList<ITenantResolutionStrategy>>(sp => Strategies(sp.GetRequiredService<IOptions<TenancyOptions>>().Value));
         builder.Services.AddHostedService<RequestRoleCheck>();
         builder.Services.AddHostedService<PlatformMigrationOnStartup>();
+        builder.Services.AddHostedService<BackendMemoryCheck>();
         builder.Services.AddHostedService<SpareSchemasTopUp>();
         builder.AddTenantBounds();
         builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();

@@ -77,11 +77,11 @@ public sealed class TenancyOptions
     public int? RequestPools { get; set; }
 
     /// <summary>
-    /// A backend of the request pool that has served this many tenant schemas ends instead of going back to the pool, so
-    /// that the caches PostgreSQL keeps per schema stay bounded whatever the number of tenants (docs/adr/0068). Unset:
-    /// <see cref="PlatformDatabase.DefaultSchemasPerConnection"/>; 0: no limit. Off under <see cref="TransactionPooling"/>.
+    /// A backend of the request pool whose memory contexts hold this many MB ends instead of going back to the pool, so that
+    /// the caches PostgreSQL keeps per schema stay bounded whatever the number of tenants (docs/adr/0071). Unset:
+    /// <see cref="PlatformDatabase.DefaultBackendMemoryMegabytes"/>; 0: no limit. Off under <see cref="TransactionPooling"/>.
     /// </summary>
-    public int? SchemasPerConnection { get; set; }
+    public int? BackendMemoryMegabytes { get; set; }
 
     /// <summary>
     /// How many of a server's cached tenants each cache's fallback poll visits per pass, per instance: the user cache's

@@ -74,7 +74,7 @@ public sealed class TenantServers(PlatformDatabase catalog) : IAsyncDisposable
             }
 
             var database = new PlatformDatabase(
-                reader.GetString(0), reader.GetString(1), catalog.TransactionPooling, catalog.RequestPools, server, catalog.SchemasPerConnection);
+                reader.GetString(0), reader.GetString(1), catalog.TransactionPooling, catalog.RequestPools, server, catalog.BackendMemoryMegabytes);
             servers[server] = database;
             return database;
         }

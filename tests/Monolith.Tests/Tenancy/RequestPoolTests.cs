@@ -1,5 +1,7 @@
 using System.Data;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Bounds;
@@ -27,7 +29,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         Assert.Equal(PlatformDatabase.DefaultConnectionLifetimeSeconds, request.ConnectionLifetime);
         Assert.Equal(PlatformDatabase.DefaultConnectionIdleLifetimeSeconds, request.ConnectionIdleLifetime);
         Assert.Equal(PlatformDatabase.DefaultRequestPools, database.RequestPools);
-        Assert.Equal(PlatformDatabase.DefaultSchemasPerConnection, database.SchemasPerConnection);
+        Assert.Equal(PlatformDatabase.DefaultBackendMemoryMegabytes, database.BackendMemoryMegabytes);
         Assert.All(database.RequestSubPools, pool => Assert.Equal(
             PlatformDatabase.DefaultConnectionLifetimeSeconds, new NpgsqlConnectionStringBuilder(pool.ConnectionString).ConnectionLifetime));
     }
@@ -78,21 +80,24 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
     }
 
     /// <summary>
-    /// The schema budget (docs/adr/0068): a backend that has served as many tenant schemas as the budget allows ends
-    /// when its session closes, taking its caches with it, and the pool opens a new one. A schema served again costs
-    /// nothing, and no session sees the ended backend.
+    /// The memory budget (docs/adr/0071): a backend is measured once the schemas it met could have filled its budget (at
+    /// 1 MB and 300 kB per schema: its 4th distinct schema), and one that holds more ends when that session closes,
+    /// taking its caches with it; the pool opens a new one. A schema served again counts once, and no session sees the
+    /// ended backend.
     /// </summary>
     [Fact]
-    public async Task A_backend_that_has_served_its_budget_of_schemas_ends_and_the_pool_opens_a_new_one()
+    public async Task A_backend_whose_memory_outgrows_its_budget_ends_and_the_pool_opens_a_new_one()
     {
         var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 1 }.ConnectionString;
-        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1, schemasPerConnection: 2);
+        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1, backendMemoryMegabytes: 1);
         var catalog = Fixture.Service<TenantCatalog>();
         var alpha = (await catalog.FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
         var beta = (await catalog.FindAsync(MonolithFixture.Beta, CancellationToken.None))!;
+        var third = await Fixture.ProvisionAsync(MonolithFixture.UniqueIdentifier("budget-a"));
+        var fourth = await Fixture.ProvisionAsync(MonolithFixture.UniqueIdentifier("budget-b"));
         var context = Fixture.Service<TenantContext>();
         var database = new TenantDatabase(new TenantServers(platform), context, new TenantBounds(Options.Create(new TenancyOptions()), platform));
-        async Task<int> BackendServingAsync(TenantInfo tenant)
+        async Task<int> ServeAsync(TenantInfo tenant)
         {
             using var scope = context.Enter(tenant);
             await using var session = await database.BeginAsync();
@@ -100,29 +105,98 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
             return (int)(await command.ExecuteScalarAsync())!;
         }
 
-        var first = await BackendServingAsync(alpha);
-        Assert.Equal(first, await BackendServingAsync(alpha)); // one schema, twice: within the budget
-        Assert.Equal(first, await BackendServingAsync(beta)); // the second schema spends it: served, then the backend ends
+        var first = await ServeAsync(alpha);
+        Assert.Equal(first, await ServeAsync(alpha));
+        Assert.Equal(first, await ServeAsync(beta));
+        Assert.Equal(first, await ServeAsync(third)); // three schemas: not yet worth a measure
+        Assert.Equal(first, await ServeAsync(fourth)); // the fourth: measured when the session closes, over 1 MB, so it ends
         Assert.True(await EndsAsync(first), $"backend {first} outlived its budget");
 
         // The pool's one connection is a new backend that works at once: the ended one was not given back.
-        var direct = await platform.OpenTenantConnectionAsync(alpha.Id, CancellationToken.None);
-        int second;
-        await using (var command = new NpgsqlCommand("SELECT pg_backend_pid()", direct))
+        var second = await ServeAsync(alpha);
+        Assert.NotEqual(first, second);
+        Assert.Equal(second, await ServeAsync(beta)); // a fresh budget
+    }
+
+    /// <summary>
+    /// <c>platform.backend_memory_bytes()</c> tells the request role how much its own backend holds, and nobody else may
+    /// call it. When the owner it runs as may not read memory contexts (build/sql/roles.sql not run again since), it
+    /// answers null, and the budget decides on its estimate alone.
+    /// </summary>
+    [Fact]
+    public async Task The_request_role_measures_its_own_backend_and_gets_nothing_when_the_owner_may_not_read_memory()
+    {
+        var alpha = (await Fixture.Service<TenantCatalog>().FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
+        await using (var request = await Fixture.Service<PlatformDatabase>().RequestDataSource.OpenConnectionAsync())
         {
-            second = (int)(await command.ExecuteScalarAsync())!;
+            var measured = await PlatformDatabase.BackendMemoryBytesAsync(request);
+            Assert.NotNull(measured);
+            Assert.InRange(measured.Value, 256 * 1024, 512L * 1024 * 1024);
         }
 
-        await platform.CloseTenantConnectionAsync(direct);
-        Assert.NotEqual(first, second);
-        Assert.Equal(second, await BackendServingAsync(alpha)); // its first schema again: still within the budget
+        await using var superuser = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await superuser.OpenAsync();
+        await using var transaction = await superuser.BeginTransactionAsync();
+        await using (var asTenant = new NpgsqlCommand($"SET LOCAL ROLE \"{alpha.RoleName}\"; SELECT platform.backend_memory_bytes()", superuser, transaction))
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => asTenant.ExecuteScalarAsync());
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        }
+
+        await transaction.RollbackAsync();
+        await using var revoked = await superuser.BeginTransactionAsync();
+        await using (var revoke = new NpgsqlCommand(
+            $"REVOKE EXECUTE ON FUNCTION pg_get_backend_memory_contexts() FROM {TestDatabase.OwnerRole}; SET LOCAL ROLE {TestDatabase.AppRole}", superuser, revoked))
+        {
+            await revoke.ExecuteNonQueryAsync();
+        }
+
+        Assert.Null(await PlatformDatabase.BackendMemoryBytesAsync(superuser));
+        await revoked.RollbackAsync(); // the grant is back for every other test
+    }
+
+    /// <summary>
+    /// The start-up check of the memory budget: silent when the request role can measure its backend, a warning that
+    /// names the missing grant when it cannot (here a login with no privilege on the platform schema).
+    /// </summary>
+    [Fact]
+    public async Task The_start_up_check_warns_when_the_request_role_cannot_measure_its_backend()
+    {
+        var measuring = new FakeLogger<BackendMemoryCheck>();
+        await new BackendMemoryCheck(Fixture.Service<PlatformDatabase>(), measuring).StartAsync(CancellationToken.None);
+        Assert.Empty(measuring.Collector.GetSnapshot());
+
+        var login = "memory_probe_" + Guid.NewGuid().ToString("N")[..8];
+        var password = Guid.NewGuid().ToString("N");
+        await ExecuteAsync(Fixture.Connections.Superuser, $"CREATE ROLE {login} LOGIN PASSWORD '{password}'");
+        try
+        {
+            var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Username = login, Password = password, Pooling = false }.ConnectionString;
+            await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner);
+            var blind = new FakeLogger<BackendMemoryCheck>();
+            await new BackendMemoryCheck(platform, blind).StartAsync(CancellationToken.None);
+
+            var warning = Assert.Single(blind.Collector.GetSnapshot());
+            Assert.Equal(LogLevel.Warning, warning.Level);
+            Assert.Contains("pg_get_backend_memory_contexts", warning.Message, StringComparison.Ordinal);
+            Assert.Contains("build/sql/roles.sql", warning.Message, StringComparison.Ordinal);
+
+            var off = new FakeLogger<BackendMemoryCheck>();
+            await using var unbounded = new PlatformDatabase(connectionString, Fixture.Connections.Owner, backendMemoryMegabytes: 0);
+            await new BackendMemoryCheck(unbounded, off).StartAsync(CancellationToken.None);
+            Assert.Empty(off.Collector.GetSnapshot()); // no budget, nothing to measure
+        }
+        finally
+        {
+            await ExecuteAsync(Fixture.Connections.Superuser, $"DROP ROLE {login}");
+        }
     }
 
     [Fact]
-    public async Task Without_a_schema_budget_a_backend_serves_any_number_of_schemas()
+    public async Task Without_a_memory_budget_a_backend_serves_any_number_of_schemas()
     {
         var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { MaxPoolSize = 1 }.ConnectionString;
-        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1, schemasPerConnection: 0);
+        await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1, backendMemoryMegabytes: 0);
         var catalog = Fixture.Service<TenantCatalog>();
         var tenants = new[] { MonolithFixture.Alpha, MonolithFixture.Beta, MonolithFixture.Alpha };
         var backends = new HashSet<int>();
@@ -135,16 +209,16 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
             await platform.CloseTenantConnectionAsync(connection);
         }
 
-        Assert.Equal(0, platform.SchemasPerConnection);
+        Assert.Equal(0, platform.BackendMemoryMegabytes);
         Assert.Single(backends);
     }
 
     [Fact]
-    public void A_negative_schema_budget_is_refused_at_start()
+    public void A_negative_memory_budget_is_refused_at_start()
     {
         var error = Assert.Throws<InvalidOperationException>(
-            () => new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner, schemasPerConnection: -1));
-        Assert.Contains("Tenancy__SchemasPerConnection", error.Message, StringComparison.Ordinal);
+            () => new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner, backendMemoryMegabytes: -1));
+        Assert.Contains("Tenancy__BackendMemoryMegabytes", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Whether the backend <paramref name="processId"/> is gone within 10 s (an ending backend can still be listed for a moment).</summary>
@@ -190,9 +264,9 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
     {
         Assert.Equal(PlatformDatabase.DefaultRequestPools, Fixture.Service<PlatformDatabase>().RequestPools);
         await using var factory = new MonolithFactory(
-            Fixture.Connections, new Dictionary<string, string?> { ["Tenancy:RequestPools"] = "2", ["Tenancy:SchemasPerConnection"] = "7" });
+            Fixture.Connections, new Dictionary<string, string?> { ["Tenancy:RequestPools"] = "2", ["Tenancy:BackendMemoryMegabytes"] = "7" });
         Assert.Equal(2, factory.Services.GetRequiredService<PlatformDatabase>().RequestPools);
-        Assert.Equal(7, factory.Services.GetRequiredService<PlatformDatabase>().SchemasPerConnection);
+        Assert.Equal(7, factory.Services.GetRequiredService<PlatformDatabase>().BackendMemoryMegabytes);
     }
 
     [Theory]
@@ -325,16 +399,16 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         var request = new NpgsqlConnectionStringBuilder(database.RequestConnectionString);
 
         Assert.Equal(1, database.RequestPools);
-        Assert.Equal(0, database.SchemasPerConnection); // the pooler's server_lifetime recycles: a host connection is no backend of its own
+        Assert.Equal(0, database.BackendMemoryMegabytes); // the pooler's server_lifetime recycles: a host connection is no backend of its own
         var npgsqlDefaults = new NpgsqlConnectionStringBuilder();
         Assert.Equal(npgsqlDefaults.ConnectionLifetime, request.ConnectionLifetime); // the pooler's server_lifetime recycles the backends
         Assert.Equal(npgsqlDefaults.ConnectionIdleLifetime, request.ConnectionIdleLifetime);
         Assert.Equal(0, request.MaxAutoPrepare);
         Assert.True(request.NoResetOnClose);
 
-        await using var configured = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true, requestPools: 2, schemasPerConnection: 5);
+        await using var configured = new PlatformDatabase(pooled, Fixture.Connections.Owner, transactionPooling: true, requestPools: 2, backendMemoryMegabytes: 5);
         Assert.Equal(2, configured.RequestPools);
-        Assert.Equal(0, configured.SchemasPerConnection);
+        Assert.Equal(0, configured.BackendMemoryMegabytes);
     }
 
     [Fact]
