@@ -32,7 +32,8 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_get_backend_memory_contexts() TO :"owner_role";
 
 -- A database made before the two roles (everything owned by the superuser): hand its schemas and what is in them
--- to the owner role. Sequences that belong to a column follow their table.
+-- to the owner role. Sequences that belong to a column follow their table. The pg_depend lookups name their classid so
+-- that they use its index: without, each sequence scanned all of pg_depend, over 7 minutes at 3,000 tenants.
 SELECT set_config('monolith.owner_role', :'owner_role', false);
 DO $adopt$
 DECLARE
@@ -51,7 +52,8 @@ BEGIN
         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
         WHERE r.rolsuper AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
           AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
+                                               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
     LOOP
         EXECUTE format('ALTER %s %I.%I OWNER TO %I',
             CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
@@ -63,7 +65,7 @@ BEGIN
         SELECT p.oid::regprocedure AS signature, p.prokind FROM pg_proc p
         JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
         WHERE r.rolsuper AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
     LOOP
         EXECUTE format('ALTER %s %s OWNER TO %I', CASE item.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, item.signature, target);
     END LOOP;

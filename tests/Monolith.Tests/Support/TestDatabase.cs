@@ -51,9 +51,22 @@ public sealed class TestDatabase
         return new TestDatabase(server, await CreateDatabaseAsync(server, "monolith_test"), source);
     }
 
+    /// <summary>Runs build/sql/roles.sql again for the database <paramref name="name"/> of this server, as an upgrade does.</summary>
+    public Task RunRolesScriptAsync(string name) => RunRolesScriptAsync(ServerConnectionString, name);
+
     private static async Task<TestConnections> CreateDatabaseAsync(string server, string prefix)
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)];
+        await RunRolesScriptAsync(server, name);
+        var database = new NpgsqlConnectionStringBuilder(server) { Database = name };
+        return new TestConnections(
+            database.ConnectionString,
+            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = AppRole, Password = AppPassword }.ConnectionString,
+            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = OwnerRole, Password = OwnerPassword }.ConnectionString);
+    }
+
+    private static async Task RunRolesScriptAsync(string server, string name)
+    {
         var builder = new NpgsqlConnectionStringBuilder(server);
         var info = new ProcessStartInfo(Psql()) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[]
@@ -78,12 +91,6 @@ public sealed class TestDatabase
         {
             throw new InvalidOperationException($"build/sql/roles.sql failed: {await stderr}");
         }
-
-        var database = new NpgsqlConnectionStringBuilder(server) { Database = name };
-        return new TestConnections(
-            database.ConnectionString,
-            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = AppRole, Password = AppPassword }.ConnectionString,
-            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = OwnerRole, Password = OwnerPassword }.ConnectionString);
     }
 
     /// <summary>
