@@ -59,7 +59,9 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
             }
             catch
             {
-                await server.CloseTenantConnectionAsync(connection);
+                // Not CloseTenantConnectionAsync: its memory measure would run inside the failed transaction and replace
+                // this error with its own. Npgsql rolls back and resets the connection on its way back to the pool.
+                await connection.DisposeAsync();
                 throw;
             }
         }
