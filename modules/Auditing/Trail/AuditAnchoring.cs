@@ -14,7 +14,7 @@ namespace Monolith.Auditing.Trail;
 /// <see cref="AuditingOptions.AnchorSeconds"/> / 2 (one instance at a time), and on demand (tests, operators).
 /// <para>
 /// A pass visits the tenants in slices of <see cref="AuditingOptions.AnchorBatchSize"/> (<c>monolith.audit_anchor_batch</c>,
-/// platform script 0070), each its own short statement, so no transaction spans every tenant. A completed pass is
+/// platform scripts 0070 and 0084), each its own short statement, so no transaction spans every tenant. A completed pass is
 /// recorded in <c>platform.audit_anchor_runs</c> with the start of its first slice (which <see cref="AnchoringLagGauge"/>
 /// reads); a pass that dies midway records nothing, and the next pass starts over (anchoring twice is harmless).
 /// </para>
@@ -31,9 +31,9 @@ internal sealed class AuditAnchoring(TenantServers servers, IOptions<AuditingOpt
     {
         DateTimeOffset? startedAt = null;
         var moved = 0;
-        foreach (var (_, server) in await servers.AllAsync(ct))
+        foreach (var (name, server) in await servers.AllAsync(ct))
         {
-            var (started, movedThere) = await AnchorOnAsync(server, ct);
+            var (started, movedThere) = await AnchorOnAsync(name, server, ct);
             startedAt ??= started;
             moved += movedThere;
         }
@@ -52,8 +52,11 @@ internal sealed class AuditAnchoring(TenantServers servers, IOptions<AuditingOpt
         return moved;
     }
 
-    /// <summary>The tenants of one server (its catalog copy's live rows), slice by slice.</summary>
-    private async Task<(DateTimeOffset StartedAt, int Moved)> AnchorOnAsync(PlatformDatabase server, CancellationToken ct)
+    /// <summary>
+    /// The live tenants whose schema <paramref name="name"/> holds, slice by slice: on the catalog's server those placed
+    /// there, not the old copy of a tenant that moved away (platform script 0084).
+    /// </summary>
+    private async Task<(DateTimeOffset StartedAt, int Moved)> AnchorOnAsync(string name, PlatformDatabase server, CancellationToken ct)
     {
         var batch = Math.Max(1, options.Value.AnchorBatchSize);
         await using var connection = await server.OpenConnectionAsync(ct);
@@ -64,9 +67,10 @@ internal sealed class AuditAnchoring(TenantServers servers, IOptions<AuditingOpt
         {
             // Each slice one statement: now() is its start, so the first one's covers every record committed before the pass.
             await using var command = new NpgsqlCommand(
-                "SELECT now(), b.visited, b.moved, b.last_id FROM monolith.audit_anchor_batch($1, $2) b", connection);
+                "SELECT now(), b.visited, b.moved, b.last_id FROM monolith.audit_anchor_batch($1, $2, $3) b", connection);
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
             command.Parameters.AddWithValue(batch);
+            command.Parameters.AddWithValue(name);
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             startedAt ??= reader.GetFieldValue<DateTimeOffset>(0);

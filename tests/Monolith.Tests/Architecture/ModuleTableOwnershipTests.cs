@@ -53,6 +53,7 @@ public sealed partial class ModuleTableOwnershipTests
         ("0031_mail_outbox_due.sql", "platform.tenants", "the same, once for rows written before the trigger"),
         ("0060_mail_outbox_depth.sql", "platform.tenants", "the outbox gauge walks the live tenants' schemas"),
         ("0070_audit_anchor_batches.sql", "platform.tenants", "the anchoring job walks the live tenants' schemas, in slices"),
+        ("0084_audit_anchor_batch_per_server.sql", "platform.tenants", "the same, only the tenants the server holds"),
     ];
 
     [Fact]

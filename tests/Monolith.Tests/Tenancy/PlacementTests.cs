@@ -217,6 +217,27 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
             "SELECT a.seq FROM platform.audit_anchors a JOIN platform.tenants t ON t.id = a.tenant_id WHERE t.identifier = $1", far));
     }
 
+    /// <summary>
+    /// The catalog's server lists every tenant, wherever it is placed. An anchoring pass there visits only those placed
+    /// on it: a tenant that moved away is not anchored from its old copy during the move's grace window, and tenants
+    /// elsewhere cost the pass nothing. The other server's pass visits its own tenants.
+    /// </summary>
+    [Fact]
+    public async Task An_anchoring_pass_on_each_server_visits_only_the_tenants_that_server_holds()
+    {
+        await servers.ProvisionOnAsync("second", MonolithFixture.UniqueIdentifier("anchor-far"));
+        await servers.ProvisionOnAsync("main", MonolithFixture.UniqueIdentifier("anchor-near"));
+        const string live = "SELECT count(*) FROM platform.tenants WHERE status IN ('active', 'suspended')";
+        var placedElsewhere = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, live + " AND server <> 'main'");
+        var onMain = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, live + " AND server = 'main'");
+        var onSecond = await TwoServersFixture.ScalarAsync<long>(servers.Second.Connections.Superuser, live);
+        Assert.True(placedElsewhere >= 1 && onMain >= 1 && onSecond >= 1, $"{placedElsewhere} elsewhere, {onMain} on main, {onSecond} on second");
+
+        const string pass = "SELECT visited FROM monolith.audit_anchor_batch(NULL, 100000, $1)";
+        Assert.Equal(onMain, await TwoServersFixture.ScalarAsync<int>(servers.Catalog.Superuser, pass, "main"));
+        Assert.Equal(onSecond, await TwoServersFixture.ScalarAsync<int>(servers.Second.Connections.Superuser, pass, "second"));
+    }
+
     [Fact]
     public async Task The_mail_outbox_gauges_count_the_outboxes_on_each_server()
     {
