@@ -15,6 +15,8 @@
 # PROFILE=1 adds, after the rounds, one more spread-out run per variant under `perf record -a -g` (the whole machine) and
 #   prints where its CPU went: per process name, then the hottest functions of the PostgreSQL backends, and what the busy
 #   backends were running (pg_stat_activity sampled 5 times a second). With KEEP the perf data stays in DIR.
+# WRITES=1 adds, after the GET phase, 6 × WRK_SECONDS of POST /customers over all tenants per variant, then the same memory
+#   read (the write path: the audit triggers' compiled PL/pgSQL per schema).
 # KEEP=DIR keeps the provisioned cluster in DIR (stopped) instead of deleting it; a later run with the same KEEP=DIR
 #   starts it again and goes straight to the GET phase with the hosts of the code at hand (TENANTS is then the kept count).
 # Not in CI: 10,000 tenants take long (provisioning alone is most of it). Run it under the shared lock:
@@ -238,5 +240,15 @@ for name in "${names[@]}"; do
   wrk -t2 -c32 -d"$((seconds * 6))s" -s "$lua/tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" | awk '/Requests\/sec/ {printf "  %s: %s req/s;", "'"$name"'", $2}'
   memory "$name"
 done
+if [ "${WRITES:-0}" = "1" ]; then
+  # The write path: each new schema a backend meets also compiles the audit triggers' PL/pgSQL (about 280 kB a schema,
+  # docs/adr/0068), the case the memory budget is sized for (docs/adr/0071).
+  echo "## PostgreSQL private memory per request backend and host RSS, right after $((seconds * 6)) s of POST /customers over all tenants"
+  for name in "${names[@]}"; do
+    wrk -t2 -c32 -d"$((seconds * 6))s" -s "$lua/tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" post "$name-$(date +%s)" |
+      awk '/Requests\/sec/ {printf "  %s: %s req/s;", "'"$name"'", $2} /Non-2xx/ {printf " non-2xx: %s;", $NF}'
+    memory "$name"
+  done
+fi
 errors=$(grep -ciE '"(Level|level)":"?(Error|Fatal)|fail:|crit:| (ERR|FTL)\]' "$work"/host-*.log || true)
 echo "  host logs: error lines per file: $(echo "$errors" | tr '\n' ' ')"
