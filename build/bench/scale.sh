@@ -4,8 +4,8 @@
 #   provisioning TENANTS tenants through POST /platform/tenants (3 customers and a token each; parallel 4), time in all;
 #   migrating every tenant schema with one new script (Monolith.Bench migrate, parallel 4), time in all;
 #   GET /customers?limit=50 spread over all tenants ÷ one tenant, after warm-up, for each variant side by side
-#   (wrk -t2 -c32, alternating rounds, medians), then the private memory (smaps_rollup Private_Clean + Private_Dirty) of
-#   each request backend of that variant's host (max, median, total, count) and the host's RSS.
+#   (wrk -t2 -c32, alternating rounds, medians), then the private memory (smaps Private_Clean + Private_Dirty of private
+#   mappings) of each request backend of that variant's host (max, median, total, count) and the host's RSS.
 # Variants, each its own host process on the same database (application_name tells their backends apart):
 #   off   no tenant affinity (Tenancy__RequestPools=1), no recycling (Connection Lifetime=0, Connection Idle Lifetime=300:
 #         Npgsql's own defaults), no memory budget (Tenancy__BackendMemoryMegabytes=0) — the request pool before issue 16;
@@ -106,22 +106,34 @@ memory() {
 import sys, statistics
 name, host, pids = sys.argv[1], sys.argv[2], sys.argv[3:]
 def private_mb(pid):
-    total = 0
-    with open(f"/proc/{pid}/smaps_rollup") as f:
+    # Private_Clean + Private_Dirty of the backend's own (private) mappings. smaps also counts a page of a *shared*
+    # mapping as private while no other process maps it: shared buffers only this backend has touched so far. Those are
+    # reported apart (the figure of runs before 2026-11-30 included them): they belong to shared_buffers, not the backend.
+    own = shared = 0
+    mapping_shared = False
+    with open(f"/proc/{pid}/smaps") as f:
         for line in f:
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                total += int(line.split()[1])
-    return total / 1024
-sizes = []
+            head = line.split()
+            if len(head) >= 5 and "-" in head[0] and len(head[1]) == 4:
+                mapping_shared = head[1][3] == "s"
+            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                if mapping_shared:
+                    shared += int(head[1])
+                else:
+                    own += int(head[1])
+    return own / 1024, shared / 1024
+sizes, shared = [], []
 for pid in pids:
     try:
-        sizes.append(private_mb(pid))
+        mine, theirs = private_mb(pid)
+        sizes.append(mine)
+        shared.append(theirs)
     except OSError:
         pass
 rss = next(int(l.split()[1]) for l in open(f"/proc/{host}/status") if l.startswith("VmRSS")) / 1024
 if sizes:
     print(f"  {name}: {len(sizes)} request backends, private memory max {max(sizes):.1f} MB, median {statistics.median(sizes):.1f} MB, "
-          f"total {sum(sizes):.0f} MB; host RSS {rss:.0f} MB")
+          f"total {sum(sizes):.0f} MB (and shared buffers only one backend had touched: max {max(shared):.1f} MB); host RSS {rss:.0f} MB")
 else:
     print(f"  {name}: no request backend open; host RSS {rss:.0f} MB")
 PY
