@@ -125,7 +125,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// say: with the overshoot of one measuring step and the few MB a backend holds outside its memory contexts, under the
     /// 64 MB per backend of issue 16.
     /// </summary>
-    public const int DefaultBackendMemoryMegabytes = 40;
+    public const int DefaultBackendMemoryMegabytes = 48;
 
     /// <summary>
     /// How much memory (MB, what its memory contexts hold) one backend of the request pool may hold before it ends instead
