@@ -12,11 +12,17 @@ bench_cluster() {
   port=$(cat "$work/pg/port")
   app_password=$(head -c 48 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
   owner_password=$(head -c 48 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
-  MONOLITH_OWNER_PASSWORD=$owner_password MONOLITH_APP_PASSWORD=$app_password \
-    psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Xq \
-      -v owner_role=monolith_owner -v app_role=monolith_app -v database="$database" -f build/sql/roles.sql >/dev/null
+  bench_roles "$work" "$database" "$owner_password" "$app_password"
   db="${server/Database=postgres/Database=$database};Maximum Pool Size=100"
   local base="Host=127.0.0.1;Port=$port;Database=$database"
   export ConnectionStrings__Monolith="$base;Username=monolith_app;Password=$app_password;Maximum Pool Size=100"
   export ConnectionStrings__MonolithOwner="$base;Username=monolith_owner;Password=$owner_password"
+}
+
+# bench_roles WORK_DIR DATABASE OWNER_PASSWORD APP_PASSWORD: build/sql/roles.sql on the cluster in WORK_DIR/pg (idempotent:
+# again on a kept cluster, it gives the roles what the code at hand expects).
+bench_roles() {
+  MONOLITH_OWNER_PASSWORD=$3 MONOLITH_APP_PASSWORD=$4 \
+    psql -h 127.0.0.1 -p "$(cat "$1/pg/port")" -U postgres -d postgres -Xq \
+      -v owner_role=monolith_owner -v app_role=monolith_app -v database="$2" -f build/sql/roles.sql >/dev/null
 }

@@ -52,10 +52,8 @@ if [ "$kept" = "1" ]; then
   bash build/pg-cluster.sh start "$work/pg" "$(cat "$work/pg/port")" >/dev/null
   . "$work/env"  # the connection strings, keys and tenant count of the run that provisioned the cluster
   # roles.sql again (idempotent, same passwords): a cluster kept from older code gets the grants the code at hand expects.
-  MONOLITH_OWNER_PASSWORD=$(sed -E 's/.*;Password=([^;]*).*/\1/' <<<"$ConnectionStrings__MonolithOwner") \
-  MONOLITH_APP_PASSWORD=$(sed -E 's/.*;Password=([^;]*).*/\1/' <<<"$ConnectionStrings__Monolith") \
-    psql -h 127.0.0.1 -p "$(cat "$work/pg/port")" -U postgres -d postgres -Xq \
-      -v owner_role=monolith_owner -v app_role=monolith_app -v database=monolith_bench -f build/sql/roles.sql >/dev/null
+  bench_roles "$work" monolith_bench "$(sed -E 's/.*;Password=([^;]*).*/\1/' <<<"$ConnectionStrings__MonolithOwner")" \
+    "$(sed -E 's/.*;Password=([^;]*).*/\1/' <<<"$ConnectionStrings__Monolith")"
 else
   bench_cluster "$work" monolith_bench  # sets server and db (superuser); exports the host's two connection strings
   key=$(head -c 32 /dev/urandom | base64 | tr -d '/+=')
@@ -257,7 +255,7 @@ if [ "${WRITES:-0}" = "1" ]; then
   # docs/adr/0068), the case the memory budget is sized for (docs/adr/0071).
   echo "## PostgreSQL private memory per request backend and host RSS, right after $((seconds * 6)) s of POST /customers over all tenants"
   for name in "${names[@]}"; do
-    wrk -t2 -c32 -d"$((seconds * 6))s" -s "$lua/tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" post "$name-$(date +%s)" |
+    wrk -t2 -c32 -d"$((seconds * 6))s" -s "$lua/post-tenants.lua" "${host_url[$name]}" -- "$work/tokens.txt" "$name-$(date +%s)" |
       awk '/Requests\/sec/ {printf "  %s: %s req/s;", "'"$name"'", $2} /Non-2xx/ {printf " non-2xx: %s;", $NF}'
     memory "$name"
   done
