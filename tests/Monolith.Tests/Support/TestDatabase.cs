@@ -51,6 +51,15 @@ public sealed class TestDatabase
         return new TestDatabase(server, await CreateDatabaseAsync(server, "monolith_test"), source);
     }
 
+    /// <summary>Runs <paramref name="sql"/> on a connection of its own.</summary>
+    public static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Runs build/sql/roles.sql again for the database <paramref name="name"/> of this server, as an upgrade does.</summary>
     public Task RunRolesScriptAsync(string name) => RunRolesScriptAsync(ServerConnectionString, name);
 

@@ -44,7 +44,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
     {
         var login = "set_role_probe_" + Guid.NewGuid().ToString("N")[..8];
         var password = Guid.NewGuid().ToString("N");
-        await ExecuteAsync(Fixture.Connections.Superuser, $"CREATE ROLE {login} LOGIN PASSWORD '{password}'");
+        await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser, $"CREATE ROLE {login} LOGIN PASSWORD '{password}'");
         try
         {
             var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Username = login, Password = password }.ConnectionString;
@@ -74,7 +74,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         }
         finally
         {
-            await ExecuteAsync(Fixture.Connections.Superuser,
+            await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser,
                 $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{login}'; DROP ROLE {login}");
         }
     }
@@ -168,7 +168,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
 
         var login = "memory_probe_" + Guid.NewGuid().ToString("N")[..8];
         var password = Guid.NewGuid().ToString("N");
-        await ExecuteAsync(Fixture.Connections.Superuser, $"CREATE ROLE {login} LOGIN PASSWORD '{password}'");
+        await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser, $"CREATE ROLE {login} LOGIN PASSWORD '{password}'");
         try
         {
             var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Username = login, Password = password, Pooling = false }.ConnectionString;
@@ -188,7 +188,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         }
         finally
         {
-            await ExecuteAsync(Fixture.Connections.Superuser, $"DROP ROLE {login}");
+            await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser, $"DROP ROLE {login}");
         }
     }
 
@@ -251,13 +251,6 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     [Fact]
     public async Task The_number_of_sub_pools_is_configuration()
@@ -310,10 +303,10 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
     public async Task The_request_and_owner_pools_open_without_reading_the_databases_types()
     {
         var name = "no_type_reading_" + Guid.NewGuid().ToString("N")[..8];
-        await ExecuteAsync(Fixture.Connections.Superuser, $"CREATE DATABASE {name}");
+        await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser, $"CREATE DATABASE {name}");
         try
         {
-            await ExecuteAsync(
+            await TestDatabase.ExecuteAsync(
                 new NpgsqlConnectionStringBuilder(Fixture.Connections.Superuser) { Database = name, Pooling = false }.ConnectionString,
                 "REVOKE SELECT ON pg_catalog.pg_type FROM PUBLIC");
             var request = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Database = name }.ConnectionString;
@@ -341,7 +334,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         }
         finally
         {
-            await ExecuteAsync(Fixture.Connections.Superuser, $"DROP DATABASE {name} WITH (FORCE)");
+            await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser, $"DROP DATABASE {name} WITH (FORCE)");
         }
     }
 

@@ -17,7 +17,7 @@ public sealed class RolesScriptTests
         var server = await TestDatabase.Shared;
         var connections = await server.CreateDatabaseAsync("monolith_roles");
         var name = new NpgsqlConnectionStringBuilder(connections.Superuser).Database!;
-        await ExecuteAsync(connections.Superuser, """
+        await TestDatabase.ExecuteAsync(connections.Superuser, """
             CREATE SCHEMA legacy;
             CREATE TABLE legacy.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text);
             CREATE SEQUENCE legacy.invoice_numbers;
@@ -60,11 +60,4 @@ public sealed class RolesScriptTests
         Assert.True((bool)(await grant.ExecuteScalarAsync())!);
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 }
