@@ -18,7 +18,8 @@
 # WRITES=1 adds, after the GET phase, 6 × WRK_SECONDS of POST /customers over all tenants per variant, then the same memory
 #   read (the write path: the audit triggers' compiled PL/pgSQL per schema).
 # KEEP=DIR keeps the provisioned cluster in DIR (stopped) instead of deleting it; a later run with the same KEEP=DIR
-#   starts it again and goes straight to the GET phase with the hosts of the code at hand (TENANTS is then the kept count).
+#   starts it again, migrates its tenant schemas to the code at hand and goes to the GET phase with the hosts of that code
+#   (TENANTS is then the kept count).
 # Not in CI: 10,000 tenants take long (provisioning alone is most of it). Run it under the shared lock:
 #   flock -o /tmp/monolith-bench.lock nice build/bench/scale.sh [TENANTS=10000] [WRK_SECONDS=10] [ROUNDS=3]
 set -euo pipefail
@@ -149,7 +150,8 @@ done
 first=${names[0]}
 
 if [ "$kept" = "1" ]; then
-  echo "## Kept cluster $work: $tenants tenants, provisioned and migrated by an earlier run"
+  echo "## Kept cluster $work: $tenants tenants, provisioned by an earlier run; their schemas brought to the code at hand"
+  $bench migrate "$ConnectionStrings__MonolithOwner" 4  # the tenant scripts added since, and one bench script
 else
 echo "## Provisioning $tenants tenants through $first (POST /platform/tenants, 3 customers and a login each, parallel 4)"
 $bench tenants "${host_url[$first]}" "$key" t "$tenants" 3 4 "$work/tokens.txt" || echo "  (some tenants failed: the rest of the run uses those that did not)"

@@ -50,7 +50,6 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
 {
     public const string Channel = "monolith_access";
     private const int MaxEntries = 200_000;
-    private const int PollBatch = 200;
 
     /// <summary>How long a tenant's entries stay cached without being used.</summary>
     public static readonly TimeSpan IdleTenant = TimeSpan.FromMinutes(5);
@@ -228,16 +227,15 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
     }
 
     /// <summary>
-    /// Drops the tenants not used for <see cref="IdleTenant"/>, then reads the version of the next
-    /// <see cref="TenantsPerPoll"/> cached tenants of <paramref name="server"/> (all of them when there are fewer), in
-    /// batches of one round trip: each tenant's row through its own role (transaction-local <c>role</c>, as the request
-    /// path does), in one transaction that is rolled back. On a connection of the server's owner pool rather than the
-    /// hub's listening <paramref name="connection"/>, which lives as long as the instance.
+    /// Drops the tenants not used for <see cref="IdleTenant"/>, then compares the version of the next
+    /// <see cref="TenantsPerPoll"/> cached tenants of <paramref name="server"/> (all of them when there are fewer) with the
+    /// server's copy (<see cref="StateVersions"/>), in one statement on a connection of the server's owner pool rather than
+    /// the hub's listening <paramref name="connection"/>, which lives as long as the instance.
     /// </summary>
     public async Task PollAsync(string server, NpgsqlConnection connection, CancellationToken ct)
     {
         ForgetIdleTenants(server);
-        // A tenant that has moved since it was cached is polled where it was, fails there, and reloads on use.
+        // A tenant that has moved since it was cached is polled where it was, is gone there, and reloads on use.
         var rotation = rotations.GetOrAdd(server, _ => new PollRotation<TenantEntries, Guid>(TenantsPerPoll, b => b.Tenant.Id));
         var buckets = rotation.Next(tenants.Values.Where(b => b.Tenant.Server == server));
         if (buckets.Count == 0)
@@ -245,72 +243,29 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
             return;
         }
 
-        NpgsqlConnection poll;
+        long?[] versions;
         try
         {
-            poll = await (await servers.ForAsync(server, ct)).OpenConnectionAsync(ct);
+            await using var poll = await (await servers.ForAsync(server, ct)).OpenConnectionAsync(ct);
+            versions = await StateVersions.ReadAsync(poll, "access_state", buckets.ConvertAll(b => b.Tenant.SchemaName), ct);
         }
         catch (NpgsqlException)
         {
-            // No connection to check with (the server unreachable, its owner pool exhausted): what is cached cannot be
-            // trusted past this interval, so none of this server's tenants is (not only those this poll would visit).
+            // No answer (the server unreachable, its owner pool exhausted, a lock not free at once): what is cached cannot
+            // be trusted past this interval, so none of this server's tenants is (not only those this poll would visit).
             Forget(tenants.Values.Where(b => b.Tenant.Server == server).ToList());
             return;
         }
 
-        await using var pollConnection = poll;
-        for (var start = 0; start < buckets.Count; start += PollBatch)
+        lock (gate)
         {
-            var batch = buckets.GetRange(start, Math.Min(PollBatch, buckets.Count - start));
-            var versions = new long[batch.Count];
-            try
+            for (var i = 0; i < buckets.Count; i++)
             {
-                await using var transaction = await poll.BeginTransactionAsync(ct);
-                await using var commands = new NpgsqlBatch(poll, transaction);
-                // The poll never makes anyone wait: a lock it cannot have at once (a migration, a TRUNCATE) fails it
-                // instead, and the batch's tenants are simply forgotten (they reload on use).
-                commands.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('lock_timeout', '100ms', true)"));
-                foreach (var bucket in batch)
+                var bucket = buckets[i];
+                if (versions[i] != bucket.Version && tenants.TryGetValue(bucket.Tenant.Id, out var live) && ReferenceEquals(live, bucket))
                 {
-                    var role = new NpgsqlBatchCommand("SELECT set_config('role', $1, true)");
-                    role.Parameters.AddWithValue(bucket.Tenant.RoleName);
-                    commands.BatchCommands.Add(role);
-                    commands.BatchCommands.Add(new NpgsqlBatchCommand(
-                        $"SELECT coalesce((SELECT version FROM {QuoteIdentifier(bucket.Tenant.SchemaName)}.access_state), 0)"));
-                }
-
-                await using (var reader = await commands.ExecuteReaderAsync(ct))
-                {
-                    await reader.NextResultAsync(ct); // past the lock timeout's result
-                    for (var i = 0; i < batch.Count; i++)
-                    {
-                        await reader.NextResultAsync(ct); // past the role's result
-                        await reader.ReadAsync(ct);
-                        versions[i] = reader.GetInt64(0);
-                        await reader.NextResultAsync(ct);
-                    }
-                }
-
-                await transaction.RollbackAsync(ct);
-            }
-            catch (PostgresException)
-            {
-                // A cached tenant is gone (its schema or role), or a lock was not free: forget the batch's tenants; they
-                // reload on use.
-                Forget(batch);
-                continue;
-            }
-
-            lock (gate)
-            {
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    var bucket = batch[i];
-                    if (versions[i] != bucket.Version && tenants.TryGetValue(bucket.Tenant.Id, out var live) && ReferenceEquals(live, bucket))
-                    {
-                        generation++;
-                        RemoveBucketLocked(bucket.Tenant.Id, bucket);
-                    }
+                    generation++;
+                    RemoveBucketLocked(bucket.Tenant.Id, bucket);
                 }
             }
         }
@@ -364,8 +319,6 @@ internal sealed class CurrentUsers(AccessDatabase database, TenantServers server
         tenantBySchema.Clear();
         entries = 0;
     }
-
-    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>One tenant's entries and the <c>access_state.version</c> they are known to reflect.</summary>
     private sealed class TenantEntries(TenantInfo tenant, long version)

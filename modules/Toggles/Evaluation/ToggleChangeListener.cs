@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.SharedKernel.Caching;
 using Monolith.Tenancy;
+using Monolith.Tenancy.Notifications;
 using Monolith.Tenancy.Placement;
 using Npgsql;
 
@@ -27,8 +27,6 @@ internal sealed partial class ToggleChangeListener(
     ILogger<ToggleChangeListener> logger) : BackgroundService
 {
     public const string Channel = "monolith_toggles";
-
-    private const int PollBatch = 200;
 
     private readonly ConcurrentDictionary<string, PollRotation<(string Schema, long Version), string>> rotations = new(StringComparer.Ordinal);
     private int connections;
@@ -142,7 +140,10 @@ internal sealed partial class ToggleChangeListener(
         }
     }
 
-    /// <summary>Compares the next <see cref="TenantsPerPoll"/> cached tenants' versions with their server's; a difference drops that tenant.</summary>
+    /// <summary>
+    /// Compares the next <see cref="TenantsPerPoll"/> cached tenants' versions with the server's copy
+    /// (<see cref="StateVersions"/>, one statement); a difference, or a tenant gone from the server, drops that tenant.
+    /// </summary>
     private async Task PollAsync(string server, PlatformDatabase database, CancellationToken ct)
     {
         cache.ForgetIdle(server, clock.GetUtcNow());
@@ -153,15 +154,16 @@ internal sealed partial class ToggleChangeListener(
             return;
         }
 
-        NpgsqlConnection connection;
+        long?[] versions;
         try
         {
-            connection = await database.OpenConnectionAsync(ct);
+            await using var connection = await database.OpenConnectionAsync(ct);
+            versions = await StateVersions.ReadAsync(connection, "feature_toggle_state", cached.ConvertAll(c => c.Schema), ct);
         }
         catch (NpgsqlException)
         {
-            // Nothing to check with (its owner pool exhausted, say): what is cached cannot be trusted past this interval,
-            // for any of the server's tenants, not only those this poll would visit.
+            // No answer (its owner pool exhausted, a lock not free at once): what is cached cannot be trusted past this
+            // interval, for any of the server's tenants, not only those this poll would visit.
             foreach (var (schema, _) in cache.Versions(server))
             {
                 cache.Invalidate(schema);
@@ -170,47 +172,14 @@ internal sealed partial class ToggleChangeListener(
             return;
         }
 
-        await using var pollConnection = connection;
-        for (var start = 0; start < cached.Count; start += PollBatch)
+        for (var i = 0; i < cached.Count; i++)
         {
-            var batch = cached.GetRange(start, Math.Min(PollBatch, cached.Count - start));
-            var sql = new StringBuilder();
-            for (var i = 0; i < batch.Count; i++)
+            if (versions[i] != cached[i].Version)
             {
-                if (i > 0)
-                {
-                    sql.Append(" UNION ALL ");
-                }
-
-                sql.Append("SELECT ").Append(i).Append(", COALESCE((SELECT version FROM ")
-                    .Append(QuoteIdentifier(batch[i].Schema)).Append(".feature_toggle_state WHERE id = 1), 0)");
-            }
-
-            try
-            {
-                await using var command = new NpgsqlCommand(sql.ToString(), connection);
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    var (schema, version) = batch[reader.GetInt32(0)];
-                    if (reader.GetInt64(1) != version)
-                    {
-                        cache.Invalidate(schema);
-                    }
-                }
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
-            {
-                // A cached tenant was deleted (or is not migrated yet): forget the whole batch, it reloads on use.
-                foreach (var (schema, _) in batch)
-                {
-                    cache.Invalidate(schema);
-                }
+                cache.Invalidate(cached[i].Schema);
             }
         }
     }
-
-    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Feature toggle listener lost its connection to server {Server}; cache cleared, reconnecting")]
     private static partial void LogListenerDown(ILogger logger, string server, Exception exception);

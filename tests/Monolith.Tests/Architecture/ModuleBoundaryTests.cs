@@ -63,6 +63,7 @@ public sealed class ModuleBoundaryTests
         ["Monolith.Tenancy.Placement.TenantServers"] = "per-server work (listeners, due-work passes) visits each server of the placement map",
         ["Monolith.Tenancy.Platform.PlatformEndpointExtensions"] = "RequirePlatformKey() on those endpoints",
         ["Monolith.Tenancy.Notifications.IChangeSubscriber"] = "Access and Toggles drop cached entries on LISTEN/NOTIFY changes",
+        ["Monolith.Tenancy.Notifications.StateVersions"] = "Access's and Toggles' cache polls read many tenants' state versions in one statement (docs/adr/0072)",
         ["Monolith.Tenancy.Provisioning.ITenantOwnerSetup"] = "Access creates a new tenant's owner for the provisioner",
         ["Monolith.Tenancy.Provisioning.TenantOwner"] = "the owner Access prepares (password hashed) before the provisioner takes its lock",
         ["Monolith.Tenancy.Jobs.IRecurringJobSchedule"] = "the home for jobs: a module registers its recurring Hangfire jobs without owning Hangfire's setup",
