@@ -3,8 +3,12 @@ namespace Monolith.SharedKernel.Caching;
 /// <summary>The bound every cache's poll uses unless it says otherwise (<see cref="PollRotation{TItem, TKey}"/>).</summary>
 public static class PollRotation
 {
-    /// <summary>How many cached tenants one pass of a cache's poll visits.</summary>
-    public const int DefaultPerPass = 200;
+    /// <summary>
+    /// How many cached tenants one pass of a cache's poll visits. The pass reads their versions in one statement
+    /// (docs/adr/0072): about 4 ms for 200 tenants and 22 ms for 3,000 on our machines, so 1,000 keeps a pass near 10 ms and
+    /// a lost notification caught within 10 s at 10,000 tenants in use.
+    /// </summary>
+    public const int DefaultPerPass = 1000;
 }
 
 /// <summary>

@@ -549,6 +549,15 @@ internal sealed partial class TenantProvisioner
             await drop.ExecuteNonQueryAsync(ct);
         }
 
+        // The server's copies of its state versions (docs/adr/0072): no reader would see them once the schema is gone, but
+        // nothing else removes them.
+        await using (var versions = new NpgsqlCommand(
+                         "DELETE FROM platform.state_versions WHERE schema_oid = (SELECT oid FROM pg_namespace WHERE nspname = $1)", connection))
+        {
+            versions.Parameters.AddWithValue(tenant.SchemaName);
+            await versions.ExecuteNonQueryAsync(ct);
+        }
+
         await using (var dropSchema = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection))
         {
             await dropSchema.ExecuteNonQueryAsync(ct);

@@ -1,5 +1,6 @@
 using Monolith.Tenancy;
 using Monolith.Tenancy.Notifications;
+using Monolith.Tenancy.Provisioning;
 using Monolith.Tests.Support;
 using Npgsql;
 
@@ -95,6 +96,26 @@ public sealed class StateVersionsTests(MonolithFixture fixture) : IntegrationTes
         await transaction.RollbackAsync();
     }
 
+    [Fact]
+    public async Task A_purged_tenant_leaves_no_copy_behind()
+    {
+        var identifier = MonolithFixture.UniqueIdentifier("state");
+        var tenant = await Fixture.ProvisionAsync(identifier);
+        await using var superuser = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await superuser.OpenAsync();
+        var schemaOid = await ScalarAsync(superuser, null, $"SELECT '\"{tenant.SchemaName}\"'::regnamespace::oid::bigint");
+        const string Copies = "SELECT count(*) FROM platform.state_versions WHERE schema_oid = $1::bigint::oid";
+        await ReadAsync("access_state", tenant.SchemaName); // a new tenant's copies are made by its first change or poll
+        await ReadAsync("feature_toggle_state", tenant.SchemaName);
+        Assert.Equal(2L, await ScalarAsync(superuser, null, Copies, schemaOid!));
+
+        var provisioner = Fixture.Service<TenantProvisioner>();
+        Assert.Equal(ProvisioningStatus.Done, (await provisioner.DeleteAsync(identifier, CancellationToken.None)).Status);
+        Assert.Equal(ProvisioningStatus.Done, (await provisioner.PurgeAsync(identifier, archive: false, CancellationToken.None)).Status);
+
+        Assert.Equal(0L, await ScalarAsync(superuser, null, Copies, schemaOid!));
+    }
+
     private async Task<long?[]> ReadAsync(string stateTable, params string[] schemas)
     {
         await using var owner = await Fixture.Service<PlatformDatabase>().OpenConnectionAsync(CancellationToken.None);
@@ -114,9 +135,14 @@ public sealed class StateVersionsTests(MonolithFixture fixture) : IntegrationTes
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql)
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object[] parameters)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+
         return await command.ExecuteScalarAsync();
     }
 }

@@ -38,30 +38,35 @@ CREATE FUNCTION platform.state_versions_of(state_table name, schemas text[])
 RETURNS TABLE (ordinal integer, version bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    s record;
+    missing record;
 BEGIN
-    FOR s IN
-        SELECT o.ordinal::integer AS ordinal, o.schema, n.oid AS schema_oid, m.version
+    -- Rows one at a time only for the rare schema without a copy; the answer is one query (a loop of RETURN NEXT costs
+    -- about 20 us a schema, this about 3).
+    FOR missing IN
+        SELECT o.schema, n.oid AS schema_oid
+        FROM unnest(schemas) AS o(schema)
+        JOIN pg_namespace n ON n.nspname = o.schema
+        WHERE NOT EXISTS (SELECT 1 FROM platform.state_versions m
+                          WHERE m.schema_oid = n.oid AND m.state_table = state_versions_of.state_table)
+    LOOP
+        -- Here, per missing schema, not in the query above: there the planner scans all of pg_trigger first.
+        IF EXISTS (SELECT 1 FROM pg_trigger t
+                   WHERE t.tgrelid = (SELECT c.oid FROM pg_class c
+                                      WHERE c.relnamespace = missing.schema_oid AND c.relname = state_versions_of.state_table)
+                     AND t.tgfoid = 'monolith.mirror_state_version()'::regprocedure) THEN
+            EXECUTE format('INSERT INTO platform.state_versions (schema_oid, state_table, version)
+                            SELECT $1, $2, coalesce((SELECT max(version) FROM %I.%I), 0)
+                            ON CONFLICT (schema_oid, state_table) DO NOTHING', missing.schema, state_versions_of.state_table)
+                USING missing.schema_oid, state_versions_of.state_table;
+        END IF;
+    END LOOP;
+
+    RETURN QUERY
+        SELECT o.ordinal::integer, m.version
         FROM unnest(schemas) WITH ORDINALITY AS o(schema, ordinal)
         LEFT JOIN pg_namespace n ON n.nspname = o.schema
         LEFT JOIN platform.state_versions m ON m.schema_oid = n.oid AND m.state_table = state_versions_of.state_table
-        ORDER BY o.ordinal
-    LOOP
-        ordinal := s.ordinal;
-        version := s.version;
-        IF s.schema_oid IS NOT NULL AND s.version IS NULL AND EXISTS (
-            SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            WHERE c.relnamespace = s.schema_oid AND c.relname = state_versions_of.state_table
-              AND t.tgfoid = 'monolith.mirror_state_version()'::regprocedure) THEN
-            EXECUTE format('INSERT INTO platform.state_versions (schema_oid, state_table, version)
-                            SELECT $1, $2, coalesce((SELECT max(version) FROM %I.%I), 0)
-                            ON CONFLICT (schema_oid, state_table) DO NOTHING', s.schema, state_versions_of.state_table)
-                USING s.schema_oid, state_versions_of.state_table;
-            SELECT m.version INTO version FROM platform.state_versions m
-            WHERE m.schema_oid = s.schema_oid AND m.state_table = state_versions_of.state_table;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
+        ORDER BY o.ordinal;
 END
 $$;
 REVOKE ALL ON FUNCTION platform.state_versions_of(name, text[]) FROM PUBLIC;
