@@ -99,6 +99,35 @@ public sealed class CurrentUsersIdleTenantsTests(MonolithFixture fixture) : Inte
         Assert.Equal(0, users.Tenants);
     }
 
+    /// <summary>
+    /// The poll reads the server's copy of the versions (docs/adr/0072), not the tenant's table: a tenant whose state table
+    /// is locked (a migration, a TRUNCATE) keeps its entries. A poll that opened the table would give up on the lock and
+    /// forget them.
+    /// </summary>
+    [Fact]
+    public async Task A_poll_does_not_open_the_tenants_table_and_keeps_a_tenant_whose_table_is_locked()
+    {
+        var users = new CurrentUsers(Fixture.Service<AccessDatabase>(), Fixture.Service<TenantServers>(), TimeProvider.System);
+        users.OnListening();
+        var tenant = await Fixture.ProvisionAsync(MonolithFixture.UniqueIdentifier("poll"));
+        await LookUpAsync(users, tenant);
+        await PollAsync(users); // makes the new tenant's copy, from its table
+        Assert.Equal(1, users.Tenants);
+
+        await using var migration = new NpgsqlConnection(Fixture.Connections.Superuser);
+        await migration.OpenAsync();
+        await using var transaction = await migration.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand($"LOCK TABLE \"{tenant.SchemaName}\".access_state IN ACCESS EXCLUSIVE MODE", migration, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        await PollAsync(users);
+
+        Assert.Equal(1, users.Tenants);
+        await transaction.RollbackAsync();
+    }
+
     [Fact]
     public async Task How_many_tenants_a_poll_visits_is_configuration_for_both_caches_and_below_one_is_refused_at_start()
     {
