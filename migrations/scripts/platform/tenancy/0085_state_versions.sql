@@ -29,44 +29,44 @@ END
 $$;
 REVOKE ALL ON FUNCTION monolith.mirror_state_version() FROM PUBLIC;
 
--- The versions of `state_table` in `schemas` (one row per schema, in order): null for a schema that is gone or whose
--- table has no mirror trigger yet (a tenant not migrated to the script that adds it); the caller forgets those. A schema
--- with the trigger but no row yet (made before the trigger, restored, moved in: a copy carries the trigger, not this
--- table's row) gets its row from its table first. That insert cannot race a change into a wrong value: a change writes
--- its exact version, after or over this one (ON CONFLICT DO NOTHING here, DO UPDATE there). Owner only.
-CREATE FUNCTION platform.state_versions_of(state_table name, schemas text[])
-RETURNS TABLE (ordinal integer, version bigint)
+-- The copy of a schema's state table that has the trigger but no row yet (made before the trigger, restored, moved in:
+-- a copy of a schema carries the trigger, not this table's row), filled in from the table; null when the table has no
+-- mirror trigger (a tenant not migrated to the script that adds it). That insert cannot race a change into a wrong
+-- value: a change writes its exact version, after or over this one (ON CONFLICT DO NOTHING here, DO UPDATE there).
+CREATE FUNCTION platform.fill_state_version(schema_oid oid, schema text, state_table name) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    missing record;
+    filled bigint;
 BEGIN
-    -- Rows one at a time only for the rare schema without a copy; the answer is one query (a loop of RETURN NEXT costs
-    -- about 20 us a schema, this about 3).
-    FOR missing IN
-        SELECT o.schema, n.oid AS schema_oid
-        FROM unnest(schemas) AS o(schema)
-        JOIN pg_namespace n ON n.nspname = o.schema
-        WHERE NOT EXISTS (SELECT 1 FROM platform.state_versions m
-                          WHERE m.schema_oid = n.oid AND m.state_table = state_versions_of.state_table)
-    LOOP
-        -- Here, per missing schema, not in the query above: there the planner scans all of pg_trigger first.
-        IF EXISTS (SELECT 1 FROM pg_trigger t
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger t
                    WHERE t.tgrelid = (SELECT c.oid FROM pg_class c
-                                      WHERE c.relnamespace = missing.schema_oid AND c.relname = state_versions_of.state_table)
+                                      WHERE c.relnamespace = fill_state_version.schema_oid AND c.relname = fill_state_version.state_table)
                      AND t.tgfoid = 'monolith.mirror_state_version()'::regprocedure) THEN
-            EXECUTE format('INSERT INTO platform.state_versions (schema_oid, state_table, version)
-                            SELECT $1, $2, coalesce((SELECT max(version) FROM %I.%I), 0)
-                            ON CONFLICT (schema_oid, state_table) DO NOTHING', missing.schema, state_versions_of.state_table)
-                USING missing.schema_oid, state_versions_of.state_table;
-        END IF;
-    END LOOP;
-
-    RETURN QUERY
-        SELECT o.ordinal::integer, m.version
-        FROM unnest(schemas) WITH ORDINALITY AS o(schema, ordinal)
-        LEFT JOIN pg_namespace n ON n.nspname = o.schema
-        LEFT JOIN platform.state_versions m ON m.schema_oid = n.oid AND m.state_table = state_versions_of.state_table
-        ORDER BY o.ordinal;
+        RETURN NULL;
+    END IF;
+    EXECUTE format('INSERT INTO platform.state_versions (schema_oid, state_table, version)
+                    SELECT $1, $2, coalesce((SELECT max(version) FROM %I.%I), 0)
+                    ON CONFLICT (schema_oid, state_table) DO NOTHING', schema, state_table)
+        USING schema_oid, state_table;
+    SELECT m.version INTO filled FROM platform.state_versions m
+    WHERE m.schema_oid = fill_state_version.schema_oid AND m.state_table = fill_state_version.state_table;
+    RETURN filled;
 END
+$$;
+REVOKE ALL ON FUNCTION platform.fill_state_version(oid, text, name) FROM PUBLIC;
+
+-- The versions of `state_table` in `schemas` (one row per schema, in order), in one pass: a schema without a copy gets
+-- one (above); null for a schema that is gone or not mirrored, which the caller forgets. Owner only.
+CREATE FUNCTION platform.state_versions_of(state_table name, schemas text[])
+RETURNS TABLE (ordinal integer, version bigint)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT o.ordinal::integer,
+           CASE WHEN m.version IS NOT NULL THEN m.version
+                WHEN n.oid IS NOT NULL THEN platform.fill_state_version(n.oid, o.schema, state_versions_of.state_table)
+           END
+    FROM unnest(schemas) WITH ORDINALITY AS o(schema, ordinal)
+    LEFT JOIN pg_namespace n ON n.nspname = o.schema
+    LEFT JOIN platform.state_versions m ON m.schema_oid = n.oid AND m.state_table = state_versions_of.state_table
+    ORDER BY o.ordinal
 $$;
 REVOKE ALL ON FUNCTION platform.state_versions_of(name, text[]) FROM PUBLIC;
