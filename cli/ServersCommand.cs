@@ -6,7 +6,7 @@ using Monolith.Tenancy.Placement;
 namespace Monolith.Cli;
 
 /// <summary>
-/// <c>servers list | add NAME --capacity N --connections-stdin | update NAME [--capacity N] [--status S]</c>: the placement
+/// <c>servers list | add NAME --capacity N --connections-stdin | update NAME [--capacity N] [--status S] [--connections-stdin]</c>: the placement
 /// map of CONTRACT §7 (docs/adr/0066). Connection strings are read from stdin (request role's, then owner role's, one a
 /// line), never from arguments a process list or shell history would keep.
 /// </summary>
@@ -59,10 +59,29 @@ internal static class ServersCommand
         servers.Subcommands.Add(add);
 
         var status = new Option<string?>("--status") { Description = "active, or draining (keeps its tenants, takes no new ones)." };
-        var update = new Command("update", "Change a server's capacity or status.") { name, capacity, status, jsonOption };
-        update.SetAction((result, ct) => run(async sp => await ReportAsync(
-            await sp.GetRequiredService<ServerMap>().UpdateAsync(result.GetValue(name)!, result.GetValue(capacity), result.GetValue(status), ct),
-            result.GetValue(jsonOption), json, stdout, stderr)));
+        var newConnectionsStdin = new Option<bool>("--connections-stdin")
+        {
+            Description = "Replace the connection strings (a rotated password): the request role's, then the owner role's, from the first two lines of stdin; an empty line keeps that one.",
+        };
+        var update = new Command("update", "Change a server's capacity, status or connection strings.") { name, capacity, status, newConnectionsStdin, jsonOption };
+        update.SetAction((result, ct) => run(async sp =>
+        {
+            string? request = null, owner = null;
+            if (result.GetValue(newConnectionsStdin))
+            {
+                request = (await Console.In.ReadLineAsync(ct))?.Trim() is { Length: > 0 } r ? r : null;
+                owner = (await Console.In.ReadLineAsync(ct))?.Trim() is { Length: > 0 } o ? o : null;
+                if (request is null && owner is null)
+                {
+                    await stderr.WriteLineAsync("--connections-stdin read no connection string: give the request role's on the first line, the owner role's on the second.");
+                    return CliApp.InvalidUsage;
+                }
+            }
+
+            var outcome = await sp.GetRequiredService<ServerMap>().UpdateAsync(
+                result.GetValue(name)!, result.GetValue(capacity), result.GetValue(status), request, owner, ct);
+            return await ReportAsync(outcome, result.GetValue(jsonOption), json, stdout, stderr);
+        }));
         servers.Subcommands.Add(update);
         return servers;
     }

@@ -101,6 +101,7 @@ public static class TenancyModule
         builder.Services.AddHostedService<SpareSchemasTopUp>();
         builder.AddTenantBounds();
         builder.Services.AddSingleton<IChangeSubscriber, CatalogChangeSubscriber>();
+        builder.Services.AddSingleton<IChangeSubscriber, ServerConnectionChanges>();
         builder.Services.AddSingleton<ChangeNotificationHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotificationHub>());
         builder.AddJobs();

@@ -29,14 +29,17 @@ internal static class DatabaseFailures
                 or PostgresErrorCodes.UndefinedObject or PostgresErrorCodes.InvalidParameterValue,
         };
 
-    /// <summary>The connection broke or the server refused new work (restart, shutdown, too many connections).</summary>
+    /// <summary>
+    /// The connection broke or the server refused new work (restart, shutdown, too many connections, or a login refused:
+    /// class 28, e.g. a password changed in PostgreSQL before it was changed in the placement map, docs/adr/0066).
+    /// </summary>
     public static bool IsConnectionLoss(Exception e) =>
         Unwrap(e) switch
         {
             PostgresException pg => pg.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
                 or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections
                 or "25P03" // idle_in_transaction_session_timeout ended the session
-                || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
+                || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("28", StringComparison.Ordinal),
             NpgsqlException npgsql => npgsql.InnerException is IOException or SocketException or EndOfStreamException or TimeoutException
                 || npgsql.IsTransient,
             SocketException => true,

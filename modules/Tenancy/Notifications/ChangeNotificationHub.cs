@@ -110,12 +110,6 @@ internal sealed partial class ChangeNotificationHub : BackgroundService
 
     private async Task ListenToAsync(string server, PlatformDatabase database, CancellationToken stoppingToken)
     {
-        var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString)
-        {
-            Pooling = false,
-            KeepAlive = 10,
-            ApplicationName = "monolith-listen",
-        }.ConnectionString;
         var catalog = server == TenantServers.Catalog;
         var mine = subscribers.Where(s => catalog || !s.CatalogOnly).ToArray();
         var backoff = MinimumBackoff;
@@ -124,6 +118,14 @@ internal sealed partial class ChangeNotificationHub : BackgroundService
             var listening = false;
             try
             {
+                // Asked again at each connection: another server's connection strings may have changed since (0086).
+                var current = catalog ? database : await servers.ForAsync(server, stoppingToken);
+                var connectionString = new NpgsqlConnectionStringBuilder(current.ConnectionString)
+                {
+                    Pooling = false,
+                    KeepAlive = 10,
+                    ApplicationName = "monolith-listen",
+                }.ConnectionString;
                 await using var connection = new NpgsqlConnection(connectionString);
                 await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, e) => Dispatch(mine, e);

@@ -109,7 +109,14 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
         return new ServerResult(ServerChange.Done, await FindAsync(name!, ct));
     }
 
-    public async Task<ServerResult> UpdateAsync(string name, int? capacity, string? status, CancellationToken ct)
+    /// <summary>
+    /// Changes a server's capacity, status or connection strings. New connection strings (a password rotated, an option
+    /// changed) must reach the same database as the same two roles, and are checked as an added server's are before
+    /// they are stored; every host instance then makes new pools from them (platform script 0086,
+    /// <see cref="ServerConnectionChanges"/>).
+    /// </summary>
+    public async Task<ServerResult> UpdateAsync(
+        string name, int? capacity, string? status, string? requestConnection, string? ownerConnection, CancellationToken ct)
     {
         if (capacity is < 0 or > 1_000_000)
         {
@@ -122,15 +129,28 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
                 ServerResult.Invalid("status", $"status must be one of: {string.Join(", ", ServerStatus.All)}."), ct);
         }
 
+        if ((requestConnection is not null || ownerConnection is not null)
+            && await RefuseConnectionsAsync(name, requestConnection, ownerConnection, ct) is { } refusal)
+        {
+            return await RefusedAsync(OperatorActions.ServerUpdate, name, refusal, ct);
+        }
+
         await using var work = await trail.BeginAsync(ct);
         int changed;
         await using (var update = new NpgsqlCommand(
-                         "UPDATE platform.servers SET capacity = coalesce($2, capacity), status = coalesce($3, status) WHERE name = $1",
+                         """
+                         UPDATE platform.servers
+                            SET capacity = coalesce($2, capacity), status = coalesce($3, status),
+                                request_connection = coalesce($4, request_connection), owner_connection = coalesce($5, owner_connection)
+                          WHERE name = $1
+                         """,
                          work.Connection, work.Transaction))
         {
             update.Parameters.AddWithValue(name);
             update.Parameters.Add(new NpgsqlParameter { Value = (object?)capacity ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
             update.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            update.Parameters.Add(new NpgsqlParameter { Value = (object?)requestConnection ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            update.Parameters.Add(new NpgsqlParameter { Value = (object?)ownerConnection ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             changed = await update.ExecuteNonQueryAsync(ct);
         }
 
@@ -139,8 +159,13 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
             return await RefusedAsync(OperatorActions.ServerUpdate, name, new ServerResult(ServerChange.NotFound, Detail: "No server with that name."), ct);
         }
 
-        await work.SucceededAsync(OperatorActions.ServerUpdate, new OperatorSubject(null),
-            $"server {name}: {string.Join(", ", new[] { capacity is null ? null : $"capacity={capacity}", status is null ? null : $"status={status}" }.OfType<string>())}", ct);
+        // What changed, never the strings themselves: they hold passwords.
+        var what = new[]
+        {
+            capacity is null ? null : $"capacity={capacity}", status is null ? null : $"status={status}",
+            requestConnection is null ? null : "request connection string replaced", ownerConnection is null ? null : "owner connection string replaced",
+        }.OfType<string>();
+        await work.SucceededAsync(OperatorActions.ServerUpdate, new OperatorSubject(null), $"server {name}: {string.Join(", ", what)}", ct);
         return new ServerResult(ServerChange.Done, await FindAsync(name, ct));
     }
 
@@ -171,22 +196,9 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
 
         foreach (var (field, value) in new[] { ("requestConnection", requestConnection), ("ownerConnection", ownerConnection) })
         {
-            if (string.IsNullOrWhiteSpace(value))
+            if (RefuseConnectionString(field, value) is { } refusal)
             {
-                return ServerResult.Invalid(field, $"{field} is required: an Npgsql connection string.");
-            }
-
-            try
-            {
-                var parsed = new NpgsqlConnectionStringBuilder(value);
-                if (string.IsNullOrEmpty(parsed.Host) || string.IsNullOrEmpty(parsed.Database) || string.IsNullOrEmpty(parsed.Username))
-                {
-                    return ServerResult.Invalid(field, $"{field} must name Host, Database and Username.");
-                }
-            }
-            catch (ArgumentException)
-            {
-                return ServerResult.Invalid(field, $"{field} is not a valid connection string.");
+                return refusal;
             }
         }
 
@@ -196,6 +208,101 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
         }
 
         return null;
+    }
+
+    private static ServerResult? RefuseConnectionString(string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return ServerResult.Invalid(field, $"{field} is required: an Npgsql connection string.");
+        }
+
+        try
+        {
+            var parsed = new NpgsqlConnectionStringBuilder(value);
+            if (string.IsNullOrEmpty(parsed.Host) || string.IsNullOrEmpty(parsed.Database) || string.IsNullOrEmpty(parsed.Username))
+            {
+                return ServerResult.Invalid(field, $"{field} must name Host, Database and Username.");
+            }
+        }
+        catch (ArgumentException)
+        {
+            return ServerResult.Invalid(field, $"{field} is not a valid connection string.");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Why a server's new connection strings cannot replace its current ones; null when they can. They must reach the same
+    /// database (its tenants' schemas are there: another cluster is another server, reached by moving tenants) as the same
+    /// roles (each tenant role is granted to that request role by name), and both must log in now, the request role with
+    /// no privilege of its own.
+    /// </summary>
+    private async Task<ServerResult?> RefuseConnectionsAsync(string name, string? requestConnection, string? ownerConnection, CancellationToken ct)
+    {
+        if (name == TenantServers.Catalog)
+        {
+            return ServerResult.Invalid(requestConnection is null ? "ownerConnection" : "requestConnection",
+                $"'{TenantServers.Catalog}' is the catalog's own server: its connection strings are each host's configuration (ConnectionStrings__Monolith, ConnectionStrings__MonolithOwner).");
+        }
+
+        string currentRequest, currentOwner;
+        await using (var command = database.DataSource.CreateCommand("SELECT request_connection, owner_connection FROM platform.servers WHERE name = $1"))
+        {
+            command.Parameters.AddWithValue(name);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return new ServerResult(ServerChange.NotFound, Detail: "No server with that name.");
+            }
+
+            (currentRequest, currentOwner) = (reader.GetString(0), reader.GetString(1));
+        }
+
+        foreach (var (field, value, current) in new[] { ("requestConnection", requestConnection, currentRequest), ("ownerConnection", ownerConnection, currentOwner) })
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (RefuseConnectionString(field, value) is { } refusal)
+            {
+                return refusal;
+            }
+
+            var (now, before) = (new NpgsqlConnectionStringBuilder(value), new NpgsqlConnectionStringBuilder(current));
+            if (Endpoint(value) != Endpoint(current))
+            {
+                return ServerResult.Invalid(field,
+                    $"{field} must reach the server's database as before ({before.Host}:{before.Port}/{before.Database}): its tenants' schemas are there. To use another cluster, add it as a server and move the tenants.");
+            }
+
+            if (!string.Equals(now.Username, before.Username, StringComparison.Ordinal))
+            {
+                return ServerResult.Invalid(field, $"{field} must log in as the same role as before ({before.Username}): new connection strings change a password or an option, not the role.");
+            }
+        }
+
+        await using var server = new PlatformDatabase(requestConnection ?? currentRequest, ownerConnection ?? currentOwner, database.TransactionPooling, 1, name);
+        try
+        {
+            await using var owner = await server.OpenConnectionAsync(ct);
+        }
+        catch (NpgsqlException e)
+        {
+            return ServerResult.Invalid("ownerConnection", $"The owner role could not log in with it: {e.GetType().Name} {(e as PostgresException)?.SqlState}".TrimEnd());
+        }
+
+        try
+        {
+            return await WeakRequestRoleAsync(server, ct) is { } weak ? ServerResult.Invalid("requestConnection", weak) : null;
+        }
+        catch (NpgsqlException e)
+        {
+            return ServerResult.Invalid("requestConnection", $"The request role could not log in with it: {e.GetType().Name} {(e as PostgresException)?.SqlState}".TrimEnd());
+        }
     }
 
     /// <summary>

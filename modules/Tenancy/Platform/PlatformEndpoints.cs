@@ -51,7 +51,7 @@ internal sealed record TenantMoveResponse(
 
 internal sealed record AddServerRequest(string? Name, string? RequestConnection, string? OwnerConnection, int? Capacity);
 
-internal sealed record UpdateServerRequest(int? Capacity, string? Status);
+internal sealed record UpdateServerRequest(int? Capacity, string? Status, string? RequestConnection = null, string? OwnerConnection = null);
 
 internal sealed record OwnerCredentials(string Email, string? Password);
 
@@ -167,7 +167,7 @@ internal static class PlatformEndpoints
     private static async Task<Results<Ok<ServerInfo>, ValidationProblem, ProblemHttpResult>> UpdateServerAsync(
         string name, UpdateServerRequest request, ServerMap map, CancellationToken ct)
     {
-        var result = await map.UpdateAsync(name, request.Capacity, request.Status, ct);
+        var result = await map.UpdateAsync(name, request.Capacity, request.Status, request.RequestConnection, request.OwnerConnection, ct);
         return result.Status switch
         {
             ServerChange.Done => TypedResults.Ok(result.Server!),

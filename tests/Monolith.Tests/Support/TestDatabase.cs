@@ -139,6 +139,49 @@ public sealed class TestDatabase
     {
         public TestConnections Connections { get; } = connections;
 
+        /// <summary>
+        /// Makes the server ask every role but the superuser for its password over TCP (a throwaway cluster trusts local
+        /// connections otherwise), for a test that changes a password.
+        /// </summary>
+        public async Task RequirePasswordsAsync()
+        {
+            var hba = Path.Combine(directory, "data", "pg_hba.conf");
+            var rules = "host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust\n"
+                        + "host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n";
+            var current = await File.ReadAllTextAsync(hba);
+            if (!current.StartsWith(rules, StringComparison.Ordinal))
+            {
+                await File.WriteAllTextAsync(hba, rules + current);
+            }
+
+            await using var connection = new NpgsqlConnection(Connections.Superuser);
+            await connection.OpenAsync();
+            await using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", connection);
+            await reload.ExecuteNonQueryAsync();
+
+            // The server reads the file again when it gets to the signal: wait until a wrong password is refused.
+            var wrong = new NpgsqlConnectionStringBuilder(Connections.App) { Password = "not-the-password", Pooling = false }.ConnectionString;
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await using var probe = new NpgsqlConnection(wrong);
+                    await probe.OpenAsync();
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidPassword)
+                {
+                    return;
+                }
+
+                if (attempt == 100)
+                {
+                    throw new InvalidOperationException("The server still trusts local connections after reloading pg_hba.conf.");
+                }
+
+                await Task.Delay(50);
+            }
+        }
+
         /// <summary>Stops the server as a crash would (immediate shutdown: no checkpoint) and starts it again.</summary>
         public void CrashAndRestart() => RunScript(Path.Combine(RepositoryRoot(), "build", "pg-cluster.sh"), "crash-restart", directory);
 

@@ -142,6 +142,126 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
     }
 
     [Fact]
+    public async Task A_servers_rotated_passwords_take_over_on_every_host_without_a_restart_and_refused_strings_change_nothing()
+    {
+        var far = MonolithFixture.UniqueIdentifier("rotate");
+        await servers.ProvisionOnAsync("second", far);
+        using var client = await servers.OwnerClientAsync(far);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/customers")).StatusCode);
+        await using var otherHost = new MonolithFactory(servers.Catalog);
+        using var otherClient = otherHost.TenantClient(far);
+        otherClient.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
+        Assert.Equal(HttpStatusCode.OK, (await otherClient.GetAsync("/customers")).StatusCode);
+
+        using var platform = servers.Factory.PlatformClient();
+        var superuser = servers.Second.Connections.Superuser;
+        var (app, owner) = (new NpgsqlConnectionStringBuilder(servers.Second.Connections.App), new NpgsqlConnectionStringBuilder(servers.Second.Connections.Owner));
+        var (oldApp, oldOwner) = (app.ConnectionString, owner.ConnectionString);
+        var versionSql = "SELECT connection_version FROM platform.servers WHERE name = 'second'";
+        var versionBefore = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, versionSql);
+        try
+        {
+            // The passwords change in PostgreSQL, and every session of the two roles ends: the pools must log in again.
+            await servers.Second.RequirePasswordsAsync();
+            await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{app.Username}\" PASSWORD 'rotated-app-1'");
+            await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{owner.Username}\" PASSWORD 'rotated-owner-1'");
+            await TwoServersFixture.ScalarAsync<object>(superuser, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1)",
+                (object)new[] { app.Username!, owner.Username! });
+            var unavailable = await client.GetAsync("/customers");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, unavailable.StatusCode);
+            Assert.Contains("database-unavailable", await unavailable.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+            var newApp = new NpgsqlConnectionStringBuilder(oldApp) { Password = "rotated-app-1" }.ConnectionString;
+            var newOwner = new NpgsqlConnectionStringBuilder(oldOwner) { Password = "rotated-owner-1" }.ConnectionString;
+            (string Server, object Body, HttpStatusCode Status, string Mentions)[] refused =
+            [
+                ("second", new { requestConnection = oldApp, ownerConnection = newOwner }, HttpStatusCode.BadRequest, "request role could not log in with it: PostgresException 28P01"),
+                ("second", new { requestConnection = newApp, ownerConnection = oldOwner }, HttpStatusCode.BadRequest, "owner role could not log in with it: PostgresException 28P01"),
+                ("second", new { requestConnection = new NpgsqlConnectionStringBuilder(newApp) { Port = app.Port + 1 }.ConnectionString }, HttpStatusCode.BadRequest, "another cluster"),
+                ("second", new { requestConnection = new NpgsqlConnectionStringBuilder(newApp) { Username = owner.Username }.ConnectionString }, HttpStatusCode.BadRequest, "same role"),
+                ("second", new { requestConnection = "Host=;;" }, HttpStatusCode.BadRequest, "requestConnection"),
+                ("main", new { requestConnection = newApp }, HttpStatusCode.BadRequest, "configuration"),
+                ("nowhere", new { requestConnection = newApp }, HttpStatusCode.NotFound, "No server"),
+            ];
+            foreach (var (server, body, status, mentions) in refused)
+            {
+                var response = await platform.PatchAsJsonAsync($"/platform/servers/{server}", body);
+                Assert.Equal(status, response.StatusCode);
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                var problem = await response.Content.ReadAsStringAsync();
+                Assert.Contains(mentions, problem, StringComparison.Ordinal);
+                Assert.DoesNotContain("rotated-", problem, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(versionBefore, await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, versionSql));
+
+            var changed = await platform.PatchAsJsonAsync("/platform/servers/second", new { requestConnection = newApp, ownerConnection = newOwner });
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            Assert.DoesNotContain("rotated-", await changed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(versionBefore + 1, await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, versionSql));
+
+            // Both hosts make new pools, the one that made the change and the other, told by the notification.
+            await WaitUntilAsync(async () => (await client.GetAsync("/customers")).StatusCode == HttpStatusCode.OK);
+            await WaitUntilAsync(async () => (await otherClient.GetAsync("/customers")).StatusCode == HttpStatusCode.OK);
+            // Each host's listener on that server, ended with the other sessions, connects again with the new strings.
+            await WaitUntilAsync(async () => await TwoServersFixture.ScalarAsync<long>(superuser,
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'monolith-listen' AND usename = $1", owner.Username!) >= 2);
+            Assert.Equal(HttpStatusCode.Created, (await otherClient.PostAsJsonAsync("/customers", new { name = "After rotation", email = "after@rotation.test", projects = new[] { new { name = "P" } } })).StatusCode);
+
+            var trail = await platform.GetStringAsync("/platform/audit-events?action=server.update&limit=50");
+            Assert.Contains("server second: request connection string replaced, owner connection string replaced", trail, StringComparison.Ordinal);
+            Assert.DoesNotContain("rotated-", trail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{app.Username}\" PASSWORD '{app.Password}'");
+            await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{owner.Username}\" PASSWORD '{owner.Password}'");
+            Assert.Equal(HttpStatusCode.OK,
+                (await platform.PatchAsJsonAsync("/platform/servers/second", new { requestConnection = oldApp, ownerConnection = oldOwner })).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_change_of_connection_strings_whose_notification_is_lost_is_caught_by_the_poll()
+    {
+        await using var host = new TenantServers(servers.Factory.Services.GetRequiredService<PlatformDatabase>());
+        var changes = new ServerConnectionChanges(host, Microsoft.Extensions.Logging.Abstractions.NullLogger<ServerConnectionChanges>.Instance);
+        var before = await host.ForAsync("second", CancellationToken.None);
+        var version = host.LoadedVersions["second"];
+        var stored = await TwoServersFixture.ScalarAsync<string>(servers.Catalog.Superuser, "SELECT request_connection FROM platform.servers WHERE name = 'second'");
+        try
+        {
+
+        // The same strings written again change nothing; a changed option is a change (the trigger of platform script 0086).
+        await TwoServersFixture.ScalarAsync<object>(servers.Catalog.Superuser, "UPDATE platform.servers SET capacity = capacity WHERE name = 'second'");
+            await using (var connection = new NpgsqlConnection(servers.Catalog.Owner))
+            {
+                await connection.OpenAsync();
+                await changes.PollAsync(TenantServers.Catalog, connection, CancellationToken.None);
+                Assert.Same(before, await host.ForAsync("second", CancellationToken.None));
+
+                await TwoServersFixture.ScalarAsync<object>(servers.Catalog.Superuser,
+                    "UPDATE platform.servers SET request_connection = request_connection || ';Application Name=rotated' WHERE name = 'second'");
+                await changes.PollAsync(TenantServers.Catalog, connection, CancellationToken.None);
+            }
+
+            var after = await host.ForAsync("second", CancellationToken.None);
+            Assert.NotSame(before, after);
+            Assert.Equal(version + 1, host.LoadedVersions["second"]);
+            Assert.Contains("Application Name=rotated", after.RequestConnectionString, StringComparison.OrdinalIgnoreCase);
+            await using (var opened = await before.OpenConnectionAsync())
+            {
+                // The replaced pools still serve what was already on its way.
+                Assert.Equal(System.Data.ConnectionState.Open, opened.State);
+            }
+        }
+        finally
+        {
+            await TwoServersFixture.ScalarAsync<object>(servers.Catalog.Superuser, "UPDATE platform.servers SET request_connection = $1 WHERE name = 'second'", stored!);
+        }
+    }
+
+    [Fact]
     public async Task New_tenants_go_to_the_server_with_the_most_room_and_each_request_reaches_its_own_server()
     {
         var far = MonolithFixture.UniqueIdentifier("far");
