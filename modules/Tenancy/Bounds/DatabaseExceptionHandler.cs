@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Monolith.SharedKernel.Http;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Resolution;
 
 namespace Monolith.Tenancy.Bounds;
@@ -13,7 +14,8 @@ namespace Monolith.Tenancy.Bounds;
 /// are cleared at once so they fail no further request). Registered ahead of the catch-all 500 handler.
 /// </summary>
 internal sealed partial class DatabaseExceptionHandler(
-    PlatformDatabase database, TenantCatalog catalog, TenantCatalogCache cache, BoundsMetrics metrics, ILogger<DatabaseExceptionHandler> logger)
+    PlatformDatabase database, TenantServers servers, TenantCatalog catalog, TenantCatalogCache cache, BoundsMetrics metrics,
+    ILogger<DatabaseExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -47,8 +49,11 @@ internal sealed partial class DatabaseExceptionHandler(
 
         if (DatabaseFailures.IsConnectionLoss(exception))
         {
-            database.ClearRequestPools();
-            database.DataSource.Clear();
+            // The pools of the tenant's own server, else the catalog's: another server of the map going away (or refusing
+            // a login) must not empty the catalog server's pools, whose backends every other tenant would then open again.
+            var failed = TenantResolutionMiddleware.ResolvedTenant(httpContext) is { } tenant ? await servers.ForAsync(tenant, cancellationToken) : database;
+            failed.ClearRequestPools();
+            failed.DataSource.Clear();
             metrics.Refused(BoundsMetrics.DatabaseUnavailable, Resolution.TenantTelemetry.TenantOf(httpContext));
             LogConnectionLoss(logger, exception.GetBaseException().Message);
             await RefuseAsync(httpContext, "2", "database-unavailable", "Service unavailable.",

@@ -167,9 +167,17 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
             await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{owner.Username}\" PASSWORD 'rotated-owner-1'");
             await TwoServersFixture.ScalarAsync<object>(superuser, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1)",
                 (object)new[] { app.Username!, owner.Username! });
+            var catalogRequestBackends = "SELECT count(*) FROM pg_stat_activity WHERE usename = $1";
+            var catalogRole = new NpgsqlConnectionStringBuilder(servers.Catalog.App).Username!;
+            var before = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, catalogRequestBackends, catalogRole);
+            Assert.True(before > 0, "the catalog server has request backends in the pools");
             var unavailable = await client.GetAsync("/customers");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, unavailable.StatusCode);
             Assert.Contains("database-unavailable", await unavailable.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            // Only the failing server's pools are emptied: the catalog server's backends stay for its own tenants.
+            await Task.Delay(200);
+            Assert.True(await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, catalogRequestBackends, catalogRole) >= before,
+                "the catalog server's pools were emptied by another server's failure");
 
             var newApp = new NpgsqlConnectionStringBuilder(oldApp) { Password = "rotated-app-1" }.ConnectionString;
             var newOwner = new NpgsqlConnectionStringBuilder(oldOwner) { Password = "rotated-owner-1" }.ConnectionString;
