@@ -51,7 +51,7 @@ internal sealed partial class DatabaseExceptionHandler(
         {
             // The pools of the tenant's own server, else the catalog's: another server of the map going away (or refusing
             // a login) must not empty the catalog server's pools, whose backends every other tenant would then open again.
-            var failed = TenantResolutionMiddleware.ResolvedTenant(httpContext) is { } tenant ? await servers.ForAsync(tenant, cancellationToken) : database;
+            var failed = (TenantResolutionMiddleware.ResolvedTenant(httpContext) is { } tenant ? servers.Made(tenant.Server) : null) ?? database;
             failed.ClearRequestPools();
             failed.DataSource.Clear();
             metrics.Refused(BoundsMetrics.DatabaseUnavailable, Resolution.TenantTelemetry.TenantOf(httpContext));

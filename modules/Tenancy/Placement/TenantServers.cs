@@ -45,13 +45,19 @@ public sealed class TenantServers(PlatformDatabase catalog) : IAsyncDisposable
     }
 
     /// <summary>
-    /// Makes new pools for each server in <paramref name="names"/> (all loaded ones when null) whose connection strings
-    /// changed since its pools were made (its <c>connection_version</c>); the replaced pools retire. Returns how many
-    /// servers got new pools.
+    /// The pools this instance already made for <paramref name="server"/>, without reading the map: null when none were
+    /// made yet. For a path that must not fail itself, such as answering another failure.
     /// </summary>
-    public async Task<int> RefreshAsync(IReadOnlyCollection<string>? names, CancellationToken ct)
+    public PlatformDatabase? Made(string server) =>
+        server == Catalog ? catalog : servers.TryGetValue(server, out var known) ? known.Database : null;
+
+    /// <summary>
+    /// Makes new pools for each server in <paramref name="names"/> whose connection strings changed since its pools were
+    /// made (its <c>connection_version</c>); the replaced pools retire. Returns how many servers got new pools.
+    /// </summary>
+    public async Task<int> RefreshAsync(IReadOnlyCollection<string> names, CancellationToken ct)
     {
-        var candidates = (names ?? servers.Keys.ToArray()).Where(servers.ContainsKey).ToArray();
+        var candidates = names.Where(servers.ContainsKey).ToArray();
         if (candidates.Length == 0)
         {
             return 0;
