@@ -6,6 +6,7 @@
 --               backend's memory contexts. Not a superuser.
 --   app role:   the request path. Owns nothing, creates nothing, inherits nothing: it reaches a tenant's tables only by
 --               SET ROLE to that tenant's role, of which the owner makes it a member when the tenant is provisioned.
+--               The hosts' owner makes one more login per request sub-pool, as bare, with the same password (docs/adr/0073).
 \set ON_ERROR_STOP on
 \getenv owner_password MONOLITH_OWNER_PASSWORD
 \getenv app_password MONOLITH_APP_PASSWORD
@@ -30,6 +31,13 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 -- The owner may read a backend's memory contexts (this function only, not pg_read_all_stats): the request pool ends a
 -- backend whose caches outgrow Tenancy__BackendMemoryMegabytes (platform.backend_memory_bytes, docs/adr/0071).
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_get_backend_memory_contexts() TO :"owner_role";
+-- The request sub-pools' own logins (docs/adr/0073), made by the hosts with the app role's password, take its new one:
+-- a rotated password must leave no login that still accepts the old.
+SELECT to_regclass('platform.request_logins') IS NOT NULL AS has_request_logins \gset
+\if :has_request_logins
+SELECT format('ALTER ROLE %I PASSWORD %L', l.role_name, :'app_password')
+FROM platform.request_logins l JOIN pg_roles r ON r.rolname = l.role_name \gexec
+\endif
 
 -- A database made before the two roles (everything owned by the superuser): hand its schemas and what is in them
 -- to the owner role. Sequences that belong to a column follow their table. The pg_depend lookups name their classid so

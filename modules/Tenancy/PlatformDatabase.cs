@@ -26,6 +26,10 @@ namespace Monolith.Tenancy;
 public sealed class PlatformDatabase : IAsyncDisposable
 {
     private readonly NpgsqlDataSource[] requestPoolsBySubPool;
+    private readonly NpgsqlDataSource? requestRolePool;
+    private readonly NpgsqlConnectionStringBuilder requestShare;
+    private NpgsqlDataSource[]? requestRoleSubPools;
+    private readonly Lock loginRefusal = new();
     private readonly string poolSuffix;
     private int[] subPoolSizes = [];
     private int[] subPoolBusy = [];
@@ -33,7 +37,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     public PlatformDatabase(
         string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, int? requestPools = null, string? server = null,
-        int? backendMemoryMegabytes = null)
+        int? backendMemoryMegabytes = null, bool requestLogins = false)
     {
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
         if (!transactionPooling)
@@ -88,7 +92,27 @@ public sealed class PlatformDatabase : IAsyncDisposable
         // A server of the placement map other than the catalog's adds its name to its pools' names (docs/adr/0066).
         poolSuffix = server is null ? string.Empty : "@" + server;
         memoryBudget = MemoryBudgetOf(backendMemoryMegabytes, transactionPooling, request.MaxPoolSize);
-        requestPoolsBySubPool = SubPools(request, requestPools ?? (transactionPooling ? 1 : DefaultRequestPools));
+        var pools = requestPools ?? (transactionPooling ? 1 : DefaultRequestPools);
+        if (pools < 1)
+        {
+            throw new InvalidOperationException($"{TenancyOptions.Section}__{nameof(TenancyOptions.RequestPools)} is {pools}: it must be at least 1.");
+        }
+
+        pools = Math.Min(pools, Math.Max(1, request.MaxPoolSize));
+        // Sub-pools of their own logins (docs/adr/0073) need the owner to make them, and a backend of their own per session.
+        RequestLogins = requestLogins && HasSeparateOwner && !transactionPooling && request.MaxPoolSize > pools
+            ? Isolation.RequestLogins.NamesFor(RequestRole, pools)
+            : [];
+        requestShare = request;
+        var shares = RequestLogins.Count > 0 ? pools + 1 : pools;
+        subPoolSizes = Enumerable.Range(0, shares).Select(i => Share(request, shares, i).MaxPoolSize).ToArray();
+        subPoolBusy = new int[shares];
+        requestPoolsBySubPool = SubPools(request, pools, RequestLogins);
+        if (RequestLogins.Count > 0)
+        {
+            requestRolePool = Pool(Share(request, pools + 1, pools).ConnectionString, "requests-shared");
+        }
+
         DataSource = HasSeparateOwner ? DataSourceBuilder(ConnectionString, "owner" + poolSuffix).Build() : RequestDataSource;
     }
 
@@ -144,13 +168,27 @@ public sealed class PlatformDatabase : IAsyncDisposable
     public string RequestConnectionString { get; }
 
     /// <summary>
-    /// The first request sub-pool, for the request role's own reads (the catalog, start-up checks). Tenant sessions go
-    /// through <see cref="OpenTenantConnectionAsync"/>.
+    /// The request role's own pool, for its own reads (the catalog, start-up checks): with <see cref="RequestLogins"/> a
+    /// pool of its own, which also takes the sessions that spill over; otherwise the first request sub-pool. Tenant
+    /// sessions go through <see cref="OpenTenantConnectionAsync"/>.
     /// </summary>
-    public NpgsqlDataSource RequestDataSource => requestPoolsBySubPool[0];
+    public NpgsqlDataSource RequestDataSource => requestRolePool ?? requestPoolsBySubPool[0];
 
-    /// <summary>How many sub-pools the request pool is split into (1: no tenant affinity).</summary>
+    /// <summary>How many sub-pools the request pool is split into for tenant affinity (1: no tenant affinity).</summary>
     public int RequestPools => requestPoolsBySubPool.Length;
+
+    /// <summary>
+    /// The login role of each sub-pool (docs/adr/0073), or empty when the sub-pools log in as the request role: asked for
+    /// by <c>Tenancy__RequestLogins</c> (on by default), and only with a separate owner (which makes them), no
+    /// transaction pooler and more than one sub-pool.
+    /// </summary>
+    public IReadOnlyList<string> RequestLogins { get; }
+
+    /// <summary>
+    /// Why the sub-pools' logins were refused, once one was (the sub-pools then log in as the request role until the host
+    /// restarts); null while they are in use or not asked for.
+    /// </summary>
+    public string? RequestLoginsRefused { get; private set; }
 
     /// <summary>
     /// A connection of the request pool for a session of <paramref name="tenantId"/>: the one place that chooses where a
@@ -160,14 +198,19 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// affinity never makes a request wait that the whole pool could serve (the per-tenant bound stays a quarter of the
     /// whole pool). A spilled session brings one more schema to a backend of another sub-pool, which is cheap.
     /// </summary>
-    public async ValueTask<NpgsqlConnection> OpenTenantConnectionAsync(Guid tenantId, CancellationToken ct = default)
+    /// <remarks>
+    /// With <see cref="RequestLogins"/>, a sub-pool's login can become its own tenants' roles only: a session that spills
+    /// over goes to the request role's pool (<see cref="RequestDataSource"/>), and so does one asked for
+    /// <paramref name="asRequestRole"/> (a login refused the tenant's role: a grant still missing).
+    /// </remarks>
+    public async ValueTask<NpgsqlConnection> OpenTenantConnectionAsync(Guid tenantId, bool asRequestRole = false, CancellationToken ct = default)
     {
-        var index = SubPoolFor(tenantId);
+        var index = asRequestRole && requestRolePool is not null ? requestPoolsBySubPool.Length : SubPoolFor(tenantId);
         Interlocked.Increment(ref subPoolBusy[index]);
         NpgsqlConnection connection;
         try
         {
-            connection = await requestPoolsBySubPool[index].OpenConnectionAsync(ct);
+            connection = await OpenAsync(index, ct);
         }
         catch
         {
@@ -185,6 +228,48 @@ public sealed class PlatformDatabase : IAsyncDisposable
             }
         };
         return connection;
+    }
+
+    private async ValueTask<NpgsqlConnection> OpenAsync(int index, CancellationToken ct)
+    {
+        if (index == requestPoolsBySubPool.Length)
+        {
+            return await requestRolePool!.OpenConnectionAsync(ct);
+        }
+
+        if (requestRoleSubPools is { } fallback)
+        {
+            return await fallback[index].OpenConnectionAsync(ct);
+        }
+
+        try
+        {
+            return await requestPoolsBySubPool[index].OpenConnectionAsync(ct);
+        }
+        catch (PostgresException e) when (RequestLogins.Count > 0 && e.SqlState.StartsWith("28", StringComparison.Ordinal))
+        {
+            // A login refused (missing, another password, a pg_hba.conf that names the request role only): serve through the
+            // request role, as without logins, rather than fail every tenant of this sub-pool.
+            return await RefuseLogins($"{RequestLogins[index]}: {e.SqlState} {e.MessageText}")[index].OpenConnectionAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// From now on the sub-pools log in as the request role: their logins were refused (<paramref name="why"/>, kept in
+    /// <see cref="RequestLoginsRefused"/>). The host's start-up check warns about it.
+    /// </summary>
+    internal NpgsqlDataSource[] RefuseLogins(string why)
+    {
+        lock (loginRefusal)
+        {
+            if (requestRoleSubPools is null)
+            {
+                RequestLoginsRefused = why;
+                requestRoleSubPools = SubPools(requestShare, requestPoolsBySubPool.Length, logins: [], shares: subPoolSizes.Length);
+            }
+
+            return requestRoleSubPools;
+        }
     }
 
     /// <summary>
@@ -242,9 +327,16 @@ public sealed class PlatformDatabase : IAsyncDisposable
     internal int SubPoolFor(Guid tenantId)
     {
         var home = SubPoolOf(tenantId, requestPoolsBySubPool.Length);
-        if (requestPoolsBySubPool.Length == 1 || Volatile.Read(ref subPoolBusy[home]) < subPoolSizes[home])
+        if (subPoolSizes.Length == 1 || Volatile.Read(ref subPoolBusy[home]) < subPoolSizes[home])
         {
             return home;
+        }
+
+        if (requestRolePool is not null && Volatile.Read(ref requestRoleSubPools) is null)
+        {
+            // Only the request role may become any tenant's role: a session that spills over goes to its pool, if it has room.
+            var shared = requestPoolsBySubPool.Length;
+            return Volatile.Read(ref subPoolBusy[shared]) < subPoolSizes[shared] ? shared : home;
         }
 
         var (best, bestFree) = (home, 0);
@@ -266,11 +358,14 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// <summary>Empties every request sub-pool: after a connection loss (a server restart) every pooled backend is gone.</summary>
     public void ClearRequestPools()
     {
-        foreach (var pool in requestPoolsBySubPool)
+        foreach (var pool in AllRequestPools())
         {
             pool.Clear();
         }
     }
+
+    private IEnumerable<NpgsqlDataSource> AllRequestPools() =>
+        requestPoolsBySubPool.Concat(requestRoleSubPools ?? []).Concat(requestRolePool is null ? [] : [requestRolePool]);
 
     /// <summary>The request role's name, granted membership of every tenant role at provisioning.</summary>
     public string RequestRole { get; }
@@ -286,7 +381,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var pool in requestPoolsBySubPool)
+        foreach (var pool in AllRequestPools())
         {
             await pool.DisposeAsync();
         }
@@ -335,42 +430,51 @@ public sealed class PlatformDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary>The request pool split into <paramref name="count"/> data sources whose Max Pool Sizes add up to the configured one.</summary>
-    private NpgsqlDataSource[] SubPools(NpgsqlConnectionStringBuilder request, int count)
+    /// <summary>
+    /// The request pool split into <paramref name="count"/> data sources whose Max Pool Sizes add up to the configured one;
+    /// with <paramref name="logins"/>, each logs in as its own, and the request role's own pool takes one share more.
+    /// </summary>
+    private NpgsqlDataSource[] SubPools(NpgsqlConnectionStringBuilder request, int count, IReadOnlyList<string> logins, int? shares = null)
     {
-        if (count < 1)
-        {
-            throw new InvalidOperationException($"{TenancyOptions.Section}__{nameof(TenancyOptions.RequestPools)} is {count}: it must be at least 1.");
-        }
-
-        count = Math.Min(count, Math.Max(1, request.MaxPoolSize));
-        subPoolSizes = new int[count];
-        subPoolBusy = new int[count];
         var pools = new NpgsqlDataSource[count];
         for (var i = 0; i < count; i++)
         {
-            var share = new NpgsqlConnectionStringBuilder(request.ConnectionString)
+            var share = Share(request, shares ?? subPoolSizes.Length, i);
+            if (logins.Count > 0)
             {
-                MaxPoolSize = (request.MaxPoolSize / count) + (i < request.MaxPoolSize % count ? 1 : 0),
-                MinPoolSize = (request.MinPoolSize / count) + (i < request.MinPoolSize % count ? 1 : 0),
-            };
-            subPoolSizes[i] = share.MaxPoolSize;
-            var builder = DataSourceBuilder(share.ConnectionString, (count == 1 ? "requests" : $"requests-{i}") + poolSuffix);
-            if (memoryBudget is { } budget)
-            {
-                builder.UsePhysicalConnectionInitializer(
-                    connection => budget.Started(connection.ProcessID),
-                    connection =>
-                    {
-                        budget.Started(connection.ProcessID);
-                        return Task.CompletedTask;
-                    });
+                share.Username = logins[i];
             }
 
-            pools[i] = builder.Build();
+            // The request role's stand-ins for refused logins get names of their own: a pool's name labels its metrics.
+            var name = (count == 1 ? "requests" : $"requests-{i}") + (shares is null ? string.Empty : "-as-request-role");
+            pools[i] = Pool(share.ConnectionString, name);
         }
 
         return pools;
+    }
+
+    private static NpgsqlConnectionStringBuilder Share(NpgsqlConnectionStringBuilder request, int shares, int i) =>
+        new(request.ConnectionString)
+        {
+            MaxPoolSize = (request.MaxPoolSize / shares) + (i < request.MaxPoolSize % shares ? 1 : 0),
+            MinPoolSize = (request.MinPoolSize / shares) + (i < request.MinPoolSize % shares ? 1 : 0),
+        };
+
+    private NpgsqlDataSource Pool(string connectionString, string name)
+    {
+        var builder = DataSourceBuilder(connectionString, name + poolSuffix);
+        if (memoryBudget is { } budget)
+        {
+            builder.UsePhysicalConnectionInitializer(
+                connection => budget.Started(connection.ProcessID),
+                connection =>
+                {
+                    budget.Started(connection.ProcessID);
+                    return Task.CompletedTask;
+                });
+        }
+
+        return builder.Build();
     }
 
     private static BackendMemoryBudget? MemoryBudgetOf(int? backendMemoryMegabytes, bool transactionPooling, int poolSize)

@@ -77,6 +77,14 @@ public sealed class TenancyOptions
     public int? RequestPools { get; set; }
 
     /// <summary>
+    /// Each sub-pool logs in as a role of its own, a member of its own tenants' roles only, which the owner makes with the
+    /// request role's password (docs/adr/0073): PostgreSQL 15 builds a list of every role a login belongs to on each
+    /// backend's first <c>SET ROLE</c> and after every role change, at a cost that grows with the square of its length.
+    /// Default true; false: every sub-pool logs in as the request role. Needs a separate owner and more than one sub-pool.
+    /// </summary>
+    public bool? RequestLogins { get; set; }
+
+    /// <summary>
     /// A backend of the request pool whose memory contexts hold this many MB ends instead of going back to the pool, so that
     /// the caches PostgreSQL keeps per schema stay bounded whatever the number of tenants (docs/adr/0071). Unset:
     /// <see cref="PlatformDatabase.DefaultBackendMemoryMegabytes"/>; 0: no limit. Off under <see cref="TransactionPooling"/>.

@@ -32,9 +32,10 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
     {
         var tenant = tenants.Required;
         var server = await servers.ForAsync(tenant, ct);
+        var asRequestRole = false;
         for (var attempt = 1; ; attempt++)
         {
-            var connection = await server.OpenTenantConnectionAsync(tenant.Id, ct);
+            var connection = await server.OpenTenantConnectionAsync(tenant.Id, asRequestRole, ct);
             try
             {
                 var transaction = await connection.BeginTransactionAsync(isolation, ct);
@@ -49,8 +50,16 @@ public sealed class TenantDatabase(TenantServers servers, TenantContext tenants,
             catch (Exception e) when (DatabaseFailures.IsSetRoleRefused(e))
             {
                 // Npgsql cannot drop one connection alone: the request pools are emptied (idle backends now, this one and
-                // the busy ones when they come back), which also ends any neighbour holding the same stale list.
-                server.ClearRequestPools();
+                // the busy ones when they come back), which also ends any neighbour holding the same stale list. Not for
+                // a sub-pool's login: a grant it lacks is no stale list, and the next attempt goes as the request role.
+                if (asRequestRole || server.RequestLogins.Count == 0)
+                {
+                    server.ClearRequestPools();
+                }
+
+                // A sub-pool's login lacks the tenant's role (granted by a host of an older version, or made before the
+                // login existed, until the next start's repair, docs/adr/0073): the request role may become any.
+                asRequestRole = server.RequestLogins.Count > 0;
                 await connection.DisposeAsync();
                 if (attempt == SetRoleAttempts || ct.IsCancellationRequested)
                 {

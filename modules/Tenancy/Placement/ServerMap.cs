@@ -1,6 +1,7 @@
 using Monolith.Tenancy.Bounds;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Provisioning;
+using Monolith.Tenancy.Isolation;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -70,7 +71,9 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
             return await RefusedAsync(OperatorActions.ServerAdd, name, refusal, ct);
         }
 
-        await using (var server = new PlatformDatabase(requestConnection!, ownerConnection, database.TransactionPooling, 1, name))
+        // The host's own sub-pool count, so that the platform scripts' run there also makes the sub-pools' logins (docs/adr/0073).
+        await using (var server = new PlatformDatabase(
+                         requestConnection!, ownerConnection, database.TransactionPooling, database.RequestPools, name, requestLogins: database.RequestLogins.Count > 0))
         {
             try
             {
@@ -159,6 +162,11 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
             return await RefusedAsync(OperatorActions.ServerUpdate, name, new ServerResult(ServerChange.NotFound, Detail: "No server with that name."), ct);
         }
 
+        if (requestConnection is not null)
+        {
+            await SetLoginPasswordsAsync(name, requestConnection, ownerConnection, ct);
+        }
+
         // What changed, never the strings themselves: they hold passwords.
         var what = new[]
         {
@@ -167,6 +175,26 @@ internal sealed class ServerMap(PlatformDatabase database, OperatorTrail trail)
         }.OfType<string>();
         await work.SucceededAsync(OperatorActions.ServerUpdate, new OperatorSubject(null), $"server {name}: {string.Join(", ", what)}", ct);
         return new ServerResult(ServerChange.Done, await FindAsync(name, ct));
+    }
+
+    /// <summary>The request sub-pools' own logins on the server take the request role's new password (docs/adr/0073).</summary>
+    private async Task SetLoginPasswordsAsync(string name, string requestConnection, string? ownerConnection, CancellationToken ct)
+    {
+        if (new NpgsqlConnectionStringBuilder(requestConnection).Password is not { Length: > 0 } password)
+        {
+            return;
+        }
+
+        if (ownerConnection is null)
+        {
+            await using var command = database.DataSource.CreateCommand("SELECT owner_connection FROM platform.servers WHERE name = $1");
+            command.Parameters.AddWithValue(name);
+            ownerConnection = (string)(await command.ExecuteScalarAsync(ct))!;
+        }
+
+        await using var owner = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ownerConnection) { Pooling = false }.ConnectionString);
+        await owner.OpenAsync(ct);
+        await RequestLogins.SetPasswordsAsync(owner, password, ct);
     }
 
     /// <summary>Why <paramref name="name"/> cannot take a moving tenant; null when it can.</summary>

@@ -145,7 +145,8 @@ public sealed class TenantServers(PlatformDatabase catalog) : IAsyncDisposable
     }
 
     private PlatformDatabase Open(string server, string requestConnection, string ownerConnection) =>
-        new(requestConnection, ownerConnection, catalog.TransactionPooling, catalog.RequestPools, server, catalog.BackendMemoryMegabytes);
+        new(requestConnection, ownerConnection, catalog.TransactionPooling, catalog.RequestPools, server, catalog.BackendMemoryMegabytes,
+            requestLogins: catalog.RequestLogins.Count > 0);
 
     private void Retire(PlatformDatabase database)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy.Catalog;
+using Monolith.Tenancy.Isolation;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -61,6 +62,7 @@ internal sealed partial class SpareSchemas(
             await rename.ExecuteNonQueryAsync(ct);
         }
 
+        await RequestLogins.GrantAsync(connection, transaction, tenant.Id, tenant.RoleName, ct);
         await transaction.CommitAsync(ct);
         RequestTopUp();
         return true;

@@ -4,6 +4,7 @@ using Monolith.Migrations;
 using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Operators;
 using Monolith.Tenancy.Placement;
+using Monolith.Tenancy.Isolation;
 using Npgsql;
 
 namespace Monolith.Tenancy.Provisioning;
@@ -148,7 +149,16 @@ public sealed partial class TenantMigrator
             grant.ExecuteNonQuery();
         }
 
+        if (server.HasSeparateOwner)
+        {
+            RequestLogins.Ensure(server, connection, transaction);
+        }
+
         transaction.Commit();
+        if (server.RequestLogins.Count > 0 && RequestLogins.CheckPasswords(server, connection) is { Count: > 0 } refused)
+        {
+            server.RefuseLogins(string.Join("; ", refused));
+        }
     }
 
     /// <summary>What the last <see cref="MigratePlatform"/> of this instance did (the CLI reports it).</summary>

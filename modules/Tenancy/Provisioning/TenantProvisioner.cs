@@ -499,6 +499,11 @@ internal sealed partial class TenantProvisioner
             await command.ExecuteNonQueryAsync(ct);
         }
 
+        if (server.HasSeparateOwner)
+        {
+            await RequestLogins.GrantAsync(connection, transaction, tenant.Id, tenant.RoleName, ct);
+        }
+
         await TenantMirror.WriteAsync(tenant.Server, server, tenant, transaction, ct);
         await transaction.CommitAsync(ct);
     }

@@ -110,7 +110,9 @@ public sealed class LeastPrivilegeTests(MonolithFixture fixture) : IntegrationTe
             Assert.True(await reader.ReadAsync());
             Assert.Equal(alpha.RoleName, reader.GetString(0));
             Assert.Equal(alpha.SchemaName, reader.GetString(1));
-            Assert.Equal(TestDatabase.AppRole, reader.GetString(2));
+            // The session is its sub-pool's own login (docs/adr/0073), never the owner.
+            var database = Fixture.Service<Monolith.Tenancy.PlatformDatabase>();
+            Assert.Equal(database.RequestLogins[Monolith.Tenancy.PlatformDatabase.SubPoolOf(alpha.Id, database.RequestPools)], reader.GetString(2));
         }
 
         // A pooled connection taken again without a tenant binding is the bare request role again.

@@ -159,14 +159,22 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
         var (oldApp, oldOwner) = (app.ConnectionString, owner.ConnectionString);
         var versionSql = "SELECT connection_version FROM platform.servers WHERE name = 'second'";
         var versionBefore = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, versionSql);
+        var logins = await TwoServersFixture.ScalarAsync<string[]>(superuser, "SELECT coalesce(array_agg(role_name::text), '{}') FROM platform.request_logins") ?? [];
         try
         {
-            // The passwords change in PostgreSQL, and every session of the two roles ends: the pools must log in again.
+            // The passwords change in PostgreSQL (the request role's with its sub-pools' logins, as build/sql/roles.sql does),
+            // and every session of those roles ends: the pools must log in again.
             await servers.Second.RequirePasswordsAsync();
             await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{app.Username}\" PASSWORD 'rotated-app-1'");
             await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{owner.Username}\" PASSWORD 'rotated-owner-1'");
+            Assert.NotEmpty(logins);
+            foreach (var login in logins)
+            {
+                await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{login}\" PASSWORD 'rotated-app-1'");
+            }
+
             await TwoServersFixture.ScalarAsync<object>(superuser, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1)",
-                (object)new[] { app.Username!, owner.Username! });
+                (object)logins.Append(app.Username!).Append(owner.Username!).ToArray());
             var catalogRequestBackends = "SELECT count(*) FROM pg_stat_activity WHERE usename = $1";
             var catalogRole = new NpgsqlConnectionStringBuilder(servers.Catalog.App).Username!;
             var before = await TwoServersFixture.ScalarAsync<long>(servers.Catalog.Superuser, catalogRequestBackends, catalogRole);
@@ -226,7 +234,34 @@ public sealed class PlacementTests(TwoServersFixture servers) : IClassFixture<Tw
             await TwoServersFixture.ScalarAsync<object>(superuser, $"ALTER ROLE \"{owner.Username}\" PASSWORD '{owner.Password}'");
             Assert.Equal(HttpStatusCode.OK,
                 (await platform.PatchAsJsonAsync("/platform/servers/second", new { requestConnection = oldApp, ownerConnection = oldOwner })).StatusCode);
+            // The change gave the sub-pools' logins the request role's password again (docs/adr/0073): the old one works, the
+            // rotated one no longer does.
+            foreach (var login in logins)
+            {
+                await TwoServersFixture.ScalarAsync<int>(new NpgsqlConnectionStringBuilder(oldApp) { Username = login, Pooling = false }.ConnectionString, "SELECT 1");
+                var refused = await Assert.ThrowsAsync<PostgresException>(() => TwoServersFixture.ScalarAsync<int>(
+                    new NpgsqlConnectionStringBuilder(oldApp) { Username = login, Password = "rotated-app-1", Pooling = false }.ConnectionString, "SELECT 1"));
+                Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState);
+            }
         }
+    }
+
+    [Fact]
+    public async Task A_sub_pool_login_whose_password_drifted_gets_the_request_roles_again_at_the_platform_scripts_run()
+    {
+        await servers.Second.RequirePasswordsAsync();
+        var second = await servers.Factory.Services.GetRequiredService<TenantServers>().ForAsync("second", CancellationToken.None);
+        Assert.NotEmpty(second.RequestLogins);
+        var login = second.RequestLogins[0];
+        var asLogin = new NpgsqlConnectionStringBuilder(servers.Second.Connections.App) { Username = login, Pooling = false }.ConnectionString;
+        await TwoServersFixture.ScalarAsync<object>(servers.Second.Connections.Superuser, $"ALTER ROLE \"{login}\" PASSWORD 'drifted-away'");
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => TwoServersFixture.ScalarAsync<int>(asLogin, "SELECT 1"));
+        Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState);
+
+        Assert.True(Monolith.Tenancy.Provisioning.TenantMigrator.MigratePlatformOn(second).Succeeded);
+
+        Assert.Equal(1, await TwoServersFixture.ScalarAsync<int>(asLogin, "SELECT 1"));
+        Assert.Null(second.RequestLoginsRefused);
     }
 
     [Fact]

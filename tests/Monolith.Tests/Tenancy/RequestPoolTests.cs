@@ -50,7 +50,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
             var connectionString = new NpgsqlConnectionStringBuilder(Fixture.Connections.App) { Username = login, Password = password }.ConnectionString;
             await using var platform = new PlatformDatabase(connectionString, Fixture.Connections.Owner, requestPools: 1);
             var alpha = (await Fixture.Service<TenantCatalog>().FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
-            await using (var warm = await platform.OpenTenantConnectionAsync(alpha.Id, CancellationToken.None))
+            await using (var warm = await platform.OpenTenantConnectionAsync(alpha.Id, ct: CancellationToken.None))
             {
                 Assert.Equal(ConnectionState.Open, warm.State);
             }
@@ -203,7 +203,7 @@ public sealed class RequestPoolTests(MonolithFixture fixture) : IntegrationTest(
         foreach (var identifier in tenants)
         {
             var tenant = (await catalog.FindAsync(identifier, CancellationToken.None))!;
-            await using var connection = await platform.OpenTenantConnectionAsync(tenant.Id, CancellationToken.None);
+            await using var connection = await platform.OpenTenantConnectionAsync(tenant.Id, ct: CancellationToken.None);
             await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", connection);
             backends.Add((int)(await command.ExecuteScalarAsync())!);
             await platform.CloseTenantConnectionAsync(connection);

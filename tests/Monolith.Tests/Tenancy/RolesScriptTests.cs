@@ -6,7 +6,7 @@ namespace Monolith.Tests.Tenancy;
 /// <summary>
 /// build/sql/roles.sql, which ./build/run.sh runs at every start and operators run again after an upgrade: a database
 /// made before the two roles is handed to the owner role, object by object, and the owner gets what the host expects of
-/// it (docs/adr/0005, 0071).
+/// it (docs/adr/0005, 0071), and the request sub-pools' logins take the app role's password (0073).
 /// </summary>
 [Trait("Category", Categories.Integration)]
 public sealed class RolesScriptTests
@@ -60,4 +60,39 @@ public sealed class RolesScriptTests
         Assert.True((bool)(await grant.ExecuteScalarAsync())!);
     }
 
+    [Fact]
+    public async Task Run_again_it_gives_the_request_sub_pools_logins_the_app_roles_new_password()
+    {
+        var server = await TestDatabase.Shared;
+        var connections = await server.CreateDatabaseAsync("monolith_roles");
+        var name = new NpgsqlConnectionStringBuilder(connections.Superuser).Database!;
+        var login = "monolith_app_pool0_of2_" + Guid.NewGuid().ToString("N")[..8];
+        await TestDatabase.ExecuteAsync(connections.Superuser, $"""
+            CREATE ROLE {login} LOGIN NOINHERIT PASSWORD 'the-old-one';
+            CREATE SCHEMA platform;
+            CREATE TABLE platform.request_logins (role_name name PRIMARY KEY, pools integer NOT NULL, sub_pool integer NOT NULL);
+            INSERT INTO platform.request_logins VALUES ('{login}', 2, 0);
+            """);
+        try
+        {
+            await server.RunRolesScriptAsync(name);
+
+            var app = new NpgsqlConnectionStringBuilder(connections.App).Password!;
+            var verifier = await ScalarAsync(connections.Superuser, $"SELECT rolpassword FROM pg_authid WHERE rolname = '{login}'");
+            Assert.True(ScramVerifierTests.Verifies(verifier, app));
+            Assert.False(ScramVerifierTests.Verifies(verifier, "the-old-one"));
+        }
+        finally
+        {
+            await TestDatabase.ExecuteAsync(connections.Superuser, $"DROP ROLE {login}");
+        }
+    }
+
+    private static async Task<string> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
 }

@@ -163,7 +163,9 @@ public sealed class TemplateProvisioningTests(MonolithFixture fixture) : Integra
             UNION ALL
             SELECT 'member of ' || m.roleid::regrole FROM pg_auth_members m, r WHERE m.member = r.oid
             UNION ALL
-            SELECT 'granted to ' || CASE WHEN m.member::regrole::text LIKE 't\_%' THEN 'another tenant' ELSE m.member::regrole::text END
+            SELECT 'granted to ' || CASE WHEN m.member::regrole::text LIKE 't\_%' THEN 'another tenant'
+                                         WHEN m.member::regrole::text ~ '_pool[0-9]+_of[0-9]+$' THEN 'a request sub-pool''s login'
+                                         ELSE m.member::regrole::text END
             FROM pg_auth_members m, r WHERE m.roleid = r.oid
             UNION ALL
             SELECT 'grant on schema ' || n.nspname || ' ' || x.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) x, r, s

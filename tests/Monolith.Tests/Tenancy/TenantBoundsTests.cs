@@ -189,7 +189,7 @@ public sealed class TenantBoundsTests(MonolithFixture fixture) : IntegrationTest
     private async Task WaitForLockWaitersAsync(TenantInfo tenant, int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (await ScalarAsync($"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%customers%' AND usename = '{TestDatabase.AppRole}' AND datname = current_database()") < count)
+        while (await ScalarAsync($"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%customers%' AND starts_with(usename, '{TestDatabase.AppRole}') AND datname = current_database()") < count)
         {
             Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} requests of {tenant.Identifier} reached the lock");
             await Task.Delay(50);
