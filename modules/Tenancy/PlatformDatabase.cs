@@ -256,7 +256,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     /// <summary>
     /// From now on the sub-pools log in as the request role: their logins were refused (<paramref name="why"/>, kept in
-    /// <see cref="RequestLoginsRefused"/>). The host's start-up check warns about it.
+    /// <see cref="RequestLoginsRefused"/>). The platform scripts' run at the host's start warns about it.
     /// </summary>
     internal NpgsqlDataSource[] RefuseLogins(string why)
     {
@@ -265,7 +265,8 @@ public sealed class PlatformDatabase : IAsyncDisposable
             if (requestRoleSubPools is null)
             {
                 RequestLoginsRefused = why;
-                requestRoleSubPools = SubPools(requestShare, requestPoolsBySubPool.Length, logins: [], shares: subPoolSizes.Length);
+                // Named apart from the logins' pools: a pool's name labels its metrics.
+                requestRoleSubPools = SubPools(requestShare, requestPoolsBySubPool.Length, logins: [], nameSuffix: "-as-request-role");
             }
 
             return requestRoleSubPools;
@@ -434,20 +435,18 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// The request pool split into <paramref name="count"/> data sources whose Max Pool Sizes add up to the configured one;
     /// with <paramref name="logins"/>, each logs in as its own, and the request role's own pool takes one share more.
     /// </summary>
-    private NpgsqlDataSource[] SubPools(NpgsqlConnectionStringBuilder request, int count, IReadOnlyList<string> logins, int? shares = null)
+    private NpgsqlDataSource[] SubPools(NpgsqlConnectionStringBuilder request, int count, IReadOnlyList<string> logins, string nameSuffix = "")
     {
         var pools = new NpgsqlDataSource[count];
         for (var i = 0; i < count; i++)
         {
-            var share = Share(request, shares ?? subPoolSizes.Length, i);
+            var share = Share(request, subPoolSizes.Length, i);
             if (logins.Count > 0)
             {
                 share.Username = logins[i];
             }
 
-            // The request role's stand-ins for refused logins get names of their own: a pool's name labels its metrics.
-            var name = (count == 1 ? "requests" : $"requests-{i}") + (shares is null ? string.Empty : "-as-request-role");
-            pools[i] = Pool(share.ConnectionString, name);
+            pools[i] = Pool(share.ConnectionString, (count == 1 ? "requests" : $"requests-{i}") + nameSuffix);
         }
 
         return pools;
