@@ -1,4 +1,5 @@
 using System.Data;
+using Microsoft.Extensions.Logging;
 using Monolith.Tenancy.Bounds;
 using Npgsql;
 
@@ -23,7 +24,7 @@ namespace Monolith.Tenancy;
 /// it holds tenant schemas and that server's own platform facts, never the catalog.
 /// </para>
 /// </summary>
-public sealed class PlatformDatabase : IAsyncDisposable
+public sealed partial class PlatformDatabase : IAsyncDisposable
 {
     private readonly NpgsqlDataSource[] requestPoolsBySubPool;
     private readonly NpgsqlDataSource? requestRolePool;
@@ -37,8 +38,9 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     public PlatformDatabase(
         string requestConnectionString, string? ownerConnectionString, bool transactionPooling = false, int? requestPools = null, string? server = null,
-        int? backendMemoryMegabytes = null, bool requestLogins = false)
+        int? backendMemoryMegabytes = null, bool requestLogins = false, ILogger? logger = null)
     {
+        Logger = logger;
         var request = Validated(requestConnectionString, TenancyModule.ConnectionStringName, transactionPooling);
         if (!transactionPooling)
         {
@@ -190,6 +192,9 @@ public sealed class PlatformDatabase : IAsyncDisposable
     /// </summary>
     public string? RequestLoginsRefused { get; private set; }
 
+    /// <summary>Where the pools say what they changed on their own (a refused login); the other servers' pools use the catalog's.</summary>
+    internal ILogger? Logger { get; }
+
     /// <summary>
     /// A connection of the request pool for a session of <paramref name="tenantId"/>: the one place that chooses where a
     /// tenant session is opened. It comes from the tenant's own sub-pool (its id hashed: always the same one, so each
@@ -256,7 +261,7 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
     /// <summary>
     /// From now on the sub-pools log in as the request role: their logins were refused (<paramref name="why"/>, kept in
-    /// <see cref="RequestLoginsRefused"/>). The platform scripts' run at the host's start warns about it.
+    /// <see cref="RequestLoginsRefused"/>), which is logged as a warning.
     /// </summary>
     internal NpgsqlDataSource[] RefuseLogins(string why)
     {
@@ -265,6 +270,11 @@ public sealed class PlatformDatabase : IAsyncDisposable
             if (requestRoleSubPools is null)
             {
                 RequestLoginsRefused = why;
+                if (Logger is not null)
+                {
+                    LogLoginsRefused(Logger, poolSuffix.Length == 0 ? Placement.TenantServers.Catalog : poolSuffix[1..], why);
+                }
+
                 // Named apart from the logins' pools: a pool's name labels its metrics.
                 requestRoleSubPools = SubPools(requestShare, requestPoolsBySubPool.Length, logins: [], nameSuffix: "-as-request-role");
             }
@@ -475,6 +485,10 @@ public sealed class PlatformDatabase : IAsyncDisposable
 
         return builder.Build();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message =
+        "The request sub-pools' own logins on server {Server} were refused ({Refused}): its tenants are served through the request role, whose backends each list all of its tenant roles on their first SET ROLE (docs/adr/0073). Allow those roles in pg_hba.conf as the request role is, or set Tenancy__RequestLogins=false.")]
+    private static partial void LogLoginsRefused(ILogger logger, string server, string refused);
 
     private static BackendMemoryBudget? MemoryBudgetOf(int? backendMemoryMegabytes, bool transactionPooling, int poolSize)
     {

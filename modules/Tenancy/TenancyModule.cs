@@ -43,13 +43,14 @@ public static class TenancyModule
     {
         services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.Section));
         services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section));
-        services.AddSingleton(_ => new PlatformDatabase(
+        services.AddSingleton(sp => new PlatformDatabase(
             ConnectionString(configuration),
             configuration.GetConnectionString(OwnerConnectionStringName),
             configuration.GetValue<bool>($"{TenancyOptions.Section}:{nameof(TenancyOptions.TransactionPooling)}"),
             configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestPools)}"),
             backendMemoryMegabytes: configuration.GetValue<int?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.BackendMemoryMegabytes)}"),
-            requestLogins: configuration.GetValue<bool?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestLogins)}") ?? true));
+            requestLogins: configuration.GetValue<bool?>($"{TenancyOptions.Section}:{nameof(TenancyOptions.RequestLogins)}") ?? true,
+            logger: sp.GetService<ILoggerFactory>()?.CreateLogger<PlatformDatabase>()));
         services.AddSingleton<TenantServers>();
         services.AddSingleton<ServerMap>();
         services.AddSingleton<TenantContext>();
@@ -173,8 +174,7 @@ internal sealed class TenantDirectory(TenantCatalog catalog, TenantCatalogCache 
     public ValueTask<TenantInfo?> FindAsync(string identifier, CancellationToken ct) => cache.FindAsync(identifier, ct);
 }
 
-internal sealed partial class PlatformMigrationOnStartup(
-    TenantMigrator migrator, PlatformDatabase database, IOptions<TenancyOptions> options, ILogger<PlatformMigrationOnStartup> logger) : IHostedService
+internal sealed class PlatformMigrationOnStartup(TenantMigrator migrator, IOptions<TenancyOptions> options) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -184,22 +184,10 @@ internal sealed partial class PlatformMigrationOnStartup(
         }
 
         var outcome = migrator.MigratePlatform();
-        if (!outcome.Succeeded)
-        {
-            throw new InvalidOperationException($"Platform script {outcome.FailedScript} failed.", outcome.Error);
-        }
-
-        if (database.RequestLoginsRefused is { } refused)
-        {
-            LogLoginsRefused(logger, refused);
-        }
-
-        return Task.CompletedTask;
+        return outcome.Succeeded
+            ? Task.CompletedTask
+            : throw new InvalidOperationException($"Platform script {outcome.FailedScript} failed.", outcome.Error);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    [LoggerMessage(Level = LogLevel.Warning, Message =
-        "The request sub-pools' own logins were refused ({Refused}): every tenant is served through the request role, whose backends each list all of its tenant roles on their first SET ROLE (docs/adr/0073). Allow those roles in pg_hba.conf as the request role is, or set Tenancy__RequestLogins=false.")]
-    private static partial void LogLoginsRefused(ILogger logger, string refused);
 }

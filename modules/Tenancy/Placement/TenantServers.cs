@@ -146,7 +146,7 @@ public sealed class TenantServers(PlatformDatabase catalog) : IAsyncDisposable
 
     private PlatformDatabase Open(string server, string requestConnection, string ownerConnection) =>
         new(requestConnection, ownerConnection, catalog.TransactionPooling, catalog.RequestPools, server, catalog.BackendMemoryMegabytes,
-            requestLogins: catalog.RequestLogins.Count > 0);
+            requestLogins: catalog.RequestLogins.Count > 0, logger: catalog.Logger);
 
     private void Retire(PlatformDatabase database)
     {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Monolith.Tenancy;
 using Monolith.Tenancy.Bounds;
@@ -115,7 +117,8 @@ public sealed class RequestLoginsTests(MonolithFixture fixture) : IntegrationTes
     public async Task Logins_the_server_refuses_leave_every_tenant_served_through_the_request_role()
     {
         // No host here splits the pool in three: those logins were never made.
-        await using var platform = new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner, requestPools: 3, requestLogins: true);
+        var logger = new FakeLogger<PlatformDatabase>();
+        await using var platform = new PlatformDatabase(Fixture.Connections.App, Fixture.Connections.Owner, requestPools: 3, requestLogins: true, logger: logger);
         Assert.Equal(3, platform.RequestLogins.Count);
         var tenant = (await Fixture.Service<TenantCatalog>().FindAsync(MonolithFixture.Alpha, CancellationToken.None))!;
         var context = Fixture.Service<TenantContext>();
@@ -129,6 +132,19 @@ public sealed class RequestLoginsTests(MonolithFixture fixture) : IntegrationTes
 
         Assert.Contains(platform.RequestLogins[PlatformDatabase.SubPoolOf(tenant.Id, 3)], platform.RequestLoginsRefused, StringComparison.Ordinal);
         Assert.Contains("28000", platform.RequestLoginsRefused, StringComparison.Ordinal);
+        var warning = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains(platform.RequestLoginsRefused!, warning.Message, StringComparison.Ordinal);
+        Assert.Contains("Tenancy__RequestLogins=false", warning.Message, StringComparison.Ordinal);
+
+        // Every later session goes as the request role without asking the refused login again, and says nothing more.
+        for (var i = 0; i < 3; i++)
+        {
+            await using var again = await database.BeginAsync();
+            Assert.Equal($"{TestDatabase.AppRole}/{tenant.RoleName}", await ScalarAsync(again, "SELECT session_user || '/' || current_user"));
+        }
+
+        Assert.Single(logger.Collector.GetSnapshot());
     }
 
     [Fact]
