@@ -75,9 +75,7 @@ internal static class RequestLogins
             while (reader.Read())
             {
                 var (tenantId, role, roleName) = (reader.GetGuid(0), reader.GetFieldValue<uint>(1), reader.GetString(2));
-                grants.AddRange(LoginsOf(tenantId, sets)
-                    .Where(login => !members.Contains((role, login.Oid)))
-                    .Select(login => $"GRANT {SqlIdentifier.Quote(roleName)} TO {SqlIdentifier.Quote(login.Name)};"));
+                grants.AddRange(GrantsOf(tenantId, roleName, sets.Where(login => !members.Contains((role, login.Oid)))));
             }
         }
 
@@ -104,11 +102,11 @@ internal static class RequestLogins
         {
             while (await reader.ReadAsync(ct))
             {
-                sets.Add(new Login(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetFieldValue<uint>(3)));
+                sets.Add(LoginOf(reader));
             }
         }
 
-        var grants = LoginsOf(tenantId, sets).Select(login => $"GRANT {SqlIdentifier.Quote(roleName)} TO {SqlIdentifier.Quote(login.Name)};").ToList();
+        var grants = GrantsOf(tenantId, roleName, sets).ToList();
         if (grants.Count > 0)
         {
             await using var command = new NpgsqlCommand(string.Concat(grants), connection, transaction);
@@ -204,14 +202,19 @@ internal static class RequestLogins
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            sets.Add(new Login(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetFieldValue<uint>(3)));
+            sets.Add(LoginOf(reader));
         }
 
         return sets;
     }
 
-    private static IEnumerable<Login> LoginsOf(Guid tenantId, IEnumerable<Login> sets) =>
-        sets.Where(login => PlatformDatabase.SubPoolOf(tenantId, login.Pools) == login.SubPool);
+    private static Login LoginOf(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetFieldValue<uint>(3));
+
+    /// <summary>The GRANTs that make <paramref name="roleName"/> a member of the tenant's login in each of <paramref name="sets"/>.</summary>
+    private static IEnumerable<string> GrantsOf(Guid tenantId, string roleName, IEnumerable<Login> sets) =>
+        sets.Where(login => PlatformDatabase.SubPoolOf(tenantId, login.Pools) == login.SubPool)
+            .Select(login => $"GRANT {SqlIdentifier.Quote(roleName)} TO {SqlIdentifier.Quote(login.Name)};");
 
     private static void Create(PlatformDatabase server, string login, int pools, int subPool, NpgsqlConnection connection, NpgsqlTransaction transaction)
     {

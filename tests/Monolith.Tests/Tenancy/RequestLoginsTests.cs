@@ -7,6 +7,7 @@ using Monolith.Tenancy.Catalog;
 using Monolith.Tenancy.Isolation;
 using Monolith.Tenancy.Placement;
 using Monolith.Tenancy.Provisioning;
+using Monolith.Tests.Auditing;
 using Monolith.Tests.Support;
 using Npgsql;
 
@@ -31,7 +32,7 @@ public sealed class RequestLoginsTests(MonolithFixture fixture) : IntegrationTes
 
         foreach (var each in database.RequestLogins)
         {
-            Assert.Equal("login noinherit", await SuperuserScalarAsync<string>(
+            Assert.Equal("login noinherit", await Fixture.SuperuserScalarAsync<string>(
                 """
                 SELECT concat_ws(' ', CASE WHEN rolcanlogin THEN 'login' END, CASE WHEN NOT rolinherit THEN 'noinherit' END,
                                  CASE WHEN rolsuper THEN 'superuser' END, CASE WHEN rolcreaterole THEN 'createrole' END,
@@ -80,14 +81,14 @@ public sealed class RequestLoginsTests(MonolithFixture fixture) : IntegrationTes
         var tenant = await Fixture.ProvisionAsync(MonolithFixture.UniqueIdentifier("regrant"));
         var login = database.RequestLogins[PlatformDatabase.SubPoolOf(tenant.Id, database.RequestPools)];
         var granted = $"SELECT count(*) FROM pg_auth_members WHERE roleid = '\"{tenant.RoleName}\"'::regrole AND member = '\"{login}\"'::regrole";
-        Assert.Equal(1L, await SuperuserScalarAsync<long>(granted));
+        Assert.Equal(1L, await Fixture.SuperuserScalarAsync<long>(granted));
         Assert.Equal(login, await SessionUserAsync(tenant));
 
         await TestDatabase.ExecuteAsync(Fixture.Connections.Superuser, $"REVOKE \"{tenant.RoleName}\" FROM \"{login}\"");
         Assert.Equal(TestDatabase.AppRole, await SessionUserAsync(tenant));
 
         Fixture.Service<TenantMigrator>().MigratePlatform();
-        Assert.Equal(1L, await SuperuserScalarAsync<long>(granted));
+        Assert.Equal(1L, await Fixture.SuperuserScalarAsync<long>(granted));
         Assert.Equal(login, await SessionUserAsync(tenant));
     }
 
@@ -169,19 +170,6 @@ public sealed class RequestLoginsTests(MonolithFixture fixture) : IntegrationTes
     {
         await using var command = session.Command(sql);
         return (string)(await command.ExecuteScalarAsync())!;
-    }
-
-    private async Task<T> SuperuserScalarAsync<T>(string sql, params object[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(Fixture.Connections.Superuser);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
-
-        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>The SQLSTATE <paramref name="sql"/> fails with in a transaction of its own; null when it succeeds.</summary>
